@@ -1,0 +1,382 @@
+//! Wire types: every JSON body Qiao sends or accepts, and the WebSocket frames.
+//!
+//! Architecture invariant: this crate has no logic and no dependency on the
+//! server or the store, so the CLI, the tests and the benchmark build it alone.
+//! Field names are the public API; renaming one is a breaking change.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Every error body: a stable code and a message in the caller's language.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+// ---------- accounts ----------
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    pub password: String,
+    pub display_name: String,
+    /// `CN` or `US`.
+    pub region: String,
+    /// `zh-CN` or `en-US`.
+    pub language: String,
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// Phone (E.164), email or Qiao ID.
+    pub identifier: String,
+    pub password: String,
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuthResponse {
+    /// Opaque bearer token. Shown once; the server keeps only its hash.
+    pub token: String,
+    pub session_id: i64,
+    pub user: Profile,
+}
+
+/// The signed-in user's own view of their account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Profile {
+    pub id: i64,
+    pub qiao_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub display_name: String,
+    pub avatar: Option<String>,
+    pub region: String,
+    pub language: String,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct UpdateProfileRequest {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Content hash of an uploaded image, or empty string to clear.
+    #[serde(default)]
+    pub avatar: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SetQiaoIdRequest {
+    pub qiao_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub device_name: String,
+    pub created_at_ms: i64,
+    pub last_seen_at_ms: i64,
+    /// True for the session making this request.
+    pub current: bool,
+}
+
+/// What anyone may see of another user.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct UserSummary {
+    pub id: i64,
+    pub qiao_id: Option<String>,
+    pub display_name: String,
+    pub avatar: Option<String>,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct QrCode {
+    /// What the QR code encodes: `qiao://user/<id>`.
+    pub payload: String,
+    /// The code drawn as an SVG document.
+    pub svg: String,
+}
+
+// ---------- contacts ----------
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DiscoverRequest {
+    /// Lower-case hex SHA-256 of E.164 phone numbers.
+    pub phone_hashes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DiscoveredUser {
+    pub phone_hash: String,
+    pub user: UserSummary,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FriendRequestCreate {
+    pub to_user_id: i64,
+    #[serde(default)]
+    pub greeting: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct FriendRequest {
+    pub id: i64,
+    pub from: UserSummary,
+    pub to: UserSummary,
+    pub greeting: String,
+    /// `pending`, `accepted` or `declined`.
+    pub status: String,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FriendRequests {
+    pub incoming: Vec<FriendRequest>,
+    pub outgoing: Vec<FriendRequest>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Contact {
+    pub user: UserSummary,
+    pub remark: Option<String>,
+    /// The direct conversation with this friend.
+    pub conversation_id: i64,
+    pub since_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UpdateContactRequest {
+    /// New remark; empty string clears it.
+    pub remark: String,
+}
+
+// ---------- conversations ----------
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateGroupRequest {
+    pub name: String,
+    /// Friends to add besides the creator.
+    pub member_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OpenDirectRequest {
+    pub user_id: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct UpdateGroupRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub announcement: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InviteRequest {
+    pub user_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TransferOwnerRequest {
+    pub user_id: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SetRoleRequest {
+    /// `admin` or `member`.
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Member {
+    pub user: UserSummary,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+    pub joined_at_ms: i64,
+    pub last_read_seq: i64,
+    pub last_delivered_seq: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Conversation {
+    pub id: i64,
+    /// `direct` or `group`.
+    pub kind: String,
+    /// Group name; for a direct conversation the peer's remark or display name.
+    pub name: String,
+    pub announcement: Option<String>,
+    pub owner_id: Option<i64>,
+    /// For a direct conversation, the other person.
+    pub peer: Option<UserSummary>,
+    pub last_seq: i64,
+    pub unread: i64,
+    pub last_message: Option<Message>,
+    pub member_count: i64,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConversationDetail {
+    pub conversation: Conversation,
+    pub members: Vec<Member>,
+}
+
+// ---------- messages ----------
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SendMessageRequest {
+    /// Client-chosen id (1-64 of `A-Za-z0-9_-`): a retry with the same id returns the first message.
+    pub client_msg_id: String,
+    /// `text`, `image` or `file`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Content hash of an upload, for `image` and `file`.
+    #[serde(default)]
+    pub blob: Option<String>,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub reply_to: Option<i64>,
+    #[serde(default)]
+    pub mentions: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Message {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub seq: i64,
+    pub sender_id: i64,
+    pub client_msg_id: String,
+    /// `text`, `image` or `file`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: Option<String>,
+    pub blob: Option<String>,
+    pub file_name: Option<String>,
+    pub mime: Option<String>,
+    pub size: Option<i64>,
+    pub reply_to: Option<i64>,
+    pub mentions: Vec<i64>,
+    pub sent_at_ms: i64,
+    pub recalled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptRequest {
+    /// `delivered` or `read`.
+    pub kind: String,
+    pub up_to_seq: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Upload {
+    pub hash: String,
+    pub mime: String,
+    pub size: i64,
+    /// `image` or `file`.
+    pub kind: String,
+}
+
+// ---------- events and sync ----------
+
+/// One event of the global stream as a user's device receives it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    /// Stream position: the cursor to resume after this event.
+    pub pos: i64,
+    /// e.g. `message.new`, `receipt.read`, `friend.request`.
+    pub kind: String,
+    pub conversation_id: Option<i64>,
+    pub at_ms: i64,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SyncResponse {
+    pub events: Vec<Event>,
+    /// Pass as `since` for the next page or the next sync.
+    pub next: i64,
+    pub has_more: bool,
+}
+
+/// Payload of `message.recalled`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RecallData {
+    pub message_id: i64,
+    pub conversation_id: i64,
+    pub seq: i64,
+}
+
+/// Payload of `receipt.delivered` and `receipt.read`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptData {
+    pub conversation_id: i64,
+    pub user_id: i64,
+    pub up_to_seq: i64,
+}
+
+/// Payload of `friend.accepted`, `friend.declined`, `friend.removed`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FriendData {
+    pub request_id: Option<i64>,
+    pub user_id: i64,
+    pub conversation_id: Option<i64>,
+}
+
+/// Payload of membership and conversation-info events.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MembershipData {
+    pub conversation_id: i64,
+    pub actor_id: i64,
+    pub user_ids: Vec<i64>,
+    pub role: Option<String>,
+    pub name: Option<String>,
+    pub announcement: Option<String>,
+}
+
+// ---------- WebSocket frames ----------
+
+/// Frames a client sends over the WebSocket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Ping,
+    /// Send a message without an HTTP round trip; answered by `ack` or `error`.
+    Send {
+        conversation_id: i64,
+        #[serde(flatten)]
+        message: SendMessageRequest,
+    },
+}
+
+/// Frames the server sends over the WebSocket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Event(Event),
+    /// Replay of missed events is done; what follows is live.
+    Synced { pos: i64 },
+    Pong,
+    Ack { client_msg_id: String, message: Message },
+    Error { client_msg_id: Option<String>, code: String, message: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}

@@ -1,0 +1,199 @@
+//! The stable error codes of Qiao. Each variant is one rejection a client can
+//! see; `code()` is the wire identifier and never changes once shipped.
+
+/// Every reason Qiao refuses a request. Internal failures are not here: they
+/// are logged by the server and reported as `internal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum Error {
+    #[error("invalid request")]
+    InvalidRequest,
+    #[error("invalid phone number")]
+    InvalidPhone,
+    #[error("invalid email address")]
+    InvalidEmail,
+    #[error("password too short or too long")]
+    InvalidPassword,
+    #[error("invalid Qiao ID")]
+    InvalidQiaoId,
+    #[error("invalid display name")]
+    InvalidDisplayName,
+    #[error("unsupported region")]
+    InvalidRegion,
+    #[error("unsupported language")]
+    InvalidLanguage,
+    #[error("phone or email required")]
+    IdentifierRequired,
+    #[error("phone already registered")]
+    PhoneTaken,
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("Qiao ID already taken")]
+    QiaoIdTaken,
+    #[error("Qiao ID can be set only once")]
+    QiaoIdAlreadySet,
+    #[error("wrong credentials")]
+    BadCredentials,
+    #[error("missing or invalid token")]
+    Unauthorized,
+    #[error("too many attempts")]
+    RateLimited,
+    #[error("not found")]
+    NotFound,
+    #[error("user not found")]
+    UserNotFound,
+    #[error("cannot befriend yourself")]
+    CannotAddSelf,
+    #[error("already friends")]
+    AlreadyFriends,
+    #[error("not friends")]
+    NotFriends,
+    #[error("blocked")]
+    Blocked,
+    #[error("friend request not found")]
+    FriendRequestNotFound,
+    #[error("friend request already handled")]
+    FriendRequestHandled,
+    #[error("text too long")]
+    TooLong,
+    #[error("conversation not found")]
+    ConversationNotFound,
+    #[error("not a member")]
+    NotMember,
+    #[error("not permitted")]
+    Forbidden,
+    #[error("group is full")]
+    GroupFull,
+    #[error("already a member")]
+    AlreadyMember,
+    #[error("the owner must transfer ownership before leaving")]
+    OwnerMustTransfer,
+    #[error("message not found")]
+    MessageNotFound,
+    #[error("recall window has passed")]
+    RecallWindowPassed,
+    #[error("message already recalled")]
+    AlreadyRecalled,
+    #[error("idempotency key reused with different parameters")]
+    IdempotencyConflict,
+    #[error("upload too large")]
+    UploadTooLarge,
+    #[error("unsupported upload type")]
+    UnsupportedMediaType,
+    #[error("upload not found")]
+    UploadNotFound,
+    #[error("invalid cursor")]
+    InvalidCursor,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("internal error")]
+    Internal,
+}
+
+impl Error {
+    /// Every variant, for exhaustive checks (each code has texts in every language).
+    pub const ALL: &'static [Error] = &[
+        Error::InvalidRequest,
+        Error::InvalidPhone,
+        Error::InvalidEmail,
+        Error::InvalidPassword,
+        Error::InvalidQiaoId,
+        Error::InvalidDisplayName,
+        Error::InvalidRegion,
+        Error::InvalidLanguage,
+        Error::IdentifierRequired,
+        Error::PhoneTaken,
+        Error::EmailTaken,
+        Error::QiaoIdTaken,
+        Error::QiaoIdAlreadySet,
+        Error::BadCredentials,
+        Error::Unauthorized,
+        Error::RateLimited,
+        Error::NotFound,
+        Error::UserNotFound,
+        Error::CannotAddSelf,
+        Error::AlreadyFriends,
+        Error::NotFriends,
+        Error::Blocked,
+        Error::FriendRequestNotFound,
+        Error::FriendRequestHandled,
+        Error::TooLong,
+        Error::ConversationNotFound,
+        Error::NotMember,
+        Error::Forbidden,
+        Error::GroupFull,
+        Error::AlreadyMember,
+        Error::OwnerMustTransfer,
+        Error::MessageNotFound,
+        Error::RecallWindowPassed,
+        Error::AlreadyRecalled,
+        Error::IdempotencyConflict,
+        Error::UploadTooLarge,
+        Error::UnsupportedMediaType,
+        Error::UploadNotFound,
+        Error::InvalidCursor,
+        Error::PayloadTooLarge,
+        Error::Internal,
+    ];
+
+    /// The stable wire code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Error::InvalidRequest => "invalid_request",
+            Error::InvalidPhone => "invalid_phone",
+            Error::InvalidEmail => "invalid_email",
+            Error::InvalidPassword => "invalid_password",
+            Error::InvalidQiaoId => "invalid_qiao_id",
+            Error::InvalidDisplayName => "invalid_display_name",
+            Error::InvalidRegion => "invalid_region",
+            Error::InvalidLanguage => "invalid_language",
+            Error::IdentifierRequired => "identifier_required",
+            Error::PhoneTaken => "phone_taken",
+            Error::EmailTaken => "email_taken",
+            Error::QiaoIdTaken => "qiao_id_taken",
+            Error::QiaoIdAlreadySet => "qiao_id_already_set",
+            Error::BadCredentials => "bad_credentials",
+            Error::Unauthorized => "unauthorized",
+            Error::RateLimited => "rate_limited",
+            Error::NotFound => "not_found",
+            Error::UserNotFound => "user_not_found",
+            Error::CannotAddSelf => "cannot_add_self",
+            Error::AlreadyFriends => "already_friends",
+            Error::NotFriends => "not_friends",
+            Error::Blocked => "blocked",
+            Error::FriendRequestNotFound => "friend_request_not_found",
+            Error::FriendRequestHandled => "friend_request_handled",
+            Error::TooLong => "too_long",
+            Error::ConversationNotFound => "conversation_not_found",
+            Error::NotMember => "not_member",
+            Error::Forbidden => "forbidden",
+            Error::GroupFull => "group_full",
+            Error::AlreadyMember => "already_member",
+            Error::OwnerMustTransfer => "owner_must_transfer",
+            Error::MessageNotFound => "message_not_found",
+            Error::RecallWindowPassed => "recall_window_passed",
+            Error::AlreadyRecalled => "already_recalled",
+            Error::IdempotencyConflict => "idempotency_conflict",
+            Error::UploadTooLarge => "upload_too_large",
+            Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::UploadNotFound => "upload_not_found",
+            Error::InvalidCursor => "invalid_cursor",
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::Internal => "internal",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_snake_case() {
+        let codes: HashSet<_> = Error::ALL.iter().map(|e| e.code()).collect();
+        assert_eq!(codes.len(), Error::ALL.len());
+        for code in codes {
+            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{code}");
+        }
+    }
+}

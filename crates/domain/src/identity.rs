@@ -1,0 +1,261 @@
+//! Who a user is: sign-in identifiers, the Qiao ID, profile fields, region
+//! and language. Each type is valid by construction.
+
+use crate::Error;
+use sha2::{Digest, Sha256};
+
+/// A phone number in E.164 form: `+` then 8 to 15 digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Accepts spaces and dashes as separators and strips them.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let compact: String = raw.chars().filter(|c| *c != ' ' && *c != '-').collect();
+        let digits = compact.strip_prefix('+').ok_or(Error::InvalidPhone)?;
+        let ok = (8..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        if ok {
+            Ok(Self(compact))
+        } else {
+            Err(Error::InvalidPhone)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Lower-case hex SHA-256 of the E.164 string: what contact discovery compares.
+    pub fn discovery_hash(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+/// An email address, lower-cased. Deliberately loose: one `@`, a dotted domain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let email = raw.trim().to_lowercase();
+        let (local, domain) = email.split_once('@').ok_or(Error::InvalidEmail)?;
+        let ok = email.len() <= Self::MAX_LEN
+            && !local.is_empty()
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if ok {
+            Ok(Self(email))
+        } else {
+            Err(Error::InvalidEmail)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password as typed, before hashing. 8 to 128 characters.
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 8;
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let n = raw.chars().count();
+        if (Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(Error::InvalidPassword)
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// The handle a user picks once: 6 to 20 characters, starting with a letter,
+/// then letters, digits, `_` or `-`. Compared case-insensitively (stored lower-case).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QiaoId(String);
+
+impl QiaoId {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let id = raw.trim().to_ascii_lowercase();
+        let mut chars = id.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+        let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if first_ok && rest_ok && (6..=20).contains(&id.len()) {
+            Ok(Self(id))
+        } else {
+            Err(Error::InvalidQiaoId)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display name or other short human text: trimmed, non-empty, no control
+/// characters, at most `max` characters.
+pub fn parse_short_text(raw: &str, max: usize, err: Error) -> Result<String, Error> {
+    let text = raw.trim();
+    if text.is_empty() || text.chars().count() > max || text.chars().any(char::is_control) {
+        Err(err)
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
+/// A profile display name, 1 to 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        parse_short_text(raw, Self::MAX_CHARS, Error::InvalidDisplayName).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where an account is registered; decides which funding methods it may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Region {
+    Cn,
+    Us,
+}
+
+impl Region {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        match raw {
+            "CN" => Ok(Region::Cn),
+            "US" => Ok(Region::Us),
+            _ => Err(Error::InvalidRegion),
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Region::Cn => "CN",
+            Region::Us => "US",
+        }
+    }
+}
+
+/// The languages every user-facing text exists in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Language {
+    ZhCn,
+    #[default]
+    EnUs,
+}
+
+impl Language {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        match raw {
+            "zh-CN" => Ok(Language::ZhCn),
+            "en-US" => Ok(Language::EnUs),
+            _ => Err(Error::InvalidLanguage),
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::ZhCn => "zh-CN",
+            Language::EnUs => "en-US",
+        }
+    }
+
+    /// Picks the first supported language of an `Accept-Language` header;
+    /// any `zh*` range means Simplified Chinese. Defaults to en-US.
+    pub fn from_accept_language(header: &str) -> Self {
+        for part in header.split(',') {
+            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if tag.starts_with("zh") {
+                return Language::ZhCn;
+            }
+            if tag.starts_with("en") {
+                return Language::EnUs;
+            }
+        }
+        Language::EnUs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_rules() {
+        assert_eq!(Phone::parse("+86 138-0013-8000").map(|p| p.0), Ok("+8613800138000".into()));
+        assert!(Phone::parse("13800138000").is_err());
+        assert!(Phone::parse("+1234").is_err());
+        assert!(Phone::parse("+1234567890123456").is_err());
+        assert!(Phone::parse("+0123456789").is_err());
+        assert!(Phone::parse("+1555abc4567").is_err());
+    }
+
+    #[test]
+    fn discovery_hash_is_sha256_hex_of_e164() {
+        let phone = Phone::parse("+15551234567").expect("valid");
+        assert_eq!(phone.discovery_hash().len(), 64);
+        assert_eq!(phone.discovery_hash(), Phone::parse("+1 555 123 4567").expect("valid").discovery_hash());
+    }
+
+    #[test]
+    fn email_rules() {
+        assert_eq!(Email::parse(" Lin@Example.COM ").map(|e| e.0), Ok("lin@example.com".into()));
+        for bad in ["", "lin", "lin@", "@x.com", "lin@x", "a@b@c.com", "l in@x.com", "lin@.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn qiao_id_rules() {
+        assert_eq!(QiaoId::parse("Lin_2026").map(|q| q.0), Ok("lin_2026".into()));
+        for bad in ["lin", "1linlin", "lin lin", "linlinlinlinlinlinlinl", "林林林林林林"] {
+            assert!(QiaoId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_and_names() {
+        assert!(Password::parse("1234567").is_err());
+        assert!(Password::parse("12345678").is_ok());
+        assert!(Password::parse(&"x".repeat(129)).is_err());
+        assert!(DisplayName::parse("  ").is_err());
+        assert!(DisplayName::parse("林 Lin").is_ok());
+        assert!(DisplayName::parse("a\u{0007}").is_err());
+        assert!(DisplayName::parse(&"字".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn accept_language() {
+        assert_eq!(Language::from_accept_language("zh-CN,zh;q=0.9"), Language::ZhCn);
+        assert_eq!(Language::from_accept_language("en-US,en;q=0.9"), Language::EnUs);
+        assert_eq!(Language::from_accept_language("fr-FR, zh;q=0.5"), Language::ZhCn);
+        assert_eq!(Language::from_accept_language(""), Language::EnUs);
+    }
+}

@@ -1,0 +1,15 @@
+//! Qiao's domain: the types, rules and limits every other crate builds on.
+//!
+//! Architecture invariant: this crate does no I/O, has no async and knows
+//! nothing of HTTP, SQL or JSON. Values are built only through `parse`, so a
+//! value of a domain type is always valid.
+
+pub mod conversation;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod identity;
+pub mod limits;
+pub mod message;
+
+pub use error::Error;

@@ -1,0 +1,175 @@
+//! Qiao's storage layer: the [`Store`] trait and its two implementations.
+//!
+//! Architecture invariants:
+//! - Only this crate writes SQL. Services call the trait; handlers never see it.
+//! - Every write that other users must hear about appends to the global event
+//!   stream in the same transaction, and is handed to the [`EventSink`] after
+//!   commit, in stream order. Nothing reaches a device before it is durable.
+//! - Rules come from `qiao-domain`; a store fetches state, asks the domain, and
+//!   applies the change atomically. A rejected operation changes nothing.
+
+mod engine;
+mod ops;
+pub mod postgres;
+mod readers;
+mod records;
+pub mod sqlite;
+mod sql_store;
+pub mod wire;
+mod writer;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use qiao_domain::conversation::Role;
+use qiao_domain::event::EventKind;
+use qiao_domain::ids::{ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId};
+use qiao_domain::message::Draft;
+use qiao_domain::Error as Rejection;
+
+pub use records::*;
+pub use sql_store::{open, Location, SqlStore};
+
+/// Why a store operation failed: a rule said no, or the database broke.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("rejected: {0}")]
+    Rejected(#[from] Rejection),
+    #[error("database: {0}")]
+    Backend(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An event that has been committed, with everyone who must receive it live.
+#[derive(Debug, Clone)]
+pub struct CommittedEvent {
+    pub pos: StreamPos,
+    pub kind: EventKind,
+    pub conversation_id: Option<ConversationId>,
+    pub at_ms: i64,
+    /// The event's `data` as JSON, serialized once.
+    pub data: Arc<str>,
+    /// Users whose devices get this event now (members, or the targeted user).
+    pub recipients: Arc<[UserId]>,
+}
+
+/// Receives committed events in stream order. Called on the committing thread:
+/// it must not block (the real-time hub only enqueues).
+pub trait EventSink: Send + Sync + 'static {
+    fn publish(&self, events: &[CommittedEvent]);
+}
+
+/// A sink that drops everything, for tools that only read or check.
+pub struct NoSink;
+
+impl EventSink for NoSink {
+    fn publish(&self, _events: &[CommittedEvent]) {}
+}
+
+/// What the accept of a friend request produced.
+#[derive(Debug, Clone)]
+pub struct Friendship {
+    pub request: FriendRequestRecord,
+    pub conversation_id: ConversationId,
+}
+
+/// Outcome of a send: the message and whether this call created it.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub message: MessageRecord,
+    pub created: bool,
+}
+
+/// Everything Qiao keeps. Both implementations pass the same conformance suite
+/// (`tests/conformance.rs`). Times are milliseconds since the Unix epoch,
+/// passed in by the caller so tests control the clock.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ----- accounts -----
+    async fn create_user(&self, new: NewUser) -> StoreResult<UserRecord>;
+    async fn user(&self, id: UserId) -> StoreResult<UserRecord>;
+    async fn users(&self, ids: &[UserId]) -> StoreResult<Vec<UserRecord>>;
+    /// Finds a user by phone, email or Qiao ID (exact, normalized).
+    async fn find_user(&self, lookup: UserLookup) -> StoreResult<Option<UserRecord>>;
+    async fn update_profile(&self, id: UserId, update: ProfileUpdate) -> StoreResult<UserRecord>;
+    async fn set_qiao_id(&self, id: UserId, qiao_id: &str) -> StoreResult<UserRecord>;
+    /// Users whose phone's discovery hash is among `hashes`.
+    async fn discover(&self, hashes: &[String]) -> StoreResult<Vec<(String, UserRecord)>>;
+
+    // ----- sessions -----
+    async fn create_session(&self, user: UserId, token_hash: &str, device: &str, now_ms: i64)
+        -> StoreResult<SessionRecord>;
+    async fn session_by_token(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    async fn touch_session(&self, id: SessionId, now_ms: i64) -> StoreResult<()>;
+    async fn sessions(&self, user: UserId) -> StoreResult<Vec<SessionRecord>>;
+    /// Revokes one of `user`'s sessions; `NotFound` for someone else's.
+    async fn revoke_session(&self, user: UserId, id: SessionId) -> StoreResult<()>;
+
+    // ----- contacts -----
+    async fn request_friend(&self, from: UserId, to: UserId, greeting: &str, now_ms: i64)
+        -> StoreResult<FriendRequestRecord>;
+    async fn friend_requests(&self, user: UserId) -> StoreResult<Vec<FriendRequestRecord>>;
+    async fn accept_friend(&self, user: UserId, request: FriendRequestId, now_ms: i64) -> StoreResult<Friendship>;
+    async fn decline_friend(&self, user: UserId, request: FriendRequestId, now_ms: i64) -> StoreResult<()>;
+    async fn contacts(&self, user: UserId) -> StoreResult<Vec<ContactRecord>>;
+    async fn set_remark(&self, user: UserId, friend: UserId, remark: Option<&str>) -> StoreResult<ContactRecord>;
+    async fn delete_contact(&self, user: UserId, friend: UserId, now_ms: i64) -> StoreResult<()>;
+    async fn block(&self, user: UserId, target: UserId, now_ms: i64) -> StoreResult<()>;
+    async fn unblock(&self, user: UserId, target: UserId) -> StoreResult<()>;
+    async fn blocked(&self, user: UserId) -> StoreResult<Vec<UserId>>;
+
+    // ----- conversations -----
+    /// The direct conversation between two friends, created on first use.
+    async fn open_direct(&self, user: UserId, peer: UserId, now_ms: i64) -> StoreResult<ConversationId>;
+    async fn create_group(&self, owner: UserId, name: &str, members: &[UserId], now_ms: i64)
+        -> StoreResult<ConversationId>;
+    /// The user's conversations with unread counts and last messages, newest first.
+    async fn conversations(&self, user: UserId) -> StoreResult<Vec<ConversationView>>;
+    /// One conversation and its members, if `user` is a member.
+    async fn conversation(&self, user: UserId, id: ConversationId) -> StoreResult<(ConversationView, Vec<MemberRecord>)>;
+    async fn update_group(&self, actor: UserId, id: ConversationId, update: GroupUpdate, now_ms: i64) -> StoreResult<()>;
+    async fn invite(&self, actor: UserId, id: ConversationId, users: &[UserId], now_ms: i64) -> StoreResult<()>;
+    async fn remove_member(&self, actor: UserId, id: ConversationId, target: UserId, now_ms: i64) -> StoreResult<()>;
+    async fn leave(&self, user: UserId, id: ConversationId, now_ms: i64) -> StoreResult<()>;
+    async fn transfer_owner(&self, actor: UserId, id: ConversationId, to: UserId, now_ms: i64) -> StoreResult<()>;
+    async fn set_role(&self, actor: UserId, id: ConversationId, target: UserId, role: Role, now_ms: i64)
+        -> StoreResult<()>;
+
+    // ----- messages -----
+    async fn send(&self, sender: UserId, id: ConversationId, client_id: ClientMsgId, draft: Draft, now_ms: i64)
+        -> StoreResult<Sent>;
+    /// Messages with `seq < before` (all when `None`), newest first, at most `limit`.
+    async fn history(&self, user: UserId, id: ConversationId, before: Option<i64>, limit: usize)
+        -> StoreResult<Vec<MessageRecord>>;
+    async fn recall(&self, user: UserId, message: MessageId, now_ms: i64) -> StoreResult<MessageRecord>;
+    /// Advances the member's delivered or read mark; emits an event only if it moved.
+    async fn receipt(&self, user: UserId, id: ConversationId, kind: ReceiptKind, up_to_seq: i64, now_ms: i64)
+        -> StoreResult<()>;
+
+    // ----- uploads -----
+    async fn put_upload(&self, upload: UploadRecord) -> StoreResult<()>;
+    async fn upload(&self, hash: &str) -> StoreResult<Option<UploadRecord>>;
+    /// Whether `user` may read the blob: uploader, avatar, or member of a conversation it was sent in.
+    async fn may_read_upload(&self, user: UserId, hash: &str) -> StoreResult<bool>;
+
+    // ----- sync -----
+    /// Events visible to `user` after `since`, in stream order, at most `limit`.
+    async fn events_since(&self, user: UserId, since: StreamPos, limit: usize) -> StoreResult<Vec<EventRecord>>;
+    /// The newest stream position.
+    async fn head(&self) -> StoreResult<StreamPos>;
+    /// Cheap liveness probe of the database.
+    async fn ping(&self) -> StoreResult<()>;
+}

@@ -1,0 +1,80 @@
+//! Every store operation, written once against [`Conn`] and run by both
+//! engines. Reads take a connection; writes take the writer's [`Tx`].
+
+pub mod accounts;
+pub mod contacts;
+pub mod conversations;
+pub mod messages;
+pub mod sync;
+
+use qiao_domain::ids::{ConversationId, MessageId, UserId};
+use qiao_domain::identity::{Language, Region};
+
+use crate::engine::{params, Conn, Row};
+use crate::records::{MessageRecord, UserRecord};
+use crate::{StoreError, StoreResult};
+
+pub const USER_COLUMNS: &str =
+    "id, qiao_id, phone, email, password_hash, display_name, avatar, region, language, created_at_ms";
+
+pub fn user_from_row(row: &Row) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        id: UserId(row.int(0)?),
+        qiao_id: row.opt_text(1)?,
+        phone: row.opt_text(2)?,
+        email: row.opt_text(3)?,
+        password_hash: row.text(4)?,
+        display_name: row.text(5)?,
+        avatar: row.opt_text(6)?,
+        region: Region::parse(&row.text(7)?).map_err(|_| corrupt("region"))?,
+        language: Language::parse(&row.text(8)?).map_err(|_| corrupt("language"))?,
+        created_at_ms: row.int(9)?,
+    })
+}
+
+pub fn user_by_id(conn: &mut dyn Conn, id: UserId) -> StoreResult<Option<UserRecord>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    conn.query_opt(&sql, params![id.0])?.map(|r| user_from_row(&r)).transpose()
+}
+
+pub fn require_user(conn: &mut dyn Conn, id: UserId) -> StoreResult<UserRecord> {
+    user_by_id(conn, id)?.ok_or(StoreError::Rejected(qiao_domain::Error::UserNotFound))
+}
+
+pub const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, kind, text, blob, \
+     file_name, mime, size, reply_to, mentions, sent_at_ms, recalled";
+
+pub fn message_from_row(row: &Row) -> StoreResult<MessageRecord> {
+    let mentions = row
+        .text(12)?
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map(UserId).map_err(|_| corrupt("mentions")))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(MessageRecord {
+        id: MessageId(row.int(0)?),
+        conversation_id: ConversationId(row.int(1)?),
+        seq: row.int(2)?,
+        sender_id: UserId(row.int(3)?),
+        client_msg_id: row.text(4)?,
+        kind: row.text(5)?,
+        text: row.opt_text(6)?,
+        blob: row.opt_text(7)?,
+        file_name: row.opt_text(8)?,
+        mime: row.opt_text(9)?,
+        size: row.opt_int(10)?,
+        reply_to: row.opt_int(11)?.map(MessageId),
+        mentions,
+        sent_at_ms: row.int(13)?,
+        recalled: row.int(14)? != 0,
+    })
+}
+
+pub fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt {what} in database"))
+}
+
+/// The newest stream position, where a new member's view of the stream starts.
+pub fn head(conn: &mut dyn Conn) -> StoreResult<i64> {
+    conn.query_one("SELECT COALESCE(MAX(pos), 0) FROM events", &[])?.int(0)
+}

@@ -1,0 +1,179 @@
+//! Plain records the store returns. They mirror rows; rules live in the domain.
+
+use qiao_domain::conversation::{Kind, Role};
+use qiao_domain::event::EventKind;
+use qiao_domain::ids::{ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId};
+use qiao_domain::identity::{Language, Region};
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// Discovery hash of the phone, if any.
+    pub phone_hash: Option<String>,
+    pub password_hash: String,
+    pub display_name: String,
+    pub region: Region,
+    pub language: Language,
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub qiao_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub password_hash: String,
+    pub display_name: String,
+    pub avatar: Option<String>,
+    pub region: Region,
+    pub language: Language,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub enum UserLookup {
+    Phone(String),
+    Email(String),
+    QiaoId(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    pub display_name: Option<String>,
+    /// `Some(None)` clears the avatar.
+    pub avatar: Option<Option<String>>,
+    pub language: Option<Language>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub device_name: String,
+    pub created_at_ms: i64,
+    pub last_seen_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestStatus {
+    Pending,
+    Accepted,
+    Declined,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Accepted => "accepted",
+            RequestStatus::Declined => "declined",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "accepted" => RequestStatus::Accepted,
+            "declined" => RequestStatus::Declined,
+            _ => RequestStatus::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FriendRequestRecord {
+    pub id: FriendRequestId,
+    pub from: UserRecord,
+    pub to: UserRecord,
+    pub greeting: String,
+    pub status: RequestStatus,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactRecord {
+    pub user: UserRecord,
+    pub remark: Option<String>,
+    pub conversation_id: ConversationId,
+    pub since_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationView {
+    pub id: ConversationId,
+    pub kind: Kind,
+    pub name: String,
+    pub announcement: Option<String>,
+    pub owner_id: Option<UserId>,
+    /// For a direct conversation, the other member.
+    pub peer: Option<UserRecord>,
+    /// The viewer's remark for the peer, if any.
+    pub peer_remark: Option<String>,
+    pub last_seq: i64,
+    pub unread: i64,
+    pub last_message: Option<MessageRecord>,
+    pub member_count: i64,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRecord {
+    pub user: UserRecord,
+    pub role: Role,
+    pub joined_at_ms: i64,
+    pub last_read_seq: i64,
+    pub last_delivered_seq: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupUpdate {
+    pub name: Option<String>,
+    pub announcement: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub seq: i64,
+    pub sender_id: UserId,
+    pub client_msg_id: String,
+    /// `text`, `image` or `file`.
+    pub kind: String,
+    pub text: Option<String>,
+    pub blob: Option<String>,
+    pub file_name: Option<String>,
+    pub mime: Option<String>,
+    pub size: Option<i64>,
+    pub reply_to: Option<MessageId>,
+    pub mentions: Vec<UserId>,
+    pub sent_at_ms: i64,
+    pub recalled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptKind {
+    Delivered,
+    Read,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadRecord {
+    pub hash: String,
+    pub mime: String,
+    pub size: i64,
+    /// `image` or `file`.
+    pub kind: String,
+    pub uploader_id: UserId,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub pos: StreamPos,
+    pub kind: EventKind,
+    pub conversation_id: Option<ConversationId>,
+    pub at_ms: i64,
+    pub data: String,
+}

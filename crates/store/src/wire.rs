@@ -1,0 +1,115 @@
+//! Records to wire types: the one place a stored row becomes public JSON.
+//! The store uses it for event payloads, the server for responses.
+
+use qiao_api as api;
+
+use crate::records::*;
+
+pub fn user_summary(user: &UserRecord) -> api::UserSummary {
+    api::UserSummary {
+        id: user.id.0,
+        qiao_id: user.qiao_id.clone(),
+        display_name: user.display_name.clone(),
+        avatar: user.avatar.clone(),
+        region: user.region.code().to_owned(),
+    }
+}
+
+pub fn profile(user: &UserRecord) -> api::Profile {
+    api::Profile {
+        id: user.id.0,
+        qiao_id: user.qiao_id.clone(),
+        phone: user.phone.clone(),
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+        avatar: user.avatar.clone(),
+        region: user.region.code().to_owned(),
+        language: user.language.code().to_owned(),
+        created_at_ms: user.created_at_ms,
+    }
+}
+
+pub fn message(m: &MessageRecord) -> api::Message {
+    api::Message {
+        id: m.id.0,
+        conversation_id: m.conversation_id.0,
+        seq: m.seq,
+        sender_id: m.sender_id.0,
+        client_msg_id: m.client_msg_id.clone(),
+        kind: m.kind.clone(),
+        text: m.text.clone(),
+        blob: m.blob.clone(),
+        file_name: m.file_name.clone(),
+        mime: m.mime.clone(),
+        size: m.size,
+        reply_to: m.reply_to.map(|id| id.0),
+        mentions: m.mentions.iter().map(|u| u.0).collect(),
+        sent_at_ms: m.sent_at_ms,
+        recalled: m.recalled,
+    }
+}
+
+pub fn friend_request(r: &FriendRequestRecord) -> api::FriendRequest {
+    api::FriendRequest {
+        id: r.id.0,
+        from: user_summary(&r.from),
+        to: user_summary(&r.to),
+        greeting: r.greeting.clone(),
+        status: r.status.as_str().to_owned(),
+        created_at_ms: r.created_at_ms,
+    }
+}
+
+pub fn contact(c: &ContactRecord) -> api::Contact {
+    api::Contact {
+        user: user_summary(&c.user),
+        remark: c.remark.clone(),
+        conversation_id: c.conversation_id.0,
+        since_ms: c.since_ms,
+    }
+}
+
+pub fn conversation(c: &ConversationView) -> api::Conversation {
+    let name = match &c.peer {
+        Some(peer) => c.peer_remark.clone().unwrap_or_else(|| peer.display_name.clone()),
+        None => c.name.clone(),
+    };
+    api::Conversation {
+        id: c.id.0,
+        kind: c.kind.as_str().to_owned(),
+        name,
+        announcement: c.announcement.clone(),
+        owner_id: c.owner_id.map(|u| u.0),
+        peer: c.peer.as_ref().map(user_summary),
+        last_seq: c.last_seq,
+        unread: c.unread,
+        last_message: c.last_message.as_ref().map(message),
+        member_count: c.member_count,
+        created_at_ms: c.created_at_ms,
+    }
+}
+
+pub fn member(m: &MemberRecord) -> api::Member {
+    api::Member {
+        user: user_summary(&m.user),
+        role: m.role.as_str().to_owned(),
+        joined_at_ms: m.joined_at_ms,
+        last_read_seq: m.last_read_seq,
+        last_delivered_seq: m.last_delivered_seq,
+    }
+}
+
+pub fn event(e: &EventRecord) -> api::Event {
+    api::Event {
+        pos: e.pos.0,
+        kind: e.kind.as_str().to_owned(),
+        conversation_id: e.conversation_id.map(|c| c.0),
+        at_ms: e.at_ms,
+        data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// Serializes a wire value for an event payload. Wire types always serialize.
+pub fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}

@@ -1,0 +1,227 @@
+//! The single writer: one thread owns the write connection and commits many
+//! operations per transaction (group commit), the way TigerBeetle batches.
+//!
+//! Each operation runs inside a savepoint, so a rejected one is rolled back
+//! alone and the rest of the batch commits. Callers are answered, and events
+//! published to the sink in stream order, only after the commit is durable.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use qiao_domain::conversation::{Kind, Role};
+use qiao_domain::event::EventKind;
+use qiao_domain::ids::{ConversationId, MessageId, StreamPos, UserId};
+use tokio::sync::oneshot;
+
+use crate::engine::{params, Conn};
+use crate::{CommittedEvent, EventSink, StoreError, StoreResult};
+
+/// Most operations committed together.
+const MAX_BATCH: usize = 2048;
+/// Operations waiting for the writer before callers are pushed back.
+const QUEUE_DEPTH: usize = 65_536;
+
+/// What the writer remembers of a conversation between operations. Valid only
+/// because this thread is the node's only writer; dropped whenever an
+/// operation rolls back or a commit fails.
+#[derive(Debug, Clone)]
+pub struct ConvState {
+    pub kind: Kind,
+    pub last_seq: i64,
+    pub members: HashMap<UserId, Role>,
+    pub recipients: Arc<[UserId]>,
+    /// Whether the two people of a direct conversation may message each other.
+    pub direct_open: Option<Result<(), qiao_domain::Error>>,
+}
+
+#[derive(Default)]
+pub struct Cache {
+    pub conversations: HashMap<ConversationId, ConvState>,
+}
+
+/// The writer's view of one operation: the connection inside the batch
+/// transaction, the cache, and the events this operation appends.
+pub struct Tx<'a> {
+    pub conn: &'a mut dyn Conn,
+    pub cache: &'a mut Cache,
+    events: &'a mut Vec<CommittedEvent>,
+}
+
+/// Where an event goes: the members of a conversation, or one user.
+pub enum Audience {
+    Conversation(ConversationId),
+    User(UserId, Option<ConversationId>),
+}
+
+impl Tx<'_> {
+    /// Appends an event to the stream and queues it for live delivery.
+    pub fn emit(
+        &mut self,
+        kind: EventKind,
+        audience: Audience,
+        message_id: Option<MessageId>,
+        data: String,
+        recipients: Arc<[UserId]>,
+        now_ms: i64,
+    ) -> StoreResult<StreamPos> {
+        let (conversation_id, user_id) = match audience {
+            Audience::Conversation(c) => (Some(c), None),
+            Audience::User(u, c) => (c, Some(u)),
+        };
+        let row = self.conn.query_one(
+            "INSERT INTO events (kind, conversation_id, user_id, message_id, at_ms, data)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING pos",
+            params![
+                kind.as_str(),
+                conversation_id.map(|c| c.0),
+                user_id.map(|u| u.0),
+                message_id.map(|m| m.0),
+                now_ms,
+                data.as_str()
+            ],
+        )?;
+        let pos = StreamPos(row.int(0)?);
+        self.events.push(CommittedEvent {
+            pos,
+            kind,
+            conversation_id,
+            at_ms: now_ms,
+            data: data.into(),
+            recipients,
+        });
+        Ok(pos)
+    }
+}
+
+type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+type Job = Box<dyn FnOnce(&mut Tx<'_>) -> (bool, Completion) + Send>;
+
+/// Handle to the writer thread.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: crossbeam_channel::Sender<Job>,
+}
+
+impl Writer {
+    pub fn start(conn: Box<dyn Conn>, sink: Arc<dyn EventSink>) -> StoreResult<Self> {
+        let (jobs, rx) = crossbeam_channel::bounded::<Job>(QUEUE_DEPTH);
+        std::thread::Builder::new()
+            .name("qiao-writer".into())
+            .spawn(move || run(conn, rx, sink))
+            .map_err(|e| StoreError::Backend(format!("spawn writer: {e}")))?;
+        Ok(Self { jobs })
+    }
+
+    /// Runs `op` in the next batch and returns its result once committed.
+    pub async fn run<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |tx| {
+            let result = op(tx);
+            let ok = result.is_ok();
+            let done: Completion = Box::new(move |commit_error| {
+                let outcome = match commit_error {
+                    Some(e) => Err(StoreError::Backend(format!("commit failed: {e}"))),
+                    None => result,
+                };
+                let _ = reply.send(outcome);
+            });
+            (ok, done)
+        });
+        // A full queue blocks this task's thread briefly rather than dropping work.
+        let jobs = self.jobs.clone();
+        match jobs.try_send(job) {
+            Ok(()) => {}
+            Err(crossbeam_channel::TrySendError::Full(job)) => {
+                tokio::task::spawn_blocking(move || jobs.send(job))
+                    .await
+                    .map_err(|e| StoreError::Backend(e.to_string()))?
+                    .map_err(|_| StoreError::Backend("writer stopped".into()))?;
+            }
+            Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
+                return Err(StoreError::Backend("writer stopped".into()))
+            }
+        }
+        answer.await.map_err(|_| StoreError::Backend("writer dropped the operation".into()))?
+    }
+}
+
+fn run(mut conn: Box<dyn Conn>, rx: crossbeam_channel::Receiver<Job>, sink: Arc<dyn EventSink>) {
+    let mut cache = Cache::default();
+    while let Ok(first) = rx.recv() {
+        let mut batch = Vec::with_capacity(64);
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(conn.as_mut(), &mut cache, batch, sink.as_ref());
+    }
+}
+
+fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &dyn EventSink) {
+    if let Err(e) = conn.begin_write() {
+        tracing::error!(error = %e, "writer could not begin a transaction");
+        fail_all(conn, cache, batch, &e);
+        return;
+    }
+    let mut events = Vec::new();
+    let mut completions = Vec::with_capacity(batch.len());
+    for job in batch {
+        if let Err(e) = conn.batch("SAVEPOINT op") {
+            tracing::error!(error = %e, "savepoint failed");
+            completions.push(rejected_job(job, &e));
+            continue;
+        }
+        let mark = events.len();
+        let (ok, done) = job(&mut Tx { conn: &mut *conn, cache: &mut *cache, events: &mut events });
+        let closed = if ok {
+            conn.batch("RELEASE op")
+        } else {
+            events.truncate(mark);
+            cache.conversations.clear();
+            conn.batch("ROLLBACK TO op; RELEASE op")
+        };
+        if let Err(e) = closed {
+            tracing::error!(error = %e, "closing savepoint failed");
+        }
+        completions.push(done);
+    }
+    match conn.batch("COMMIT") {
+        Ok(()) => {
+            sink.publish(&events);
+            for done in completions {
+                done(None);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "commit failed; the whole batch is rolled back");
+            let _ = conn.batch("ROLLBACK");
+            cache.conversations.clear();
+            for done in completions {
+                done(Some(&e));
+            }
+        }
+    }
+}
+
+/// Answers a job that never ran with the error that stopped it.
+fn rejected_job(job: Job, error: &StoreError) -> Completion {
+    let message = error.to_string();
+    // The job must be consumed to answer its caller; run it against nothing.
+    drop(job);
+    Box::new(move |_| tracing::warn!(%message, "operation dropped"))
+}
+
+fn fail_all(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, error: &StoreError) {
+    let _ = conn.batch("ROLLBACK");
+    cache.conversations.clear();
+    tracing::warn!(%error, dropped = batch.len(), "batch dropped");
+    // Dropping the jobs drops their reply channels: callers see "writer dropped the operation".
+    drop(batch);
+}
