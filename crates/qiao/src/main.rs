@@ -1,1 +1,7 @@
-fn main() {}
+//! `qiao`: the server and its command-line client in one binary.
+
+mod cli;
+
+fn main() -> anyhow::Result<()> {
+    cli::main()
+}

@@ -1,0 +1,91 @@
+//! Start-up wiring, in one place: configuration in, a running server out.
+//! `build` binds the listener and returns the port, so tests can bind port 0.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use qiao_store::{Location, Store};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{Passwords, RateLimits};
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::state::{AppState, Clock, SystemClock};
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pub state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let metrics = Arc::new(Metrics::new().context("metrics registry")?);
+        let hub = Hub::new(Arc::clone(&metrics));
+        let location = match &config.database {
+            Some(url) => Location::Postgres(url.clone()),
+            None => Location::Sqlite(config.sqlite_path()),
+        };
+        std::fs::create_dir_all(config.blob_dir())
+            .with_context(|| format!("creating {}", config.blob_dir().display()))?;
+        let sink = Arc::clone(&hub);
+        let store = tokio::task::spawn_blocking(move || qiao_store::open(&location, sink))
+            .await
+            .context("opening the store")?
+            .context("opening the store")?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let state = AppState {
+            store,
+            hub,
+            passwords: Passwords::new(config.argon2_memory_kib, config.argon2_iterations)?,
+            limits: Arc::new(RateLimits::new(&config)),
+            clock,
+            metrics,
+            config: Arc::new(config),
+        };
+        let listener = TcpListener::bind(state.config.listen)
+            .await
+            .with_context(|| format!("binding {}", state.config.listen))?;
+        let router = router(state.clone());
+        Ok(Self { listener, router, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).await
+    }
+}
+
+/// The whole HTTP surface: API, WebSocket, operations, web client.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = crate::http::api_routes();
+    let openapi = Arc::new(openapi);
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let openapi = Arc::clone(&openapi);
+                async move { axum::Json(openapi.as_ref().clone()) }
+            }),
+        )
+        .merge(crate::http::ops_routes())
+        .merge(crate::web::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::track))
+        .layer(axum::middleware::from_fn(crate::error::localize))
+        .layer(DefaultBodyLimit::max(state.config.max_upload_bytes + 1))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,98 @@
+//! The one configuration struct. Sources, later ones winning: built-in
+//! defaults, a TOML file (`--config`, default `qiao.toml` if present), then
+//! `QIAO_*` environment variables (`QIAO_LISTEN`, `QIAO_DATA_DIR`, …), then
+//! command-line flags. `qiao.example.toml` documents every field.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database and uploaded blobs; created on first start.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of SQLite in `data_dir`.
+    pub database: Option<String>,
+    /// Largest upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// Argon2id memory cost in KiB (OWASP minimum: 19456).
+    pub argon2_memory_kib: u32,
+    /// Argon2id passes.
+    pub argon2_iterations: u32,
+    /// Login attempts allowed per account per minute.
+    pub login_per_account_per_minute: u32,
+    /// Login attempts allowed per client address per minute.
+    pub login_per_address_per_minute: u32,
+    /// Registrations and other public calls allowed per client address per minute.
+    pub public_per_address_per_minute: u32,
+    /// Frames queued for one WebSocket before the client is dropped as too slow.
+    pub ws_queue_depth: usize,
+    /// Seconds between server pings on a WebSocket; a client silent for two is dropped.
+    pub ws_heartbeat_seconds: u64,
+    /// Log as JSON lines (for collectors) instead of text.
+    pub log_json: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database: None,
+            max_upload_bytes: 20 * 1024 * 1024,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            login_per_account_per_minute: 10,
+            login_per_address_per_minute: 60,
+            public_per_address_per_minute: 120,
+            ws_queue_depth: 1024,
+            ws_heartbeat_seconds: 30,
+            log_json: false,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the file (if it exists), then `QIAO_*` variables.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let path = file.map(PathBuf::from).unwrap_or_else(|| PathBuf::from("qiao.toml"));
+        if path.exists() || file.is_some() {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment.merge(Env::prefixed("QIAO_")).extract().map_err(Box::new)
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("qiao.db")
+    }
+
+    pub fn blob_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_matches_defaults() {
+        let example = include_str!("../../../qiao.example.toml");
+        let parsed: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(example))
+            .extract()
+            .expect("example config parses");
+        let defaults = Config::default();
+        assert_eq!(parsed.listen, defaults.listen);
+        assert_eq!(parsed.max_upload_bytes, defaults.max_upload_bytes);
+        assert_eq!(parsed.argon2_memory_kib, defaults.argon2_memory_kib);
+        assert_eq!(parsed.ws_queue_depth, defaults.ws_queue_depth);
+    }
+}

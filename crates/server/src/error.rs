@@ -1,0 +1,149 @@
+//! The one mapping from failures to HTTP: a status and `{code, message}` with
+//! the message in the caller's language. Internal causes are logged, never sent.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use qiao_api::ErrorBody;
+use qiao_domain::identity::Language;
+use qiao_domain::limits::MAX_JSON_BODY_BYTES;
+use qiao_domain::Error;
+use qiao_store::StoreError;
+
+/// A failed request. Carries only the code; [`localize`] writes the body.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rejected(code) => ApiError(code),
+            StoreError::Backend(cause) => {
+                tracing::error!(%cause, "store failure");
+                ApiError(Error::Internal)
+            }
+        }
+    }
+}
+
+pub fn status_of(error: Error) -> StatusCode {
+    use Error::*;
+    match error {
+        InvalidRequest | InvalidPhone | InvalidEmail | InvalidPassword | InvalidQiaoId | InvalidDisplayName
+        | InvalidRegion | InvalidLanguage | IdentifierRequired | TooLong | InvalidCursor | CannotAddSelf => {
+            StatusCode::BAD_REQUEST
+        }
+        BadCredentials | Unauthorized => StatusCode::UNAUTHORIZED,
+        Forbidden | NotMember | NotFriends | Blocked => StatusCode::FORBIDDEN,
+        NotFound | UserNotFound | FriendRequestNotFound | ConversationNotFound | MessageNotFound | UploadNotFound => {
+            StatusCode::NOT_FOUND
+        }
+        PhoneTaken | EmailTaken | QiaoIdTaken | QiaoIdAlreadySet | AlreadyFriends | FriendRequestHandled
+        | AlreadyMember | OwnerMustTransfer | RecallWindowPassed | AlreadyRecalled | IdempotencyConflict
+        | GroupFull => StatusCode::CONFLICT,
+        RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        UploadTooLarge | PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Marks a response as an error whose body the localizing layer writes.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorMark(pub Error);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = status_of(self.0).into_response();
+        response.extensions_mut().insert(ErrorMark(self.0));
+        response
+    }
+}
+
+/// The body of an error in a language.
+pub fn body(error: Error, language: Language) -> ErrorBody {
+    ErrorBody { code: error.code().to_owned(), message: crate::i18n::error_message(error, language).to_owned() }
+}
+
+/// Middleware: fills in the `{code, message}` body of every error response in
+/// the request's `Accept-Language`, including the framework's own 404/405.
+pub async fn localize(request: Request, next: axum::middleware::Next) -> Response {
+    let language = request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Language::from_accept_language)
+        .unwrap_or_default();
+    let response = next.run(request).await;
+    let mark = response.extensions().get::<ErrorMark>().copied();
+    let error = match (mark, response.status()) {
+        (Some(ErrorMark(error)), _) => error,
+        (None, StatusCode::NOT_FOUND) if is_empty(&response) => Error::NotFound,
+        (None, StatusCode::METHOD_NOT_ALLOWED) => Error::NotFound,
+        (None, StatusCode::PAYLOAD_TOO_LARGE) => Error::PayloadTooLarge,
+        (None, StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY) if !is_json(&response) => Error::InvalidRequest,
+        _ => return response,
+    };
+    let status = if mark.is_some() { response.status() } else { status_of(error) };
+    (status, axum::Json(body(error, language))).into_response()
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+fn is_empty(response: &Response) -> bool {
+    response.headers().get(header::CONTENT_TYPE).is_none()
+}
+
+/// A JSON body extractor whose failures are answered in Qiao's error format,
+/// with its own size limit (the router's limit is sized for uploads).
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError(Error::InvalidRequest));
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError(Error::PayloadTooLarge))?;
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|_| ApiError(Error::InvalidRequest))
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_maps_to_an_error_status() {
+        for error in Error::ALL {
+            let status = status_of(*error);
+            assert!(status.is_client_error() || status.is_server_error(), "{error:?}");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The HTTP API: routes, the OpenAPI document generated from the handlers,
+//! and operational endpoints (health, readiness, metrics).
+
+pub mod accounts;
+pub mod contacts;
+pub mod conversations;
+pub mod messages;
+pub mod sync;
+pub mod uploads;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Qiao API", description = "Messaging with a wallet, on both sides of the border."),
+    modifiers(&BearerAuth),
+    tags((name = "accounts"), (name = "contacts"), (name = "conversations"), (name = "messages"), (name = "sync"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// Every API route, with the OpenAPI document built from the same list.
+pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::login))
+        .routes(routes!(accounts::logout))
+        .routes(routes!(accounts::sessions))
+        .routes(routes!(accounts::revoke_session))
+        .routes(routes!(accounts::me, accounts::update_me))
+        .routes(routes!(accounts::set_qiao_id))
+        .routes(routes!(accounts::my_qr))
+        .routes(routes!(accounts::search))
+        .routes(routes!(accounts::user))
+        .routes(routes!(contacts::discover))
+        .routes(routes!(contacts::request_friend, contacts::friend_requests))
+        .routes(routes!(contacts::accept))
+        .routes(routes!(contacts::decline))
+        .routes(routes!(contacts::contacts))
+        .routes(routes!(contacts::update_contact, contacts::delete_contact))
+        .routes(routes!(contacts::blocks))
+        .routes(routes!(contacts::block, contacts::unblock))
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::open_direct))
+        .routes(routes!(conversations::create_group))
+        .routes(routes!(conversations::get, conversations::update))
+        .routes(routes!(conversations::invite))
+        .routes(routes!(conversations::remove))
+        .routes(routes!(conversations::leave))
+        .routes(routes!(conversations::transfer_owner))
+        .routes(routes!(conversations::set_role))
+        .routes(routes!(messages::send, messages::history))
+        .routes(routes!(messages::recall))
+        .routes(routes!(messages::receipt))
+        .routes(routes!(uploads::upload))
+        .routes(routes!(uploads::download))
+        .routes(routes!(sync::sync))
+        .routes(routes!(crate::ws::connect))
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .split_for_parts()
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = qiao_api::Health)))]
+pub async fn healthz() -> Json<qiao_api::Health> {
+    Json(qiao_api::Health { status: "ok".into() })
+}
+
+/// Readiness: the database answers too.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = qiao_api::Health), (status = 503, body = qiao_api::Health)))]
+pub async fn readyz(State(app): State<AppState>) -> Response {
+    match app.store.ping().await {
+        Ok(()) => Json(qiao_api::Health { status: "ready".into() }).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(qiao_api::Health { status: "database unavailable".into() }))
+                .into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
+}
+
+/// Counts and times each request by its route template (not its raw path).
+pub async fn track(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    app.metrics.http_seconds.with_label_values(&[&method, &route]).observe(started.elapsed().as_secs_f64());
+    app.metrics
+        .http_requests
+        .with_label_values(&[&method, &route, response.status().as_str()])
+        .inc();
+    response
+}
+
+pub fn ops_routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}

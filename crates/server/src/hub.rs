@@ -1,0 +1,128 @@
+//! The real-time hub: which devices are connected, and fan-out of committed
+//! events to them. It is the store's [`EventSink`], so events arrive after
+//! commit and in stream order.
+//!
+//! Each connection has a bounded queue. A connection whose queue is full is
+//! dropped (its sender is removed, closing the queue); the client reconnects
+//! with its last cursor and loses nothing. One slow client never stalls others.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use parking_lot::RwLock;
+use qiao_domain::ids::UserId;
+use qiao_store::{CommittedEvent, EventSink};
+use tokio::sync::mpsc;
+
+use crate::metrics::Metrics;
+
+/// One event, serialized once, shared by every connection that receives it.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub pos: i64,
+    pub text: Utf8Bytes,
+}
+
+struct Subscriber {
+    id: u64,
+    queue: mpsc::Sender<Frame>,
+}
+
+pub struct Hub {
+    subscribers: RwLock<HashMap<UserId, Vec<Subscriber>>>,
+    next_id: AtomicU64,
+    metrics: Arc<Metrics>,
+}
+
+/// A device's place in the hub. Dropping it unsubscribes.
+pub struct Subscription {
+    pub frames: mpsc::Receiver<Frame>,
+    id: u64,
+    user: UserId,
+    hub: Arc<Hub>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.remove(self.user, self.id);
+    }
+}
+
+/// The event frame as it goes on the wire; `data` is already JSON.
+pub fn event_frame(pos: i64, kind: &str, conversation_id: Option<i64>, at_ms: i64, data: &str) -> String {
+    let conversation = conversation_id.map_or_else(|| "null".to_owned(), |c| c.to_string());
+    format!(
+        r#"{{"type":"event","pos":{pos},"kind":"{kind}","conversation_id":{conversation},"at_ms":{at_ms},"data":{data}}}"#
+    )
+}
+
+impl Hub {
+    pub fn new(metrics: Arc<Metrics>) -> Arc<Self> {
+        Arc::new(Self { subscribers: RwLock::new(HashMap::new()), next_id: AtomicU64::new(1), metrics })
+    }
+
+    pub fn subscribe(self: &Arc<Self>, user: UserId, depth: usize) -> Subscription {
+        let (queue, frames) = mpsc::channel(depth.max(1));
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.subscribers.write().entry(user).or_default().push(Subscriber { id, queue });
+        self.metrics.ws_connections.inc();
+        Subscription { frames, id, user, hub: Arc::clone(self) }
+    }
+
+    fn remove(&self, user: UserId, id: u64) {
+        let mut subscribers = self.subscribers.write();
+        if let Some(list) = subscribers.get_mut(&user) {
+            let before = list.len();
+            list.retain(|s| s.id != id);
+            if list.len() < before {
+                self.metrics.ws_connections.dec();
+            }
+            if list.is_empty() {
+                subscribers.remove(&user);
+            }
+        }
+    }
+
+    /// How many devices of this user are connected.
+    pub fn devices(&self, user: UserId) -> usize {
+        self.subscribers.read().get(&user).map_or(0, Vec::len)
+    }
+}
+
+impl EventSink for Hub {
+    fn publish(&self, events: &[CommittedEvent]) {
+        let mut lagging = Vec::new();
+        let mut delivered = 0u64;
+        {
+            let subscribers = self.subscribers.read();
+            for event in events {
+                let text = event_frame(
+                    event.pos.0,
+                    event.kind.as_str(),
+                    event.conversation_id.map(|c| c.0),
+                    event.at_ms,
+                    &event.data,
+                );
+                let frame = Frame { pos: event.pos.0, text: Utf8Bytes::from(text) };
+                for user in event.recipients.iter() {
+                    for subscriber in subscribers.get(user).map(Vec::as_slice).unwrap_or_default() {
+                        match subscriber.queue.try_send(frame.clone()) {
+                            Ok(()) => delivered += 1,
+                            Err(mpsc::error::TrySendError::Full(_)) => lagging.push((*user, subscriber.id)),
+                            Err(mpsc::error::TrySendError::Closed(_)) => {}
+                        }
+                    }
+                }
+            }
+        }
+        self.metrics.events_published.inc_by(events.len() as u64);
+        self.metrics.frames_delivered.inc_by(delivered);
+        for (user, id) in lagging {
+            tracing::info!(user = user.0, connection = id, "dropping a client that fell behind");
+            self.metrics.ws_dropped_slow.inc();
+            self.remove(user, id);
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The WebSocket: live events for one device, replay of what it missed, and
+//! sending without an HTTP round trip.
+//!
+//! Protocol: connect to `/api/ws?token=T&since=P`. The server subscribes the
+//! device to the hub *first*, then replays every event after `P` from the
+//! store, sends `{"type":"synced","pos":…}`, then streams live events,
+//! skipping any it already replayed. So a reconnect with the last cursor
+//! loses nothing and duplicates nothing.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use qiao_api::{ClientFrame, ServerFrame};
+use qiao_domain::identity::Language;
+use qiao_domain::ids::{ConversationId, StreamPos, UserId};
+use qiao_domain::limits::MAX_SYNC_PAGE;
+use qiao_domain::Error;
+use qiao_store::wire;
+use serde::Deserialize;
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::auth::{authenticate, bearer};
+use crate::error::{ApiError, ApiResult};
+use crate::hub::event_frame;
+use crate::state::AppState;
+
+/// Close code telling a client it fell behind and must reconnect with its cursor.
+pub const CLOSE_TOO_SLOW: u16 = 4008;
+/// Close code for a client that stopped answering pings.
+pub const CLOSE_IDLE: u16 = 4000;
+/// Sends one connection may have in flight at once.
+const MAX_IN_FLIGHT_SENDS: usize = 256;
+/// Largest frame a client may send.
+const MAX_CLIENT_FRAME_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct WsQuery {
+    /// Bearer token (browsers cannot set headers on a WebSocket).
+    pub token: Option<String>,
+    /// Replay events after this stream position before going live.
+    pub since: Option<i64>,
+    /// `zh-CN` or `en-US`, for error frames.
+    pub lang: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/ws", tag = "sync", params(WsQuery),
+    responses((status = 101, description = "switching to the WebSocket protocol"), (status = 401, body = qiao_api::ErrorBody)))]
+pub async fn connect(
+    State(app): State<AppState>,
+    query: Result<Query<WsQuery>, QueryRejection>,
+    headers: axum::http::HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let Query(query) = query.map_err(|_| ApiError(Error::InvalidRequest))?;
+    let token = query.token.as_deref().or_else(|| bearer(&headers)).ok_or(ApiError(Error::Unauthorized))?;
+    let auth = authenticate(&app, token).await?;
+    if query.since.is_some_and(|s| s < 0) {
+        return Err(Error::InvalidCursor.into());
+    }
+    let upgrade = upgrade.map_err(|_| ApiError(Error::InvalidRequest))?;
+    let language = query.lang.as_deref().and_then(|l| Language::parse(l).ok()).unwrap_or_default();
+    Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(MAX_CLIENT_FRAME_BYTES)
+        .on_upgrade(move |socket| run(app, auth.user, query.since, language, socket)))
+}
+
+fn text(frame: &ServerFrame) -> Message {
+    Message::Text(Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_default()))
+}
+
+fn error_frame(error: Error, language: Language, client_msg_id: Option<String>) -> Message {
+    text(&ServerFrame::Error {
+        client_msg_id,
+        code: error.code().to_owned(),
+        message: crate::i18n::error_message(error, language).to_owned(),
+    })
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
+}
+
+async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language, socket: WebSocket) {
+    let mut subscription = app.hub.subscribe(user, app.config.ws_queue_depth);
+    let (mut sink, stream) = socket.split();
+
+    let mut cursor = 0;
+    if let Some(since) = since {
+        cursor = since;
+        loop {
+            let page = match app.store.events_since(user, StreamPos(cursor), MAX_SYNC_PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::error!(error = %e, "replay failed");
+                    let _ = sink.send(close(1011, "replay failed")).await;
+                    return;
+                }
+            };
+            for event in &page {
+                let frame = event_frame(
+                    event.pos.0,
+                    event.kind.as_str(),
+                    event.conversation_id.map(|c| c.0),
+                    event.at_ms,
+                    &event.data,
+                );
+                if sink.send(Message::Text(Utf8Bytes::from(frame))).await.is_err() {
+                    return;
+                }
+                cursor = event.pos.0;
+            }
+            if page.len() < MAX_SYNC_PAGE {
+                break;
+            }
+        }
+    }
+    if sink.send(text(&ServerFrame::Synced { pos: cursor })).await.is_err() {
+        return;
+    }
+
+    let last_heard = Arc::new(AtomicI64::new(app.clock.now_ms()));
+    let (replies, mut outgoing) = mpsc::channel::<Message>(64);
+    let reader = tokio::spawn(read_loop(app.clone(), user, language, stream, replies, Arc::clone(&last_heard)));
+    let period = Duration::from_secs(app.config.ws_heartbeat_seconds.max(1));
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+
+    loop {
+        tokio::select! {
+            frame = subscription.frames.recv() => match frame {
+                Some(frame) if frame.pos > cursor => {
+                    if sink.send(Message::Text(frame.text)).await.is_err() { break; }
+                }
+                Some(_) => {}
+                None => {
+                    let _ = sink.send(close(CLOSE_TOO_SLOW, "too slow; reconnect with your cursor")).await;
+                    break;
+                }
+            },
+            reply = outgoing.recv() => match reply {
+                Some(reply) => if sink.send(reply).await.is_err() { break; },
+                None => break,
+            },
+            _ = heartbeat.tick() => {
+                let silent_ms = app.clock.now_ms() - last_heard.load(Ordering::Relaxed);
+                if silent_ms > 2 * period.as_millis() as i64 {
+                    let _ = sink.send(close(CLOSE_IDLE, "no heartbeat")).await;
+                    break;
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() { break; }
+            }
+        }
+    }
+    reader.abort();
+}
+
+async fn read_loop(
+    app: AppState,
+    user: UserId,
+    language: Language,
+    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    replies: mpsc::Sender<Message>,
+    last_heard: Arc<AtomicI64>,
+) {
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT_SENDS));
+    while let Some(Ok(message)) = stream.next().await {
+        last_heard.store(app.clock.now_ms(), Ordering::Relaxed);
+        let frame = match message {
+            Message::Text(body) => serde_json::from_str::<ClientFrame>(body.as_str()),
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Binary(_) => {
+                let _ = replies.send(error_frame(Error::InvalidRequest, language, None)).await;
+                continue;
+            }
+        };
+        match frame {
+            Err(_) => {
+                let _ = replies.send(error_frame(Error::InvalidRequest, language, None)).await;
+            }
+            Ok(ClientFrame::Ping) => {
+                let _ = replies.send(text(&ServerFrame::Pong)).await;
+            }
+            Ok(ClientFrame::Send { conversation_id, message }) => {
+                let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else { break };
+                let (app, replies) = (app.clone(), replies.clone());
+                tokio::spawn(async move {
+                    let outcome =
+                        crate::http::messages::send_message(&app, user, ConversationId(conversation_id), &message).await;
+                    let reply = match outcome {
+                        Ok(sent) => text(&ServerFrame::Ack {
+                            client_msg_id: message.client_msg_id,
+                            message: wire::message(&sent.message),
+                        }),
+                        Err(ApiError(code)) => error_frame(code, language, Some(message.client_msg_id)),
+                    };
+                    let _ = replies.send(reply).await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+}
