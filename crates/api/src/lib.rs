@@ -356,10 +356,10 @@ pub struct MembershipData {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     Ping,
-    /// Send a message without an HTTP round trip; answered by `ack` or `error`.
+    /// Send a message without an HTTP round trip; answered by `ack` or `error`:
+    /// `{"type":"send","conversation_id":1,"message":{"client_msg_id":"…","type":"text","text":"…"}}`.
     Send {
         conversation_id: i64,
-        #[serde(flatten)]
         message: SendMessageRequest,
     },
 }
@@ -370,13 +370,59 @@ pub enum ClientFrame {
 pub enum ServerFrame {
     Event(Event),
     /// Replay of missed events is done; what follows is live.
-    Synced { pos: i64 },
+    Synced {
+        pos: i64,
+    },
     Pong,
-    Ack { client_msg_id: String, message: Message },
-    Error { client_msg_id: Option<String>, code: String, message: String },
+    Ack {
+        client_msg_id: String,
+        message: Message,
+    },
+    Error {
+        client_msg_id: Option<String>,
+        code: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_frame_round_trips_with_the_message_type_inside() {
+        let frame = ClientFrame::Send {
+            conversation_id: 7,
+            message: SendMessageRequest {
+                client_msg_id: "m1".into(),
+                kind: "text".into(),
+                text: Some("hi".into()),
+                blob: None,
+                file_name: None,
+                reply_to: None,
+                mentions: vec![],
+            },
+        };
+        let json = serde_json::to_string(&frame).expect("serializes");
+        assert!(
+            json.contains(r#""type":"send""#) && json.contains(r#""type":"text""#),
+            "{json}"
+        );
+        match serde_json::from_str::<ClientFrame>(&json).expect("parses") {
+            ClientFrame::Send {
+                conversation_id,
+                message,
+            } => {
+                assert_eq!(conversation_id, 7);
+                assert_eq!(message.kind, "text");
+                assert_eq!(message.text.as_deref(), Some("hi"));
+            }
+            ClientFrame::Ping => panic!("wrong variant"),
+        }
+    }
 }

@@ -123,6 +123,19 @@ pub fn parse_short_text(raw: &str, max: usize, err: Error) -> Result<String, Err
     }
 }
 
+/// Short free text (group name, greeting, remark): trimmed; empty or with
+/// control characters is `InvalidRequest`, past `max` characters `TooLong`.
+pub fn parse_text(raw: &str, max: usize) -> Result<String, Error> {
+    let text = raw.trim();
+    if text.is_empty() || text.chars().any(char::is_control) {
+        Err(Error::InvalidRequest)
+    } else if text.chars().count() > max {
+        Err(Error::TooLong)
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
 /// A profile display name, 1 to 64 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
@@ -191,7 +204,12 @@ impl Language {
     /// any `zh*` range means Simplified Chinese. Defaults to en-US.
     pub fn from_accept_language(header: &str) -> Self {
         for part in header.split(',') {
-            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let tag = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if tag.starts_with("zh") {
                 return Language::ZhCn;
             }
@@ -209,7 +227,10 @@ mod tests {
 
     #[test]
     fn phone_rules() {
-        assert_eq!(Phone::parse("+86 138-0013-8000").map(|p| p.0), Ok("+8613800138000".into()));
+        assert_eq!(
+            Phone::parse("+86 138-0013-8000").map(|p| p.0),
+            Ok("+8613800138000".into())
+        );
         assert!(Phone::parse("13800138000").is_err());
         assert!(Phone::parse("+1234").is_err());
         assert!(Phone::parse("+1234567890123456").is_err());
@@ -221,21 +242,47 @@ mod tests {
     fn discovery_hash_is_sha256_hex_of_e164() {
         let phone = Phone::parse("+15551234567").expect("valid");
         assert_eq!(phone.discovery_hash().len(), 64);
-        assert_eq!(phone.discovery_hash(), Phone::parse("+1 555 123 4567").expect("valid").discovery_hash());
+        assert_eq!(
+            phone.discovery_hash(),
+            Phone::parse("+1 555 123 4567")
+                .expect("valid")
+                .discovery_hash()
+        );
     }
 
     #[test]
     fn email_rules() {
-        assert_eq!(Email::parse(" Lin@Example.COM ").map(|e| e.0), Ok("lin@example.com".into()));
-        for bad in ["", "lin", "lin@", "@x.com", "lin@x", "a@b@c.com", "l in@x.com", "lin@.com"] {
+        assert_eq!(
+            Email::parse(" Lin@Example.COM ").map(|e| e.0),
+            Ok("lin@example.com".into())
+        );
+        for bad in [
+            "",
+            "lin",
+            "lin@",
+            "@x.com",
+            "lin@x",
+            "a@b@c.com",
+            "l in@x.com",
+            "lin@.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn qiao_id_rules() {
-        assert_eq!(QiaoId::parse("Lin_2026").map(|q| q.0), Ok("lin_2026".into()));
-        for bad in ["lin", "1linlin", "lin lin", "linlinlinlinlinlinlinl", "林林林林林林"] {
+        assert_eq!(
+            QiaoId::parse("Lin_2026").map(|q| q.0),
+            Ok("lin_2026".into())
+        );
+        for bad in [
+            "lin",
+            "1linlin",
+            "lin lin",
+            "linlinlinlinlinlinlinl",
+            "林林林林林林",
+        ] {
             assert!(QiaoId::parse(bad).is_err(), "{bad}");
         }
     }
@@ -253,9 +300,18 @@ mod tests {
 
     #[test]
     fn accept_language() {
-        assert_eq!(Language::from_accept_language("zh-CN,zh;q=0.9"), Language::ZhCn);
-        assert_eq!(Language::from_accept_language("en-US,en;q=0.9"), Language::EnUs);
-        assert_eq!(Language::from_accept_language("fr-FR, zh;q=0.5"), Language::ZhCn);
+        assert_eq!(
+            Language::from_accept_language("zh-CN,zh;q=0.9"),
+            Language::ZhCn
+        );
+        assert_eq!(
+            Language::from_accept_language("en-US,en;q=0.9"),
+            Language::EnUs
+        );
+        assert_eq!(
+            Language::from_accept_language("fr-FR, zh;q=0.5"),
+            Language::ZhCn
+        );
         assert_eq!(Language::from_accept_language(""), Language::EnUs);
     }
 }

@@ -7,8 +7,8 @@
 pub mod conversation;
 pub mod error;
 pub mod event;
-pub mod ids;
 pub mod identity;
+pub mod ids;
 pub mod limits;
 pub mod message;
 

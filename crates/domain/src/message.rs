@@ -10,7 +10,11 @@ pub struct BlobHash(String);
 
 impl BlobHash {
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        if raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if raw.len() == 64
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(Self(raw.to_owned()))
         } else {
             Err(Error::UploadNotFound)
@@ -38,7 +42,9 @@ impl Content {
         if raw.chars().count() > MAX_TEXT_CHARS {
             return Err(Error::TooLong);
         }
-        Ok(Content::Text { text: raw.to_owned() })
+        Ok(Content::Text {
+            text: raw.to_owned(),
+        })
     }
 
     pub fn file(blob: BlobHash, name: &str) -> Result<Self, Error> {
@@ -49,7 +55,10 @@ impl Content {
         if name.chars().count() > MAX_FILE_NAME_CHARS {
             return Err(Error::TooLong);
         }
-        Ok(Content::File { blob, name: name.to_owned() })
+        Ok(Content::File {
+            blob,
+            name: name.to_owned(),
+        })
     }
 
     pub fn kind(&self) -> &'static str {
@@ -77,13 +86,21 @@ pub struct Draft {
 }
 
 impl Draft {
-    pub fn new(content: Content, reply_to: Option<MessageId>, mut mentions: Vec<UserId>) -> Result<Self, Error> {
+    pub fn new(
+        content: Content,
+        reply_to: Option<MessageId>,
+        mut mentions: Vec<UserId>,
+    ) -> Result<Self, Error> {
         mentions.sort();
         mentions.dedup();
         if mentions.len() > MAX_MENTIONS {
             return Err(Error::TooLong);
         }
-        Ok(Self { content, reply_to, mentions })
+        Ok(Self {
+            content,
+            reply_to,
+            mentions,
+        })
     }
 }
 
@@ -113,7 +130,9 @@ pub fn sniff_upload(declared: &str, bytes: &[u8]) -> Result<UploadKind, Error> {
     let kind = match declared {
         "image/png" if bytes.starts_with(b"\x89PNG\r\n\x1a\n") => UploadKind::Image,
         "image/jpeg" if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) => UploadKind::Image,
-        "image/gif" if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") => UploadKind::Image,
+        "image/gif" if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") => {
+            UploadKind::Image
+        }
         "image/webp" if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" => {
             UploadKind::Image
         }
@@ -140,7 +159,10 @@ mod tests {
     #[test]
     fn text_limits() {
         assert!(Content::text(&"字".repeat(MAX_TEXT_CHARS)).is_ok());
-        assert_eq!(Content::text(&"字".repeat(MAX_TEXT_CHARS + 1)), Err(Error::TooLong));
+        assert_eq!(
+            Content::text(&"字".repeat(MAX_TEXT_CHARS + 1)),
+            Err(Error::TooLong)
+        );
         assert_eq!(Content::text("  "), Err(Error::InvalidRequest));
     }
 
@@ -148,22 +170,35 @@ mod tests {
     fn recall_rules() {
         let (a, b) = (UserId(1), UserId(2));
         assert_eq!(may_recall(a, a, 0, RECALL_WINDOW_MS, false), Ok(()));
-        assert_eq!(may_recall(a, a, 0, RECALL_WINDOW_MS + 1, false), Err(Error::RecallWindowPassed));
+        assert_eq!(
+            may_recall(a, a, 0, RECALL_WINDOW_MS + 1, false),
+            Err(Error::RecallWindowPassed)
+        );
         assert_eq!(may_recall(a, b, 0, 0, false), Err(Error::Forbidden));
         assert_eq!(may_recall(a, a, 0, 0, true), Err(Error::AlreadyRecalled));
     }
 
     #[test]
     fn sniffing_refuses_lies() {
-        assert_eq!(sniff_upload("image/png", b"\x89PNG\r\n\x1a\nrest"), Ok(UploadKind::Image));
-        assert_eq!(sniff_upload("image/png", b"GIF89a"), Err(Error::UnsupportedMediaType));
-        assert_eq!(sniff_upload("application/x-msdownload", b"MZ"), Err(Error::UnsupportedMediaType));
+        assert_eq!(
+            sniff_upload("image/png", b"\x89PNG\r\n\x1a\nrest"),
+            Ok(UploadKind::Image)
+        );
+        assert_eq!(
+            sniff_upload("image/png", b"GIF89a"),
+            Err(Error::UnsupportedMediaType)
+        );
+        assert_eq!(
+            sniff_upload("application/x-msdownload", b"MZ"),
+            Err(Error::UnsupportedMediaType)
+        );
     }
 
     #[test]
     fn mentions_are_deduplicated_and_bounded() {
         let content = Content::text("hi").expect("valid");
-        let draft = Draft::new(content.clone(), None, vec![UserId(2), UserId(1), UserId(2)]).expect("valid");
+        let draft = Draft::new(content.clone(), None, vec![UserId(2), UserId(1), UserId(2)])
+            .expect("valid");
         assert_eq!(draft.mentions, vec![UserId(1), UserId(2)]);
         let many = (0..=MAX_MENTIONS as i64).map(UserId).collect();
         assert_eq!(Draft::new(content, None, many), Err(Error::TooLong));

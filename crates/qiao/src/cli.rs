@@ -10,10 +10,19 @@ use qiao_api as api;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 #[derive(Parser)]
-#[command(name = "qiao", version, about = "Qiao (桥): messaging with a wallet, on both sides of the border")]
+#[command(
+    name = "qiao",
+    version,
+    about = "Qiao (桥): messaging with a wallet, on both sides of the border"
+)]
 struct Cli {
     /// Server to talk to (client commands).
-    #[arg(long, global = true, env = "QIAO_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "QIAO_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
     server: String,
     /// Where the client keeps its sign-in (client commands).
     #[arg(long, global = true, env = "QIAO_PROFILE")]
@@ -124,14 +133,21 @@ struct Profile {
 
 fn profile_path(cli: &Cli) -> PathBuf {
     cli.profile.clone().unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
         home.join(".qiao").join("profile.json")
     })
 }
 
 fn load_profile(cli: &Cli) -> anyhow::Result<Profile> {
     let path = profile_path(cli);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("not signed in ({} missing); run `qiao login`", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "not signed in ({} missing); run `qiao login`",
+            path.display()
+        )
+    })?;
     Ok(serde_json::from_str(&text)?)
 }
 
@@ -152,15 +168,26 @@ struct Client {
 }
 
 impl Client {
-    async fn call<T: DeserializeOwned>(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> anyhow::Result<T> {
-        let mut request = self.http.request(method, format!("{}{}", self.server, path)).header("Accept-Language", &self.lang);
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<T> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{}", self.server, path))
+            .header("Accept-Language", &self.lang);
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.with_context(|| format!("cannot reach {}", self.server))?;
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.server))?;
         let status = response.status();
         let bytes = response.bytes().await?;
         if !status.is_success() {
@@ -170,7 +197,11 @@ impl Client {
             });
             bail!("{} ({})", error.message, error.code);
         }
-        let bytes = if bytes.is_empty() { "null".into() } else { bytes };
+        let bytes = if bytes.is_empty() {
+            "null".into()
+        } else {
+            bytes
+        };
         Ok(serde_json::from_slice(&bytes)?)
     }
 
@@ -178,7 +209,11 @@ impl Client {
         self.call(reqwest::Method::GET, path, None).await
     }
 
-    async fn post<T: DeserializeOwned>(&self, path: &str, body: serde_json::Value) -> anyhow::Result<T> {
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> anyhow::Result<T> {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 }
@@ -189,8 +224,14 @@ pub fn main() -> anyhow::Result<()> {
     runtime.block_on(run(cli))
 }
 
-async fn serve(listen: Option<std::net::SocketAddr>, data_dir: Option<PathBuf>, database: Option<String>, config: Option<PathBuf>) -> anyhow::Result<()> {
-    let mut config = qiao_server::Config::load(config.as_deref()).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+async fn serve(
+    listen: Option<std::net::SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database: Option<String>,
+    config: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let mut config = qiao_server::Config::load(config.as_deref())
+        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     if let Some(listen) = listen {
         config.listen = listen;
     }
@@ -200,13 +241,21 @@ async fn serve(listen: Option<std::net::SocketAddr>, data_dir: Option<PathBuf>, 
     if database.is_some() {
         config.database = database;
     }
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tower_http=warn".into());
     if config.log_json {
-        tracing_subscriber::fmt().json().with_env_filter(filter).init();
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
-    let store_name = if config.database.is_some() { "PostgreSQL" } else { "SQLite" };
+    let store_name = if config.database.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let app = qiao_server::Application::build(config).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, store = store_name, "qiao is serving; open http://{addr}/");
@@ -215,25 +264,50 @@ async fn serve(listen: Option<std::net::SocketAddr>, data_dir: Option<PathBuf>, 
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Serve { listen, data_dir, database, config } = cli.command {
+    if let Command::Serve {
+        listen,
+        data_dir,
+        database,
+        config,
+    } = cli.command
+    {
         return serve(listen, data_dir, database, config).await;
     }
     let http = reqwest::Client::new();
     let signed_in = load_profile(&cli).ok();
     let client = Client {
         http,
-        server: signed_in.as_ref().map_or_else(|| cli.server.clone(), |p| p.server.clone()),
+        server: signed_in
+            .as_ref()
+            .map_or_else(|| cli.server.clone(), |p| p.server.clone()),
         token: signed_in.as_ref().map(|p| p.token.clone()),
         lang: cli.lang.clone(),
     };
-    let needs_login = !matches!(cli.command, Command::Register { .. } | Command::Login { .. });
+    let needs_login = !matches!(
+        cli.command,
+        Command::Register { .. } | Command::Login { .. }
+    );
     if needs_login && signed_in.is_none() {
         bail!("not signed in; run `qiao login` or `qiao register`");
     }
-    let client = if needs_login { client } else { Client { server: cli.server.clone(), token: None, ..client } };
+    let client = if needs_login {
+        client
+    } else {
+        Client {
+            server: cli.server.clone(),
+            token: None,
+            ..client
+        }
+    };
     match &cli.command {
         Command::Serve { .. } => {}
-        Command::Register { phone, email, password, name, region } => {
+        Command::Register {
+            phone,
+            email,
+            password,
+            name,
+            region,
+        } => {
             let auth: api::AuthResponse = client
                 .post(
                     "/api/auth/register",
@@ -241,68 +315,151 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         "region": region, "language": cli.lang, "device_name": "qiao cli"}),
                 )
                 .await?;
-            save_profile(&cli, &Profile { server: cli.server.clone(), token: auth.token, user_id: auth.user.id, cursor: 0 })?;
-            println!("registered and signed in as {} (user id {})", auth.user.display_name, auth.user.id);
+            save_profile(
+                &cli,
+                &Profile {
+                    server: cli.server.clone(),
+                    token: auth.token,
+                    user_id: auth.user.id,
+                    cursor: 0,
+                },
+            )?;
+            println!(
+                "registered and signed in as {} (user id {})",
+                auth.user.display_name, auth.user.id
+            );
         }
-        Command::Login { identifier, password } => {
+        Command::Login {
+            identifier,
+            password,
+        } => {
             let auth: api::AuthResponse = client
                 .post("/api/auth/login", serde_json::json!({"identifier": identifier, "password": password, "device_name": "qiao cli"}))
                 .await?;
-            save_profile(&cli, &Profile { server: cli.server.clone(), token: auth.token, user_id: auth.user.id, cursor: 0 })?;
-            println!("signed in as {} (user id {})", auth.user.display_name, auth.user.id);
+            save_profile(
+                &cli,
+                &Profile {
+                    server: cli.server.clone(),
+                    token: auth.token,
+                    user_id: auth.user.id,
+                    cursor: 0,
+                },
+            )?;
+            println!(
+                "signed in as {} (user id {})",
+                auth.user.display_name, auth.user.id
+            );
         }
         Command::Logout => {
-            let _: serde_json::Value = client.post("/api/auth/logout", serde_json::json!({})).await?;
+            let _: serde_json::Value = client
+                .post("/api/auth/logout", serde_json::json!({}))
+                .await?;
             let _ = std::fs::remove_file(profile_path(&cli));
             println!("signed out");
         }
         Command::Whoami => {
             let me: api::Profile = client.get("/api/me").await?;
-            println!("{} (user id {}, Qiao ID {}, region {})", me.display_name, me.id, me.qiao_id.as_deref().unwrap_or("-"), me.region);
+            println!(
+                "{} (user id {}, Qiao ID {}, region {})",
+                me.display_name,
+                me.id,
+                me.qiao_id.as_deref().unwrap_or("-"),
+                me.region
+            );
         }
         Command::SetId { qiao_id } => {
-            let me: api::Profile = client.call(reqwest::Method::PUT, "/api/me/qiao-id", Some(serde_json::json!({"qiao_id": qiao_id}))).await?;
+            let me: api::Profile = client
+                .call(
+                    reqwest::Method::PUT,
+                    "/api/me/qiao-id",
+                    Some(serde_json::json!({"qiao_id": qiao_id})),
+                )
+                .await?;
             println!("your Qiao ID is {}", me.qiao_id.unwrap_or_default());
         }
         Command::Sessions => {
             let sessions: Vec<api::SessionInfo> = client.get("/api/sessions").await?;
             for s in sessions {
-                println!("{}\t{}{}", s.id, s.device_name, if s.current { "\t(this device)" } else { "" });
+                println!(
+                    "{}\t{}{}",
+                    s.id,
+                    s.device_name,
+                    if s.current { "\t(this device)" } else { "" }
+                );
             }
         }
         Command::Search { query } => {
             for user in search(&client, query).await? {
-                println!("{}\t{}\t{}", user.id, user.display_name, user.qiao_id.unwrap_or_default());
+                println!(
+                    "{}\t{}\t{}",
+                    user.id,
+                    user.display_name,
+                    user.qiao_id.unwrap_or_default()
+                );
             }
         }
         Command::Add { query, greeting } => {
-            let user = search(&client, query).await?.into_iter().next().context("no such user")?;
+            let user = search(&client, query)
+                .await?
+                .into_iter()
+                .next()
+                .context("no such user")?;
             let request: api::FriendRequest = client
-                .post("/api/friend-requests", serde_json::json!({"to_user_id": user.id, "greeting": greeting}))
+                .post(
+                    "/api/friend-requests",
+                    serde_json::json!({"to_user_id": user.id, "greeting": greeting}),
+                )
                 .await?;
-            println!("friend request {} sent to {}", request.id, user.display_name);
+            println!(
+                "friend request {} sent to {}",
+                request.id, user.display_name
+            );
         }
         Command::Requests => {
             let requests: api::FriendRequests = client.get("/api/friend-requests").await?;
             for r in requests.incoming {
-                println!("{}\tfrom {} (user {})\t{}\t{}", r.id, r.from.display_name, r.from.id, r.status, r.greeting);
+                println!(
+                    "{}\tfrom {} (user {})\t{}\t{}",
+                    r.id, r.from.display_name, r.from.id, r.status, r.greeting
+                );
             }
             for r in requests.outgoing {
-                println!("{}\tto {} (user {})\t{}", r.id, r.to.display_name, r.to.id, r.status);
+                println!(
+                    "{}\tto {} (user {})\t{}",
+                    r.id, r.to.display_name, r.to.id, r.status
+                );
             }
         }
         Command::Accept { request_id } => {
-            let contact: api::Contact = client.post(&format!("/api/friend-requests/{request_id}/accept"), serde_json::json!({})).await?;
-            println!("now friends with {}; conversation {}", contact.user.display_name, contact.conversation_id);
+            let contact: api::Contact = client
+                .post(
+                    &format!("/api/friend-requests/{request_id}/accept"),
+                    serde_json::json!({}),
+                )
+                .await?;
+            println!(
+                "now friends with {}; conversation {}",
+                contact.user.display_name, contact.conversation_id
+            );
         }
         Command::Decline { request_id } => {
-            let _: serde_json::Value = client.post(&format!("/api/friend-requests/{request_id}/decline"), serde_json::json!({})).await?;
+            let _: serde_json::Value = client
+                .post(
+                    &format!("/api/friend-requests/{request_id}/decline"),
+                    serde_json::json!({}),
+                )
+                .await?;
             println!("declined");
         }
         Command::Contacts => {
             let contacts: Vec<api::Contact> = client.get("/api/contacts").await?;
             for c in contacts {
-                println!("{}\t{}\tconversation {}", c.user.id, c.remark.unwrap_or(c.user.display_name), c.conversation_id);
+                println!(
+                    "{}\t{}\tconversation {}",
+                    c.user.id,
+                    c.remark.unwrap_or(c.user.display_name),
+                    c.conversation_id
+                );
             }
         }
         Command::Chats => {
@@ -313,10 +470,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Group { name, members } => {
-            let group: api::ConversationDetail = client.post("/api/groups", serde_json::json!({"name": name, "member_ids": members})).await?;
-            println!("group {} created with {} members", group.conversation.id, group.members.len());
+            let group: api::ConversationDetail = client
+                .post(
+                    "/api/groups",
+                    serde_json::json!({"name": name, "member_ids": members}),
+                )
+                .await?;
+            println!(
+                "group {} created with {} members",
+                group.conversation.id,
+                group.members.len()
+            );
         }
-        Command::Send { conversation_id, text } => {
+        Command::Send {
+            conversation_id,
+            text,
+        } => {
             let message: api::Message = client
                 .post(
                     &format!("/api/conversations/{conversation_id}/messages"),
@@ -325,18 +494,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             println!("sent #{}", message.seq);
         }
-        Command::History { conversation_id, limit } => {
-            let mut messages: Vec<api::Message> = client.get(&format!("/api/conversations/{conversation_id}/messages?limit={limit}")).await?;
+        Command::History {
+            conversation_id,
+            limit,
+        } => {
+            let mut messages: Vec<api::Message> = client
+                .get(&format!(
+                    "/api/conversations/{conversation_id}/messages?limit={limit}"
+                ))
+                .await?;
             messages.reverse();
             for m in messages {
                 println!("{}", render(&m));
             }
         }
         Command::Recall { message_id } => {
-            let _: api::Message = client.post(&format!("/api/messages/{message_id}/recall"), serde_json::json!({})).await?;
+            let _: api::Message = client
+                .post(
+                    &format!("/api/messages/{message_id}/recall"),
+                    serde_json::json!({}),
+                )
+                .await?;
             println!("recalled");
         }
-        Command::Watch { conversation_id, count } => {
+        Command::Watch {
+            conversation_id,
+            count,
+        } => {
             let mut profile = load_profile(&cli)?;
             watch(&client, &mut profile, *conversation_id, *count).await?;
             save_profile(&cli, &profile)?;
@@ -348,7 +532,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn search(client: &Client, query: &str) -> anyhow::Result<Vec<api::UserSummary>> {
     let mut url = url::Url::parse("http://x/api/users/search")?;
     url.query_pairs_mut().append_pair("q", query);
-    client.get(&format!("/api/users/search?{}", url.query().unwrap_or_default())).await
+    client
+        .get(&format!(
+            "/api/users/search?{}",
+            url.query().unwrap_or_default()
+        ))
+        .await
 }
 
 fn render(m: &api::Message) -> String {
@@ -365,16 +554,30 @@ fn render(m: &api::Message) -> String {
 }
 
 /// Streams events over the WebSocket from the saved cursor; prints messages.
-async fn watch(client: &Client, profile: &mut Profile, only: Option<i64>, count: Option<usize>) -> anyhow::Result<()> {
+async fn watch(
+    client: &Client,
+    profile: &mut Profile,
+    only: Option<i64>,
+    count: Option<usize>,
+) -> anyhow::Result<()> {
     let ws_base = client.server.replacen("http", "ws", 1);
-    let url = format!("{ws_base}/api/ws?token={}&since={}&lang={}", profile.token, profile.cursor, client.lang);
-    let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.context("connecting the WebSocket")?;
+    let url = format!(
+        "{ws_base}/api/ws?token={}&since={}&lang={}",
+        profile.token, profile.cursor, client.lang
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .context("connecting the WebSocket")?;
     let mut printed = 0;
     let mut live = false;
     while let Some(frame) = socket.next().await {
         let frame = frame?;
-        let tokio_tungstenite::tungstenite::Message::Text(text) = frame else { continue };
-        let Ok(frame) = serde_json::from_str::<api::ServerFrame>(text.as_str()) else { continue };
+        let tokio_tungstenite::tungstenite::Message::Text(text) = frame else {
+            continue;
+        };
+        let Ok(frame) = serde_json::from_str::<api::ServerFrame>(text.as_str()) else {
+            continue;
+        };
         match frame {
             api::ServerFrame::Synced { .. } => {
                 live = true;
@@ -393,7 +596,10 @@ async fn watch(client: &Client, profile: &mut Profile, only: Option<i64>, count:
                         if live && message.sender_id != profile.user_id {
                             let _: serde_json::Value = client
                                 .post(
-                                    &format!("/api/conversations/{}/receipts", message.conversation_id),
+                                    &format!(
+                                        "/api/conversations/{}/receipts",
+                                        message.conversation_id
+                                    ),
                                     serde_json::json!({"kind": "read", "up_to_seq": message.seq}),
                                 )
                                 .await?;

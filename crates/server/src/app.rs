@@ -56,7 +56,11 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", state.config.listen))?;
         let router = router(state.clone());
-        Ok(Self { listener, router, state })
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -64,7 +68,12 @@ impl Application {
     }
 
     pub async fn run(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).await
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
     }
 }
 
@@ -83,7 +92,10 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(crate::http::ops_routes())
         .merge(crate::web::routes())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::track,
+        ))
         .layer(axum::middleware::from_fn(crate::error::localize))
         .layer(DefaultBodyLimit::max(state.config.max_upload_bytes + 1))
         .layer(TraceLayer::new_for_http())

@@ -4,11 +4,13 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use base64::Engine;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use qiao_domain::ids::{SessionId, UserId};
@@ -29,7 +31,8 @@ pub struct Passwords {
 
 impl Passwords {
     pub fn new(memory_kib: u32, iterations: u32) -> anyhow::Result<Self> {
-        let params = Params::new(memory_kib, iterations, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
+        let params = Params::new(memory_kib, iterations, 1, None)
+            .map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
         Ok(Self { params })
     }
 
@@ -42,7 +45,9 @@ impl Passwords {
         let argon2 = self.argon2();
         tokio::task::spawn_blocking(move || {
             let salt = SaltString::generate(&mut OsRng);
-            argon2.hash_password(secret.as_bytes(), &salt).map(|h| h.to_string())
+            argon2
+                .hash_password(secret.as_bytes(), &salt)
+                .map(|h| h.to_string())
         })
         .await
         .map_err(|_| ApiError(Error::Internal))?
@@ -53,7 +58,8 @@ impl Passwords {
     pub async fn verify(&self, secret: String, stored: String) -> bool {
         let argon2 = self.argon2();
         tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&stored).is_ok_and(|h| argon2.verify_password(secret.as_bytes(), &h).is_ok())
+            PasswordHash::new(&stored)
+                .is_ok_and(|h| argon2.verify_password(secret.as_bytes(), &h).is_ok())
         })
         .await
         .unwrap_or(false)
@@ -87,22 +93,37 @@ pub struct AuthUser {
 
 /// Resolves a bearer token to its live session.
 pub async fn authenticate(app: &AppState, token: &str) -> Result<AuthUser, ApiError> {
-    let session = app.store.session_by_token(&token_hash(token)).await?.ok_or(ApiError(Error::Unauthorized))?;
+    let session = app
+        .store
+        .session_by_token(&token_hash(token))
+        .await?
+        .ok_or(ApiError(Error::Unauthorized))?;
     let now = app.clock.now_ms();
     if now - session.last_seen_at_ms > TOUCH_EVERY_MS {
         app.store.touch_session(session.id, now).await?;
     }
-    Ok(AuthUser { user: session.user_id, session: session.id })
+    Ok(AuthUser {
+        user: session.user_id,
+        session: session.id,
+    })
 }
 
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
 }
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers).ok_or(ApiError(Error::Unauthorized))?;
         authenticate(app, token).await
     }
@@ -131,7 +152,10 @@ impl RateLimits {
 
     pub fn login(&self, account: &str, address: IpAddr) -> Result<(), ApiError> {
         let by_address = self.login_by_address.check_key(&address).is_ok();
-        let by_account = self.login_by_account.check_key(&account.to_lowercase()).is_ok();
+        let by_account = self
+            .login_by_account
+            .check_key(&account.to_lowercase())
+            .is_ok();
         if by_address && by_account {
             Ok(())
         } else {
@@ -140,7 +164,9 @@ impl RateLimits {
     }
 
     pub fn public(&self, address: IpAddr) -> Result<(), ApiError> {
-        self.public_by_address.check_key(&address).map_err(|_| ApiError(Error::RateLimited))
+        self.public_by_address
+            .check_key(&address)
+            .map_err(|_| ApiError(Error::RateLimited))
     }
 }
 

@@ -62,11 +62,16 @@ impl Config {
     /// Defaults, then the file (if it exists), then `QIAO_*` variables.
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        let path = file.map(PathBuf::from).unwrap_or_else(|| PathBuf::from("qiao.toml"));
+        let path = file
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("qiao.toml"));
         if path.exists() || file.is_some() {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment.merge(Env::prefixed("QIAO_")).extract().map_err(Box::new)
+        figment
+            .merge(Env::prefixed("QIAO_"))
+            .extract()
+            .map_err(Box::new)
     }
 
     pub fn sqlite_path(&self) -> PathBuf {

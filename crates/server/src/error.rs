@@ -35,18 +35,20 @@ impl From<StoreError> for ApiError {
 pub fn status_of(error: Error) -> StatusCode {
     use Error::*;
     match error {
-        InvalidRequest | InvalidPhone | InvalidEmail | InvalidPassword | InvalidQiaoId | InvalidDisplayName
-        | InvalidRegion | InvalidLanguage | IdentifierRequired | TooLong | InvalidCursor | CannotAddSelf => {
-            StatusCode::BAD_REQUEST
-        }
+        InvalidRequest | InvalidPhone | InvalidEmail | InvalidPassword | InvalidQiaoId
+        | InvalidDisplayName | InvalidRegion | InvalidLanguage | IdentifierRequired | TooLong
+        | InvalidCursor | CannotAddSelf => StatusCode::BAD_REQUEST,
         BadCredentials | Unauthorized => StatusCode::UNAUTHORIZED,
         Forbidden | NotMember | NotFriends | Blocked => StatusCode::FORBIDDEN,
-        NotFound | UserNotFound | FriendRequestNotFound | ConversationNotFound | MessageNotFound | UploadNotFound => {
-            StatusCode::NOT_FOUND
-        }
-        PhoneTaken | EmailTaken | QiaoIdTaken | QiaoIdAlreadySet | AlreadyFriends | FriendRequestHandled
-        | AlreadyMember | OwnerMustTransfer | RecallWindowPassed | AlreadyRecalled | IdempotencyConflict
-        | GroupFull => StatusCode::CONFLICT,
+        NotFound
+        | UserNotFound
+        | FriendRequestNotFound
+        | ConversationNotFound
+        | MessageNotFound
+        | UploadNotFound => StatusCode::NOT_FOUND,
+        PhoneTaken | EmailTaken | QiaoIdTaken | QiaoIdAlreadySet | AlreadyFriends
+        | FriendRequestHandled | AlreadyMember | OwnerMustTransfer | RecallWindowPassed
+        | AlreadyRecalled | IdempotencyConflict | GroupFull => StatusCode::CONFLICT,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         UploadTooLarge | PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -68,7 +70,10 @@ impl IntoResponse for ApiError {
 
 /// The body of an error in a language.
 pub fn body(error: Error, language: Language) -> ErrorBody {
-    ErrorBody { code: error.code().to_owned(), message: crate::i18n::error_message(error, language).to_owned() }
+    ErrorBody {
+        code: error.code().to_owned(),
+        message: crate::i18n::error_message(error, language).to_owned(),
+    }
 }
 
 /// Middleware: fills in the `{code, message}` body of every error response in
@@ -87,10 +92,18 @@ pub async fn localize(request: Request, next: axum::middleware::Next) -> Respons
         (None, StatusCode::NOT_FOUND) if is_empty(&response) => Error::NotFound,
         (None, StatusCode::METHOD_NOT_ALLOWED) => Error::NotFound,
         (None, StatusCode::PAYLOAD_TOO_LARGE) => Error::PayloadTooLarge,
-        (None, StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY) if !is_json(&response) => Error::InvalidRequest,
+        (None, StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY)
+            if !is_json(&response) =>
+        {
+            Error::InvalidRequest
+        }
         _ => return response,
     };
-    let status = if mark.is_some() { response.status() } else { status_of(error) };
+    let status = if mark.is_some() {
+        response.status()
+    } else {
+        status_of(error)
+    };
     (status, axum::Json(body(error, language))).into_response()
 }
 
@@ -122,14 +135,22 @@ where
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("application/json")
+            });
         if !is_json {
             return Err(ApiError(Error::InvalidRequest));
         }
         let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY_BYTES)
             .await
             .map_err(|_| ApiError(Error::PayloadTooLarge))?;
-        serde_json::from_slice(&bytes).map(ApiJson).map_err(|_| ApiError(Error::InvalidRequest))
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|_| ApiError(Error::InvalidRequest))
     }
 }
 
@@ -143,7 +164,10 @@ mod tests {
     fn every_code_maps_to_an_error_status() {
         for error in Error::ALL {
             let status = status_of(*error);
-            assert!(status.is_client_error() || status.is_server_error(), "{error:?}");
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{error:?}"
+            );
         }
     }
 }

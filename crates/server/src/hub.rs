@@ -51,7 +51,13 @@ impl Drop for Subscription {
 }
 
 /// The event frame as it goes on the wire; `data` is already JSON.
-pub fn event_frame(pos: i64, kind: &str, conversation_id: Option<i64>, at_ms: i64, data: &str) -> String {
+pub fn event_frame(
+    pos: i64,
+    kind: &str,
+    conversation_id: Option<i64>,
+    at_ms: i64,
+    data: &str,
+) -> String {
     let conversation = conversation_id.map_or_else(|| "null".to_owned(), |c| c.to_string());
     format!(
         r#"{{"type":"event","pos":{pos},"kind":"{kind}","conversation_id":{conversation},"at_ms":{at_ms},"data":{data}}}"#
@@ -60,15 +66,28 @@ pub fn event_frame(pos: i64, kind: &str, conversation_id: Option<i64>, at_ms: i6
 
 impl Hub {
     pub fn new(metrics: Arc<Metrics>) -> Arc<Self> {
-        Arc::new(Self { subscribers: RwLock::new(HashMap::new()), next_id: AtomicU64::new(1), metrics })
+        Arc::new(Self {
+            subscribers: RwLock::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            metrics,
+        })
     }
 
     pub fn subscribe(self: &Arc<Self>, user: UserId, depth: usize) -> Subscription {
         let (queue, frames) = mpsc::channel(depth.max(1));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.subscribers.write().entry(user).or_default().push(Subscriber { id, queue });
+        self.subscribers
+            .write()
+            .entry(user)
+            .or_default()
+            .push(Subscriber { id, queue });
         self.metrics.ws_connections.inc();
-        Subscription { frames, id, user, hub: Arc::clone(self) }
+        Subscription {
+            frames,
+            id,
+            user,
+            hub: Arc::clone(self),
+        }
     }
 
     fn remove(&self, user: UserId, id: u64) {
@@ -105,12 +124,17 @@ impl EventSink for Hub {
                     event.at_ms,
                     &event.data,
                 );
-                let frame = Frame { pos: event.pos.0, text: Utf8Bytes::from(text) };
+                let frame = Frame {
+                    pos: event.pos.0,
+                    text: Utf8Bytes::from(text),
+                };
                 for user in event.recipients.iter() {
                     for subscriber in subscribers.get(user).map(Vec::as_slice).unwrap_or_default() {
                         match subscriber.queue.try_send(frame.clone()) {
                             Ok(()) => delivered += 1,
-                            Err(mpsc::error::TrySendError::Full(_)) => lagging.push((*user, subscriber.id)),
+                            Err(mpsc::error::TrySendError::Full(_)) => {
+                                lagging.push((*user, subscriber.id))
+                            }
                             Err(mpsc::error::TrySendError::Closed(_)) => {}
                         }
                     }
@@ -120,7 +144,11 @@ impl EventSink for Hub {
         self.metrics.events_published.inc_by(events.len() as u64);
         self.metrics.frames_delivered.inc_by(delivered);
         for (user, id) in lagging {
-            tracing::info!(user = user.0, connection = id, "dropping a client that fell behind");
+            tracing::info!(
+                user = user.0,
+                connection = id,
+                "dropping a client that fell behind"
+            );
             self.metrics.ws_dropped_slow.inc();
             self.remove(user, id);
         }

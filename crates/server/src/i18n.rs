@@ -15,22 +15,52 @@ pub fn error_message(error: Error, language: Language) -> &'static str {
 
 fn texts(error: Error) -> (&'static str, &'static str) {
     match error {
-        Error::InvalidRequest => ("The request is malformed or a field is missing or invalid.", "请求格式错误，或有字段缺失、无效。"),
-        Error::InvalidPhone => ("Enter the phone number with its country code, e.g. +8613800138000.", "请输入带国家代码的手机号，例如 +8613800138000。"),
+        Error::InvalidRequest => (
+            "The request is malformed or a field is missing or invalid.",
+            "请求格式错误，或有字段缺失、无效。",
+        ),
+        Error::InvalidPhone => (
+            "Enter the phone number with its country code, e.g. +8613800138000.",
+            "请输入带国家代码的手机号，例如 +8613800138000。",
+        ),
         Error::InvalidEmail => ("That email address is not valid.", "邮箱地址无效。"),
-        Error::InvalidPassword => ("The password must be 8 to 128 characters.", "密码长度须为 8 到 128 个字符。"),
-        Error::InvalidQiaoId => ("A Qiao ID is 6–20 letters, digits, _ or -, starting with a letter.", "桥号须为 6–20 位字母、数字、下划线或减号，并以字母开头。"),
-        Error::InvalidDisplayName => ("The name must be 1 to 64 characters.", "名字长度须为 1 到 64 个字符。"),
+        Error::InvalidPassword => (
+            "The password must be 8 to 128 characters.",
+            "密码长度须为 8 到 128 个字符。",
+        ),
+        Error::InvalidQiaoId => (
+            "A Qiao ID is 6–20 letters, digits, _ or -, starting with a letter.",
+            "桥号须为 6–20 位字母、数字、下划线或减号，并以字母开头。",
+        ),
+        Error::InvalidDisplayName => (
+            "The name must be 1 to 64 characters.",
+            "名字长度须为 1 到 64 个字符。",
+        ),
         Error::InvalidRegion => ("That region is not supported.", "不支持该地区。"),
         Error::InvalidLanguage => ("That language is not supported.", "不支持该语言。"),
-        Error::IdentifierRequired => ("Give a phone number or an email address.", "请填写手机号或邮箱。"),
-        Error::PhoneTaken => ("That phone number is already registered.", "该手机号已注册。"),
-        Error::EmailTaken => ("That email address is already registered.", "该邮箱已注册。"),
+        Error::IdentifierRequired => (
+            "Give a phone number or an email address.",
+            "请填写手机号或邮箱。",
+        ),
+        Error::PhoneTaken => (
+            "That phone number is already registered.",
+            "该手机号已注册。",
+        ),
+        Error::EmailTaken => (
+            "That email address is already registered.",
+            "该邮箱已注册。",
+        ),
         Error::QiaoIdTaken => ("That Qiao ID is taken.", "该桥号已被占用。"),
-        Error::QiaoIdAlreadySet => ("Your Qiao ID is already set and cannot be changed.", "桥号已设置，无法更改。"),
+        Error::QiaoIdAlreadySet => (
+            "Your Qiao ID is already set and cannot be changed.",
+            "桥号已设置，无法更改。",
+        ),
         Error::BadCredentials => ("Wrong account or password.", "账号或密码错误。"),
         Error::Unauthorized => ("Please sign in again.", "请重新登录。"),
-        Error::RateLimited => ("Too many attempts. Try again later.", "尝试次数过多，请稍后再试。"),
+        Error::RateLimited => (
+            "Too many attempts. Try again later.",
+            "尝试次数过多，请稍后再试。",
+        ),
         Error::NotFound => ("Not found.", "未找到。"),
         Error::UserNotFound => ("No such user.", "用户不存在。"),
         Error::CannotAddSelf => ("You cannot do that to yourself.", "不能对自己执行此操作。"),
@@ -38,24 +68,45 @@ fn texts(error: Error) -> (&'static str, &'static str) {
         Error::NotFriends => ("You are not friends with this person.", "你们还不是好友。"),
         Error::Blocked => ("This person cannot be reached.", "无法联系此人。"),
         Error::FriendRequestNotFound => ("No such friend request.", "好友申请不存在。"),
-        Error::FriendRequestHandled => ("This friend request has already been answered.", "该好友申请已处理。"),
+        Error::FriendRequestHandled => (
+            "This friend request has already been answered.",
+            "该好友申请已处理。",
+        ),
         Error::TooLong => ("The text is too long.", "内容过长。"),
         Error::ConversationNotFound => ("No such conversation.", "会话不存在。"),
-        Error::NotMember => ("You are not a member of this conversation.", "你不是该会话的成员。"),
+        Error::NotMember => (
+            "You are not a member of this conversation.",
+            "你不是该会话的成员。",
+        ),
         Error::Forbidden => ("You are not allowed to do that.", "你没有权限执行此操作。"),
-        Error::GroupFull => ("A group can have at most 500 members.", "群成员最多 500 人。"),
+        Error::GroupFull => (
+            "A group can have at most 500 members.",
+            "群成员最多 500 人。",
+        ),
         Error::AlreadyMember => ("Already a member of this group.", "已经是群成员。"),
-        Error::OwnerMustTransfer => ("Transfer ownership before leaving the group.", "请先转让群主再退出群聊。"),
+        Error::OwnerMustTransfer => (
+            "Transfer ownership before leaving the group.",
+            "请先转让群主再退出群聊。",
+        ),
         Error::MessageNotFound => ("No such message.", "消息不存在。"),
-        Error::RecallWindowPassed => ("Messages can only be recalled within 2 minutes.", "只能撤回 2 分钟内的消息。"),
+        Error::RecallWindowPassed => (
+            "Messages can only be recalled within 2 minutes.",
+            "只能撤回 2 分钟内的消息。",
+        ),
         Error::AlreadyRecalled => ("This message was already recalled.", "该消息已撤回。"),
-        Error::IdempotencyConflict => ("This request id was already used for a different request.", "该请求编号已用于其他请求。"),
+        Error::IdempotencyConflict => (
+            "This request id was already used for a different request.",
+            "该请求编号已用于其他请求。",
+        ),
         Error::UploadTooLarge => ("The file is too large.", "文件过大。"),
         Error::UnsupportedMediaType => ("This file type is not supported.", "不支持该文件类型。"),
         Error::UploadNotFound => ("No such file.", "文件不存在。"),
         Error::InvalidCursor => ("The sync cursor is invalid.", "同步游标无效。"),
         Error::PayloadTooLarge => ("The request is too large.", "请求内容过大。"),
-        Error::Internal => ("Something went wrong on our side. Please try again.", "服务器出错了，请重试。"),
+        Error::Internal => (
+            "Something went wrong on our side. Please try again.",
+            "服务器出错了，请重试。",
+        ),
     }
 }
 
@@ -70,7 +121,10 @@ mod tests {
             let zh = error_message(*error, Language::ZhCn);
             assert!(!en.is_empty() && !zh.is_empty());
             assert_ne!(en, zh, "{error:?} is not translated");
-            assert!(zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{error:?} zh text has no Chinese");
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{error:?} zh text has no Chinese"
+            );
         }
     }
 }

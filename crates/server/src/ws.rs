@@ -58,13 +58,21 @@ pub async fn connect(
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let Query(query) = query.map_err(|_| ApiError(Error::InvalidRequest))?;
-    let token = query.token.as_deref().or_else(|| bearer(&headers)).ok_or(ApiError(Error::Unauthorized))?;
+    let token = query
+        .token
+        .as_deref()
+        .or_else(|| bearer(&headers))
+        .ok_or(ApiError(Error::Unauthorized))?;
     let auth = authenticate(&app, token).await?;
     if query.since.is_some_and(|s| s < 0) {
         return Err(Error::InvalidCursor.into());
     }
     let upgrade = upgrade.map_err(|_| ApiError(Error::InvalidRequest))?;
-    let language = query.lang.as_deref().and_then(|l| Language::parse(l).ok()).unwrap_or_default();
+    let language = query
+        .lang
+        .as_deref()
+        .and_then(|l| Language::parse(l).ok())
+        .unwrap_or_default();
     Ok(upgrade
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
@@ -73,7 +81,9 @@ pub async fn connect(
 }
 
 fn text(frame: &ServerFrame) -> Message {
-    Message::Text(Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_default()))
+    Message::Text(Utf8Bytes::from(
+        serde_json::to_string(frame).unwrap_or_default(),
+    ))
 }
 
 fn error_frame(error: Error, language: Language, client_msg_id: Option<String>) -> Message {
@@ -85,10 +95,19 @@ fn error_frame(error: Error, language: Language, client_msg_id: Option<String>) 
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
 }
 
-async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language, socket: WebSocket) {
+async fn run(
+    app: AppState,
+    user: UserId,
+    since: Option<i64>,
+    language: Language,
+    socket: WebSocket,
+) {
     let mut subscription = app.hub.subscribe(user, app.config.ws_queue_depth);
     let (mut sink, stream) = socket.split();
 
@@ -96,7 +115,11 @@ async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language
     if let Some(since) = since {
         cursor = since;
         loop {
-            let page = match app.store.events_since(user, StreamPos(cursor), MAX_SYNC_PAGE).await {
+            let page = match app
+                .store
+                .events_since(user, StreamPos(cursor), MAX_SYNC_PAGE)
+                .await
+            {
                 Ok(page) => page,
                 Err(e) => {
                     tracing::error!(error = %e, "replay failed");
@@ -112,7 +135,11 @@ async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language
                     event.at_ms,
                     &event.data,
                 );
-                if sink.send(Message::Text(Utf8Bytes::from(frame))).await.is_err() {
+                if sink
+                    .send(Message::Text(Utf8Bytes::from(frame)))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 cursor = event.pos.0;
@@ -122,13 +149,24 @@ async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language
             }
         }
     }
-    if sink.send(text(&ServerFrame::Synced { pos: cursor })).await.is_err() {
+    if sink
+        .send(text(&ServerFrame::Synced { pos: cursor }))
+        .await
+        .is_err()
+    {
         return;
     }
 
     let last_heard = Arc::new(AtomicI64::new(app.clock.now_ms()));
     let (replies, mut outgoing) = mpsc::channel::<Message>(64);
-    let reader = tokio::spawn(read_loop(app.clone(), user, language, stream, replies, Arc::clone(&last_heard)));
+    let reader = tokio::spawn(read_loop(
+        app.clone(),
+        user,
+        language,
+        stream,
+        replies,
+        Arc::clone(&last_heard),
+    ));
     let period = Duration::from_secs(app.config.ws_heartbeat_seconds.max(1));
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
 
@@ -177,29 +215,45 @@ async fn read_loop(
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => continue,
             Message::Binary(_) => {
-                let _ = replies.send(error_frame(Error::InvalidRequest, language, None)).await;
+                let _ = replies
+                    .send(error_frame(Error::InvalidRequest, language, None))
+                    .await;
                 continue;
             }
         };
         match frame {
             Err(_) => {
-                let _ = replies.send(error_frame(Error::InvalidRequest, language, None)).await;
+                let _ = replies
+                    .send(error_frame(Error::InvalidRequest, language, None))
+                    .await;
             }
             Ok(ClientFrame::Ping) => {
                 let _ = replies.send(text(&ServerFrame::Pong)).await;
             }
-            Ok(ClientFrame::Send { conversation_id, message }) => {
-                let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else { break };
+            Ok(ClientFrame::Send {
+                conversation_id,
+                message,
+            }) => {
+                let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+                    break;
+                };
                 let (app, replies) = (app.clone(), replies.clone());
                 tokio::spawn(async move {
-                    let outcome =
-                        crate::http::messages::send_message(&app, user, ConversationId(conversation_id), &message).await;
+                    let outcome = crate::http::messages::send_message(
+                        &app,
+                        user,
+                        ConversationId(conversation_id),
+                        &message,
+                    )
+                    .await;
                     let reply = match outcome {
                         Ok(sent) => text(&ServerFrame::Ack {
                             client_msg_id: message.client_msg_id,
                             message: wire::message(&sent.message),
                         }),
-                        Err(ApiError(code)) => error_frame(code, language, Some(message.client_msg_id)),
+                        Err(ApiError(code)) => {
+                            error_frame(code, language, Some(message.client_msg_id))
+                        }
                     };
                     let _ = replies.send(reply).await;
                     drop(permit);

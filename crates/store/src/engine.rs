@@ -63,30 +63,38 @@ pub struct Row(pub Vec<Cell>);
 
 impl Row {
     fn cell(&self, i: usize) -> StoreResult<&Cell> {
-        self.0.get(i).ok_or_else(|| StoreError::Backend(format!("no column {i}")))
+        self.0
+            .get(i)
+            .ok_or_else(|| StoreError::Backend(format!("no column {i}")))
     }
 
     pub fn int(&self, i: usize) -> StoreResult<i64> {
-        self.opt_int(i)?.ok_or_else(|| StoreError::Backend(format!("column {i} is null")))
+        self.opt_int(i)?
+            .ok_or_else(|| StoreError::Backend(format!("column {i} is null")))
     }
 
     pub fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
         match self.cell(i)? {
             Cell::Null => Ok(None),
             Cell::Int(v) => Ok(Some(*v)),
-            Cell::Text(t) => Err(StoreError::Backend(format!("column {i} is text {t:?}, not integer"))),
+            Cell::Text(t) => Err(StoreError::Backend(format!(
+                "column {i} is text {t:?}, not integer"
+            ))),
         }
     }
 
     pub fn text(&self, i: usize) -> StoreResult<String> {
-        self.opt_text(i)?.ok_or_else(|| StoreError::Backend(format!("column {i} is null")))
+        self.opt_text(i)?
+            .ok_or_else(|| StoreError::Backend(format!("column {i} is null")))
     }
 
     pub fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
         match self.cell(i)? {
             Cell::Null => Ok(None),
             Cell::Text(v) => Ok(Some(v.clone())),
-            Cell::Int(v) => Err(StoreError::Backend(format!("column {i} is integer {v}, not text"))),
+            Cell::Int(v) => Err(StoreError::Backend(format!(
+                "column {i} is integer {v}, not text"
+            ))),
         }
     }
 }
@@ -120,13 +128,17 @@ pub trait Conn: Send {
     }
 
     fn query_one(&mut self, sql: &str, params: &[Value]) -> StoreResult<Row> {
-        self.query_opt(sql, params)?.ok_or_else(|| StoreError::Backend(format!("no row: {sql}")))
+        self.query_opt(sql, params)?
+            .ok_or_else(|| StoreError::Backend(format!("no row: {sql}")))
     }
 }
 
 /// `$1, $2, …` for `n` parameters starting after `offset`, for `IN (…)` lists.
 pub fn placeholders(offset: usize, n: usize) -> String {
-    (offset + 1..=offset + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (offset + 1..=offset + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Builds a parameter list: `params![a, b, c]`.

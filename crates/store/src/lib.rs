@@ -13,8 +13,8 @@ mod ops;
 pub mod postgres;
 mod readers;
 mod records;
-pub mod sqlite;
 mod sql_store;
+pub mod sqlite;
 pub mod wire;
 mod writer;
 
@@ -23,7 +23,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use qiao_domain::conversation::Role;
 use qiao_domain::event::EventKind;
-use qiao_domain::ids::{ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId};
+use qiao_domain::ids::{
+    ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId,
+};
 use qiao_domain::message::Draft;
 use qiao_domain::Error as Rejection;
 
@@ -110,8 +112,13 @@ pub trait Store: Send + Sync + 'static {
     async fn discover(&self, hashes: &[String]) -> StoreResult<Vec<(String, UserRecord)>>;
 
     // ----- sessions -----
-    async fn create_session(&self, user: UserId, token_hash: &str, device: &str, now_ms: i64)
-        -> StoreResult<SessionRecord>;
+    async fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        device: &str,
+        now_ms: i64,
+    ) -> StoreResult<SessionRecord>;
     async fn session_by_token(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
     async fn touch_session(&self, id: SessionId, now_ms: i64) -> StoreResult<()>;
     async fn sessions(&self, user: UserId) -> StoreResult<Vec<SessionRecord>>;
@@ -119,13 +126,33 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_session(&self, user: UserId, id: SessionId) -> StoreResult<()>;
 
     // ----- contacts -----
-    async fn request_friend(&self, from: UserId, to: UserId, greeting: &str, now_ms: i64)
-        -> StoreResult<FriendRequestRecord>;
+    async fn request_friend(
+        &self,
+        from: UserId,
+        to: UserId,
+        greeting: &str,
+        now_ms: i64,
+    ) -> StoreResult<FriendRequestRecord>;
     async fn friend_requests(&self, user: UserId) -> StoreResult<Vec<FriendRequestRecord>>;
-    async fn accept_friend(&self, user: UserId, request: FriendRequestId, now_ms: i64) -> StoreResult<Friendship>;
-    async fn decline_friend(&self, user: UserId, request: FriendRequestId, now_ms: i64) -> StoreResult<()>;
+    async fn accept_friend(
+        &self,
+        user: UserId,
+        request: FriendRequestId,
+        now_ms: i64,
+    ) -> StoreResult<Friendship>;
+    async fn decline_friend(
+        &self,
+        user: UserId,
+        request: FriendRequestId,
+        now_ms: i64,
+    ) -> StoreResult<()>;
     async fn contacts(&self, user: UserId) -> StoreResult<Vec<ContactRecord>>;
-    async fn set_remark(&self, user: UserId, friend: UserId, remark: Option<&str>) -> StoreResult<ContactRecord>;
+    async fn set_remark(
+        &self,
+        user: UserId,
+        friend: UserId,
+        remark: Option<&str>,
+    ) -> StoreResult<ContactRecord>;
     async fn delete_contact(&self, user: UserId, friend: UserId, now_ms: i64) -> StoreResult<()>;
     async fn block(&self, user: UserId, target: UserId, now_ms: i64) -> StoreResult<()>;
     async fn unblock(&self, user: UserId, target: UserId) -> StoreResult<()>;
@@ -133,31 +160,97 @@ pub trait Store: Send + Sync + 'static {
 
     // ----- conversations -----
     /// The direct conversation between two friends, created on first use.
-    async fn open_direct(&self, user: UserId, peer: UserId, now_ms: i64) -> StoreResult<ConversationId>;
-    async fn create_group(&self, owner: UserId, name: &str, members: &[UserId], now_ms: i64)
-        -> StoreResult<ConversationId>;
+    async fn open_direct(
+        &self,
+        user: UserId,
+        peer: UserId,
+        now_ms: i64,
+    ) -> StoreResult<ConversationId>;
+    async fn create_group(
+        &self,
+        owner: UserId,
+        name: &str,
+        members: &[UserId],
+        now_ms: i64,
+    ) -> StoreResult<ConversationId>;
     /// The user's conversations with unread counts and last messages, newest first.
     async fn conversations(&self, user: UserId) -> StoreResult<Vec<ConversationView>>;
     /// One conversation and its members, if `user` is a member.
-    async fn conversation(&self, user: UserId, id: ConversationId) -> StoreResult<(ConversationView, Vec<MemberRecord>)>;
-    async fn update_group(&self, actor: UserId, id: ConversationId, update: GroupUpdate, now_ms: i64) -> StoreResult<()>;
-    async fn invite(&self, actor: UserId, id: ConversationId, users: &[UserId], now_ms: i64) -> StoreResult<()>;
-    async fn remove_member(&self, actor: UserId, id: ConversationId, target: UserId, now_ms: i64) -> StoreResult<()>;
+    async fn conversation(
+        &self,
+        user: UserId,
+        id: ConversationId,
+    ) -> StoreResult<(ConversationView, Vec<MemberRecord>)>;
+    async fn update_group(
+        &self,
+        actor: UserId,
+        id: ConversationId,
+        update: GroupUpdate,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    async fn invite(
+        &self,
+        actor: UserId,
+        id: ConversationId,
+        users: &[UserId],
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    async fn remove_member(
+        &self,
+        actor: UserId,
+        id: ConversationId,
+        target: UserId,
+        now_ms: i64,
+    ) -> StoreResult<()>;
     async fn leave(&self, user: UserId, id: ConversationId, now_ms: i64) -> StoreResult<()>;
-    async fn transfer_owner(&self, actor: UserId, id: ConversationId, to: UserId, now_ms: i64) -> StoreResult<()>;
-    async fn set_role(&self, actor: UserId, id: ConversationId, target: UserId, role: Role, now_ms: i64)
-        -> StoreResult<()>;
+    async fn transfer_owner(
+        &self,
+        actor: UserId,
+        id: ConversationId,
+        to: UserId,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    async fn set_role(
+        &self,
+        actor: UserId,
+        id: ConversationId,
+        target: UserId,
+        role: Role,
+        now_ms: i64,
+    ) -> StoreResult<()>;
 
     // ----- messages -----
-    async fn send(&self, sender: UserId, id: ConversationId, client_id: ClientMsgId, draft: Draft, now_ms: i64)
-        -> StoreResult<Sent>;
+    async fn send(
+        &self,
+        sender: UserId,
+        id: ConversationId,
+        client_id: ClientMsgId,
+        draft: Draft,
+        now_ms: i64,
+    ) -> StoreResult<Sent>;
     /// Messages with `seq < before` (all when `None`), newest first, at most `limit`.
-    async fn history(&self, user: UserId, id: ConversationId, before: Option<i64>, limit: usize)
-        -> StoreResult<Vec<MessageRecord>>;
-    async fn recall(&self, user: UserId, message: MessageId, now_ms: i64) -> StoreResult<MessageRecord>;
+    async fn history(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<MessageRecord>>;
+    async fn recall(
+        &self,
+        user: UserId,
+        message: MessageId,
+        now_ms: i64,
+    ) -> StoreResult<MessageRecord>;
     /// Advances the member's delivered or read mark; emits an event only if it moved.
-    async fn receipt(&self, user: UserId, id: ConversationId, kind: ReceiptKind, up_to_seq: i64, now_ms: i64)
-        -> StoreResult<()>;
+    async fn receipt(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        kind: ReceiptKind,
+        up_to_seq: i64,
+        now_ms: i64,
+    ) -> StoreResult<()>;
 
     // ----- uploads -----
     async fn put_upload(&self, upload: UploadRecord) -> StoreResult<()>;
@@ -167,7 +260,12 @@ pub trait Store: Send + Sync + 'static {
 
     // ----- sync -----
     /// Events visible to `user` after `since`, in stream order, at most `limit`.
-    async fn events_since(&self, user: UserId, since: StreamPos, limit: usize) -> StoreResult<Vec<EventRecord>>;
+    async fn events_since(
+        &self,
+        user: UserId,
+        since: StreamPos,
+        limit: usize,
+    ) -> StoreResult<Vec<EventRecord>>;
     /// The newest stream position.
     async fn head(&self) -> StoreResult<StreamPos>;
     /// Cheap liveness probe of the database.

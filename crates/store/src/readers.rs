@@ -43,7 +43,10 @@ impl Drop for Idle {
 
 impl Readers {
     pub fn new(open: Arc<Opener>) -> Self {
-        Self { idle: Arc::new(Idle(Mutex::new(Vec::new()))), open }
+        Self {
+            idle: Arc::new(Idle(Mutex::new(Vec::new()))),
+            open,
+        }
     }
 
     pub async fn run<T, F>(&self, f: F) -> StoreResult<T>

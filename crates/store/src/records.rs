@@ -2,8 +2,8 @@
 
 use qiao_domain::conversation::{Kind, Role};
 use qiao_domain::event::EventKind;
-use qiao_domain::ids::{ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId};
 use qiao_domain::identity::{Language, Region};
+use qiao_domain::ids::{ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId};
 
 #[derive(Debug, Clone)]
 pub struct NewUser {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use qiao_domain::conversation::Role;
-use qiao_domain::ids::{ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId};
+use qiao_domain::ids::{
+    ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId,
+};
 use qiao_domain::message::Draft;
 
 use crate::engine::Conn;
@@ -27,6 +29,9 @@ pub enum Location {
     Postgres(String),
 }
 
+/// Opens another connection to the same database, for the readers.
+type Opener = dyn Fn() -> StoreResult<Box<dyn Conn>> + Send + Sync;
+
 pub struct SqlStore {
     writer: Writer,
     readers: Readers,
@@ -35,35 +40,48 @@ pub struct SqlStore {
 /// Opens (creating and migrating as needed) the store and starts its writer.
 /// Blocking: call from a blocking context or before the runtime is busy.
 pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlStore> {
-    let (writer_conn, opener): (Box<dyn Conn>, Arc<dyn Fn() -> StoreResult<Box<dyn Conn>> + Send + Sync>) =
-        match location {
-            Location::Sqlite(path) => {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
-                }
-                let mut conn = SqliteConn::open(path)?;
-                conn.migrate()?;
-                let path = path.clone();
-                (Box::new(conn), Arc::new(move || Ok(Box::new(SqliteConn::open(&path)?) as Box<dyn Conn>)))
+    let (writer_conn, opener): (Box<dyn Conn>, Arc<Opener>) = match location {
+        Location::Sqlite(path) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
             }
-            Location::Postgres(url) => {
-                let mut conn = PgConn::connect(url)?;
-                conn.migrate()?;
-                let url = url.clone();
-                (Box::new(conn), Arc::new(move || Ok(Box::new(PgConn::connect(&url)?) as Box<dyn Conn>)))
-            }
-        };
-    Ok(SqlStore { writer: Writer::start(writer_conn, sink)?, readers: Readers::new(opener) })
+            let mut conn = SqliteConn::open(path)?;
+            conn.migrate()?;
+            let path = path.clone();
+            (
+                Box::new(conn),
+                Arc::new(move || Ok(Box::new(SqliteConn::open(&path)?) as Box<dyn Conn>)),
+            )
+        }
+        Location::Postgres(url) => {
+            let mut conn = PgConn::connect(url)?;
+            conn.migrate()?;
+            let url = url.clone();
+            (
+                Box::new(conn),
+                Arc::new(move || Ok(Box::new(PgConn::connect(&url)?) as Box<dyn Conn>)),
+            )
+        }
+    };
+    Ok(SqlStore {
+        writer: Writer::start(writer_conn, sink)?,
+        readers: Readers::new(opener),
+    })
 }
 
 #[async_trait]
 impl Store for SqlStore {
     async fn create_user(&self, new: NewUser) -> StoreResult<UserRecord> {
-        self.writer.run(move |tx| accounts::create_user(tx, new)).await
+        self.writer
+            .run(move |tx| accounts::create_user(tx, new))
+            .await
     }
 
     async fn user(&self, id: UserId) -> StoreResult<UserRecord> {
-        self.readers.run(move |c| crate::ops::require_user(c, id)).await
+        self.readers
+            .run(move |c| crate::ops::require_user(c, id))
+            .await
     }
 
     async fn users(&self, ids: &[UserId]) -> StoreResult<Vec<UserRecord>> {
@@ -72,35 +90,55 @@ impl Store for SqlStore {
     }
 
     async fn find_user(&self, lookup: UserLookup) -> StoreResult<Option<UserRecord>> {
-        self.readers.run(move |c| accounts::find_user(c, &lookup)).await
+        self.readers
+            .run(move |c| accounts::find_user(c, &lookup))
+            .await
     }
 
     async fn update_profile(&self, id: UserId, update: ProfileUpdate) -> StoreResult<UserRecord> {
-        self.writer.run(move |tx| accounts::update_profile(tx, id, update)).await
+        self.writer
+            .run(move |tx| accounts::update_profile(tx, id, update))
+            .await
     }
 
     async fn set_qiao_id(&self, id: UserId, qiao_id: &str) -> StoreResult<UserRecord> {
         let qiao_id = qiao_id.to_owned();
-        self.writer.run(move |tx| accounts::set_qiao_id(tx, id, &qiao_id)).await
+        self.writer
+            .run(move |tx| accounts::set_qiao_id(tx, id, &qiao_id))
+            .await
     }
 
     async fn discover(&self, hashes: &[String]) -> StoreResult<Vec<(String, UserRecord)>> {
         let hashes = hashes.to_vec();
-        self.readers.run(move |c| accounts::discover(c, &hashes)).await
+        self.readers
+            .run(move |c| accounts::discover(c, &hashes))
+            .await
     }
 
-    async fn create_session(&self, user: UserId, token_hash: &str, device: &str, now_ms: i64) -> StoreResult<SessionRecord> {
+    async fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        device: &str,
+        now_ms: i64,
+    ) -> StoreResult<SessionRecord> {
         let (token_hash, device) = (token_hash.to_owned(), device.to_owned());
-        self.writer.run(move |tx| accounts::create_session(tx, user, &token_hash, &device, now_ms)).await
+        self.writer
+            .run(move |tx| accounts::create_session(tx, user, &token_hash, &device, now_ms))
+            .await
     }
 
     async fn session_by_token(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         let token_hash = token_hash.to_owned();
-        self.readers.run(move |c| accounts::session_by_token(c, &token_hash)).await
+        self.readers
+            .run(move |c| accounts::session_by_token(c, &token_hash))
+            .await
     }
 
     async fn touch_session(&self, id: SessionId, now_ms: i64) -> StoreResult<()> {
-        self.writer.run(move |tx| accounts::touch_session(tx, id, now_ms)).await
+        self.writer
+            .run(move |tx| accounts::touch_session(tx, id, now_ms))
+            .await
     }
 
     async fn sessions(&self, user: UserId) -> StoreResult<Vec<SessionRecord>> {
@@ -108,111 +146,251 @@ impl Store for SqlStore {
     }
 
     async fn revoke_session(&self, user: UserId, id: SessionId) -> StoreResult<()> {
-        self.writer.run(move |tx| accounts::revoke_session(tx, user, id)).await
+        self.writer
+            .run(move |tx| accounts::revoke_session(tx, user, id))
+            .await
     }
 
-    async fn request_friend(&self, from: UserId, to: UserId, greeting: &str, now_ms: i64) -> StoreResult<FriendRequestRecord> {
+    async fn request_friend(
+        &self,
+        from: UserId,
+        to: UserId,
+        greeting: &str,
+        now_ms: i64,
+    ) -> StoreResult<FriendRequestRecord> {
         let greeting = greeting.to_owned();
-        self.writer.run(move |tx| contacts::request_friend(tx, from, to, &greeting, now_ms)).await
+        self.writer
+            .run(move |tx| contacts::request_friend(tx, from, to, &greeting, now_ms))
+            .await
     }
 
     async fn friend_requests(&self, user: UserId) -> StoreResult<Vec<FriendRequestRecord>> {
-        self.readers.run(move |c| contacts::friend_requests(c, user)).await
+        self.readers
+            .run(move |c| contacts::friend_requests(c, user))
+            .await
     }
 
-    async fn accept_friend(&self, user: UserId, request: FriendRequestId, now_ms: i64) -> StoreResult<Friendship> {
-        self.writer.run(move |tx| contacts::accept_friend(tx, user, request, now_ms)).await
+    async fn accept_friend(
+        &self,
+        user: UserId,
+        request: FriendRequestId,
+        now_ms: i64,
+    ) -> StoreResult<Friendship> {
+        self.writer
+            .run(move |tx| contacts::accept_friend(tx, user, request, now_ms))
+            .await
     }
 
-    async fn decline_friend(&self, user: UserId, request: FriendRequestId, now_ms: i64) -> StoreResult<()> {
-        self.writer.run(move |tx| contacts::decline_friend(tx, user, request, now_ms)).await
+    async fn decline_friend(
+        &self,
+        user: UserId,
+        request: FriendRequestId,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.writer
+            .run(move |tx| contacts::decline_friend(tx, user, request, now_ms))
+            .await
     }
 
     async fn contacts(&self, user: UserId) -> StoreResult<Vec<ContactRecord>> {
         self.readers.run(move |c| contacts::contacts(c, user)).await
     }
 
-    async fn set_remark(&self, user: UserId, friend: UserId, remark: Option<&str>) -> StoreResult<ContactRecord> {
+    async fn set_remark(
+        &self,
+        user: UserId,
+        friend: UserId,
+        remark: Option<&str>,
+    ) -> StoreResult<ContactRecord> {
         let remark = remark.map(str::to_owned);
-        self.writer.run(move |tx| contacts::set_remark(tx, user, friend, remark.as_deref())).await
+        self.writer
+            .run(move |tx| contacts::set_remark(tx, user, friend, remark.as_deref()))
+            .await
     }
 
     async fn delete_contact(&self, user: UserId, friend: UserId, now_ms: i64) -> StoreResult<()> {
-        self.writer.run(move |tx| contacts::delete_contact(tx, user, friend, now_ms)).await
+        self.writer
+            .run(move |tx| contacts::delete_contact(tx, user, friend, now_ms))
+            .await
     }
 
     async fn block(&self, user: UserId, target: UserId, now_ms: i64) -> StoreResult<()> {
-        self.writer.run(move |tx| contacts::block(tx, user, target, now_ms)).await
+        self.writer
+            .run(move |tx| contacts::block(tx, user, target, now_ms))
+            .await
     }
 
     async fn unblock(&self, user: UserId, target: UserId) -> StoreResult<()> {
-        self.writer.run(move |tx| contacts::unblock(tx, user, target)).await
+        self.writer
+            .run(move |tx| contacts::unblock(tx, user, target))
+            .await
     }
 
     async fn blocked(&self, user: UserId) -> StoreResult<Vec<UserId>> {
         self.readers.run(move |c| contacts::blocked(c, user)).await
     }
 
-    async fn open_direct(&self, user: UserId, peer: UserId, now_ms: i64) -> StoreResult<ConversationId> {
-        self.writer.run(move |tx| convs::open_direct(tx, user, peer, now_ms)).await
+    async fn open_direct(
+        &self,
+        user: UserId,
+        peer: UserId,
+        now_ms: i64,
+    ) -> StoreResult<ConversationId> {
+        self.writer
+            .run(move |tx| convs::open_direct(tx, user, peer, now_ms))
+            .await
     }
 
-    async fn create_group(&self, owner: UserId, name: &str, members: &[UserId], now_ms: i64) -> StoreResult<ConversationId> {
+    async fn create_group(
+        &self,
+        owner: UserId,
+        name: &str,
+        members: &[UserId],
+        now_ms: i64,
+    ) -> StoreResult<ConversationId> {
         let (name, members) = (name.to_owned(), members.to_vec());
-        self.writer.run(move |tx| convs::create_group(tx, owner, &name, &members, now_ms)).await
+        self.writer
+            .run(move |tx| convs::create_group(tx, owner, &name, &members, now_ms))
+            .await
     }
 
     async fn conversations(&self, user: UserId) -> StoreResult<Vec<ConversationView>> {
-        self.readers.run(move |c| convs::conversations(c, user)).await
+        self.readers
+            .run(move |c| convs::conversations(c, user))
+            .await
     }
 
-    async fn conversation(&self, user: UserId, id: ConversationId) -> StoreResult<(ConversationView, Vec<MemberRecord>)> {
-        self.readers.run(move |c| convs::conversation(c, user, id)).await
+    async fn conversation(
+        &self,
+        user: UserId,
+        id: ConversationId,
+    ) -> StoreResult<(ConversationView, Vec<MemberRecord>)> {
+        self.readers
+            .run(move |c| convs::conversation(c, user, id))
+            .await
     }
 
-    async fn update_group(&self, actor: UserId, id: ConversationId, update: GroupUpdate, now_ms: i64) -> StoreResult<()> {
-        self.writer.run(move |tx| convs::update_group(tx, actor, id, update, now_ms)).await
+    async fn update_group(
+        &self,
+        actor: UserId,
+        id: ConversationId,
+        update: GroupUpdate,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.writer
+            .run(move |tx| convs::update_group(tx, actor, id, update, now_ms))
+            .await
     }
 
-    async fn invite(&self, actor: UserId, id: ConversationId, users: &[UserId], now_ms: i64) -> StoreResult<()> {
+    async fn invite(
+        &self,
+        actor: UserId,
+        id: ConversationId,
+        users: &[UserId],
+        now_ms: i64,
+    ) -> StoreResult<()> {
         let users = users.to_vec();
-        self.writer.run(move |tx| convs::invite(tx, actor, id, &users, now_ms)).await
+        self.writer
+            .run(move |tx| convs::invite(tx, actor, id, &users, now_ms))
+            .await
     }
 
-    async fn remove_member(&self, actor: UserId, id: ConversationId, target: UserId, now_ms: i64) -> StoreResult<()> {
-        self.writer.run(move |tx| convs::remove_member(tx, actor, id, target, now_ms)).await
+    async fn remove_member(
+        &self,
+        actor: UserId,
+        id: ConversationId,
+        target: UserId,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.writer
+            .run(move |tx| convs::remove_member(tx, actor, id, target, now_ms))
+            .await
     }
 
     async fn leave(&self, user: UserId, id: ConversationId, now_ms: i64) -> StoreResult<()> {
-        self.writer.run(move |tx| convs::leave(tx, user, id, now_ms)).await
+        self.writer
+            .run(move |tx| convs::leave(tx, user, id, now_ms))
+            .await
     }
 
-    async fn transfer_owner(&self, actor: UserId, id: ConversationId, to: UserId, now_ms: i64) -> StoreResult<()> {
-        self.writer.run(move |tx| convs::transfer_owner(tx, actor, id, to, now_ms)).await
+    async fn transfer_owner(
+        &self,
+        actor: UserId,
+        id: ConversationId,
+        to: UserId,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.writer
+            .run(move |tx| convs::transfer_owner(tx, actor, id, to, now_ms))
+            .await
     }
 
-    async fn set_role(&self, actor: UserId, id: ConversationId, target: UserId, role: Role, now_ms: i64) -> StoreResult<()> {
-        self.writer.run(move |tx| convs::set_role(tx, actor, id, target, role, now_ms)).await
+    async fn set_role(
+        &self,
+        actor: UserId,
+        id: ConversationId,
+        target: UserId,
+        role: Role,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.writer
+            .run(move |tx| convs::set_role(tx, actor, id, target, role, now_ms))
+            .await
     }
 
-    async fn send(&self, sender: UserId, id: ConversationId, client_id: ClientMsgId, draft: Draft, now_ms: i64) -> StoreResult<Sent> {
-        self.writer.run(move |tx| messages::send(tx, sender, id, client_id, draft, now_ms)).await
+    async fn send(
+        &self,
+        sender: UserId,
+        id: ConversationId,
+        client_id: ClientMsgId,
+        draft: Draft,
+        now_ms: i64,
+    ) -> StoreResult<Sent> {
+        self.writer
+            .run(move |tx| messages::send(tx, sender, id, client_id, draft, now_ms))
+            .await
     }
 
-    async fn history(&self, user: UserId, id: ConversationId, before: Option<i64>, limit: usize) -> StoreResult<Vec<MessageRecord>> {
-        self.readers.run(move |c| messages::history(c, user, id, before, limit)).await
+    async fn history(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        self.readers
+            .run(move |c| messages::history(c, user, id, before, limit))
+            .await
     }
 
-    async fn recall(&self, user: UserId, message: MessageId, now_ms: i64) -> StoreResult<MessageRecord> {
-        self.writer.run(move |tx| messages::recall(tx, user, message, now_ms)).await
+    async fn recall(
+        &self,
+        user: UserId,
+        message: MessageId,
+        now_ms: i64,
+    ) -> StoreResult<MessageRecord> {
+        self.writer
+            .run(move |tx| messages::recall(tx, user, message, now_ms))
+            .await
     }
 
-    async fn receipt(&self, user: UserId, id: ConversationId, kind: ReceiptKind, up_to_seq: i64, now_ms: i64) -> StoreResult<()> {
-        self.writer.run(move |tx| messages::receipt(tx, user, id, kind, up_to_seq, now_ms)).await
+    async fn receipt(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        kind: ReceiptKind,
+        up_to_seq: i64,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.writer
+            .run(move |tx| messages::receipt(tx, user, id, kind, up_to_seq, now_ms))
+            .await
     }
 
     async fn put_upload(&self, upload: UploadRecord) -> StoreResult<()> {
-        self.writer.run(move |tx| messages::put_upload(tx, upload)).await
+        self.writer
+            .run(move |tx| messages::put_upload(tx, upload))
+            .await
     }
 
     async fn upload(&self, hash: &str) -> StoreResult<Option<UploadRecord>> {
@@ -222,18 +400,31 @@ impl Store for SqlStore {
 
     async fn may_read_upload(&self, user: UserId, hash: &str) -> StoreResult<bool> {
         let hash = hash.to_owned();
-        self.readers.run(move |c| messages::may_read_upload(c, user, &hash)).await
+        self.readers
+            .run(move |c| messages::may_read_upload(c, user, &hash))
+            .await
     }
 
-    async fn events_since(&self, user: UserId, since: StreamPos, limit: usize) -> StoreResult<Vec<EventRecord>> {
-        self.readers.run(move |c| sync::events_since(c, user, since, limit)).await
+    async fn events_since(
+        &self,
+        user: UserId,
+        since: StreamPos,
+        limit: usize,
+    ) -> StoreResult<Vec<EventRecord>> {
+        self.readers
+            .run(move |c| sync::events_since(c, user, since, limit))
+            .await
     }
 
     async fn head(&self) -> StoreResult<StreamPos> {
-        self.readers.run(|c| crate::ops::head(c).map(StreamPos)).await
+        self.readers
+            .run(|c| crate::ops::head(c).map(StreamPos))
+            .await
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.readers.run(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await
+        self.readers
+            .run(|c| c.query_one("SELECT 1", &[]).map(|_| ()))
+            .await
     }
 }

@@ -121,6 +121,9 @@ mod tests {
 
     #[test]
     fn placeholders_are_rewritten() {
-        assert_eq!(to_sqlite("SELECT $1, $12 WHERE a = '$'"), "SELECT ?1, ?12 WHERE a = '$'");
+        assert_eq!(
+            to_sqlite("SELECT $1, $12 WHERE a = '$'"),
+            "SELECT ?1, ?12 WHERE a = '$'"
+        );
     }
 }

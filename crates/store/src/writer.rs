@@ -22,8 +22,9 @@ const MAX_BATCH: usize = 2048;
 const QUEUE_DEPTH: usize = 65_536;
 
 /// What the writer remembers of a conversation between operations. Valid only
-/// because this thread is the node's only writer; dropped whenever an
-/// operation rolls back or a commit fails.
+/// while this thread holds the database's write lock, i.e. within one batch:
+/// dropped at the start of every batch, and whenever an operation rolls back
+/// or a commit fails.
 #[derive(Debug, Clone)]
 pub struct ConvState {
     pub kind: Kind,
@@ -145,7 +146,9 @@ impl Writer {
                 return Err(StoreError::Backend("writer stopped".into()))
             }
         }
-        answer.await.map_err(|_| StoreError::Backend("writer dropped the operation".into()))?
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("writer dropped the operation".into()))?
     }
 }
 
@@ -170,6 +173,10 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
         fail_all(conn, cache, batch, &e);
         return;
     }
+    // The write lock is held only for this transaction: between batches another
+    // node (PostgreSQL) or process (SQLite) may have written, so the cache is
+    // trusted within a batch only.
+    cache.conversations.clear();
     let mut events = Vec::new();
     let mut completions = Vec::with_capacity(batch.len());
     for job in batch {
@@ -179,7 +186,11 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
             continue;
         }
         let mark = events.len();
-        let (ok, done) = job(&mut Tx { conn: &mut *conn, cache: &mut *cache, events: &mut events });
+        let (ok, done) = job(&mut Tx {
+            conn: &mut *conn,
+            cache: &mut *cache,
+            events: &mut events,
+        });
         let closed = if ok {
             conn.batch("RELEASE op")
         } else {

@@ -1,17 +1,2847 @@
+//! The store conformance suite: every test runs against SQLite and PostgreSQL.
+//!
+//! Each test body is an `async fn name(store: Arc<dyn Store>, sink: Arc<RecordingSink>)`;
+//! `conformance!` turns it into `name::sqlite` and `name::postgres`. SQLite gets
+//! a fresh file in a temporary directory, PostgreSQL a fresh database on the
+//! local server (`postgres://postgres@127.0.0.1:5432`, trust auth; override the
+//! admin URL with `QIAO_TEST_PG_ADMIN_URL`). PostgreSQL being unreachable is a
+//! failure, never a skip.
+//!
+//! Every rejected operation is checked twice: the exact rejection, and that
+//! nothing changed (no event appended or published, plus the state it touched).
 #![allow(clippy::unwrap_used)]
-use std::sync::Arc;
-use qiao_store::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn drop_in_async() {
-    let mut admin = tokio::task::spawn_blocking(|| {
-        let mut c = ::postgres::Client::connect("postgres://postgres@127.0.0.1:5432/test", ::postgres::NoTls).unwrap();
-        c.batch_execute("DROP DATABASE IF EXISTS qiao_exp").unwrap(); c.batch_execute("CREATE DATABASE qiao_exp").unwrap();
-        c
-    }).await.unwrap();
-    let store = tokio::task::spawn_blocking(|| open(&Location::Postgres("postgres://postgres@127.0.0.1:5432/qiao_exp".into()), Arc::new(NoSink))).await.unwrap().unwrap();
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use qiao_domain::conversation::{Kind, Role};
+use qiao_domain::event::EventKind;
+use qiao_domain::identity::{Language, Phone, Region};
+use qiao_domain::ids::{ClientMsgId, ConversationId, MessageId, SessionId, StreamPos, UserId};
+use qiao_domain::limits::{MAX_GROUP_MEMBERS, RECALL_WINDOW_MS};
+use qiao_domain::message::{BlobHash, Content, Draft};
+use qiao_domain::Error;
+use qiao_store::{
+    CommittedEvent, EventRecord, EventSink, GroupUpdate, Location, MessageRecord, NewUser,
+    ProfileUpdate, ReceiptKind, RequestStatus, Store, StoreError, UploadRecord, UserLookup,
+    UserRecord,
+};
+use serde_json::Value as Json;
+
+// ---------------------------------------------------------------- harness
+
+/// Records every published event, in the order the store published them.
+#[derive(Default)]
+pub struct RecordingSink {
+    events: Mutex<Vec<CommittedEvent>>,
+}
+
+impl EventSink for RecordingSink {
+    fn publish(&self, events: &[CommittedEvent]) {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(events);
+    }
+}
+
+impl RecordingSink {
+    fn all(&self) -> Vec<CommittedEvent> {
+        self.events.lock().unwrap().clone()
+    }
+
+    fn len(&self) -> usize {
+        self.events.lock().unwrap().len()
+    }
+
+    /// Events published after the first `mark`.
+    fn since(&self, mark: usize) -> Vec<CommittedEvent> {
+        self.events.lock().unwrap()[mark..].to_vec()
+    }
+}
+
+const PG_ADMIN_URLS: [&str; 2] = [
+    "postgres://postgres@127.0.0.1:5432/test",
+    "postgres://root@127.0.0.1:5432/test",
+];
+
+/// A connection to the maintenance database, and the URL it answered on.
+fn pg_admin() -> (::postgres::Client, String) {
+    let urls: Vec<String> = match std::env::var("QIAO_TEST_PG_ADMIN_URL") {
+        Ok(url) => vec![url],
+        Err(_) => PG_ADMIN_URLS.iter().map(|u| u.to_string()).collect(),
+    };
+    let mut errors = Vec::new();
+    for url in urls {
+        match ::postgres::Client::connect(&url, ::postgres::NoTls) {
+            Ok(client) => return (client, url),
+            Err(e) => errors.push(format!("{url}: {e}")),
+        }
+    }
+    panic!(
+        "PostgreSQL is unreachable; the conformance suite needs it: {}",
+        errors.join("; ")
+    );
+}
+
+/// Drops its test database (forcibly, from a thread of its own) when dropped.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let dropped =
+                ::postgres::Client::connect(&url, ::postgres::NoTls).and_then(|mut admin| {
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                });
+            if let Err(e) = dropped {
+                eprintln!("could not drop test database {name}: {e:?}");
+            }
+        })
+        .join();
+    }
+}
+
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// One store on a fresh database, and what to clean up after it.
+pub struct Harness {
+    store: Option<Arc<dyn Store>>,
+    sink: Arc<RecordingSink>,
+    location: Location,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    _pg_database: Option<PgDatabase>,
+}
+
+impl Harness {
+    pub async fn new(engine: Engine) -> Self {
+        let sink = Arc::new(RecordingSink::default());
+        let publish_to: Arc<dyn EventSink> = sink.clone();
+        let (store, location, sqlite_dir, pg_database) = match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let location = Location::Sqlite(dir.path().join("qiao.db"));
+                let at = location.clone();
+                let store = tokio::task::spawn_blocking(move || qiao_store::open(&at, publish_to))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                (store, location, Some(dir), None)
+            }
+            Engine::Postgres => tokio::task::spawn_blocking(move || {
+                let (mut admin, admin_url) = pg_admin();
+                let name = format!("qiao_test_{}", uuid::Uuid::new_v4().simple());
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap();
+                let database = PgDatabase {
+                    admin_url: admin_url.clone(),
+                    name: name.clone(),
+                };
+                let (server, _) = admin_url.rsplit_once('/').unwrap();
+                let location = Location::Postgres(format!("{server}/{name}"));
+                let store = qiao_store::open(&location, publish_to).unwrap();
+                (store, location, None, Some(database))
+            })
+            .await
+            .unwrap(),
+        };
+        Harness {
+            store: Some(Arc::new(store)),
+            sink,
+            location,
+            _sqlite_dir: sqlite_dir,
+            _pg_database: pg_database,
+        }
+    }
+
+    /// A second store on the same database, as a second node (PostgreSQL) or
+    /// process (SQLite) would open it, publishing to the same sink.
+    pub async fn open_second(&self) -> Arc<dyn Store> {
+        let (location, publish_to) = (
+            self.location.clone(),
+            self.sink.clone() as Arc<dyn EventSink>,
+        );
+        let store = tokio::task::spawn_blocking(move || qiao_store::open(&location, publish_to))
+            .await
+            .unwrap()
+            .unwrap();
+        Arc::new(store)
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone().unwrap()
+    }
+
+    pub fn sink(&self) -> Arc<RecordingSink> {
+        self.sink.clone()
+    }
+
+    /// Checks that hold after any test: the sink saw strictly increasing
+    /// positions and the stream's head is the last of them. Then drops the
+    /// store inside the runtime, as a server does at shutdown.
+    pub async fn finish(mut self) {
+        let store = self.store.take().unwrap();
+        let published = self.sink.all();
+        assert_increasing(published.iter().map(|e| e.pos), "published events");
+        let head = store.head().await.unwrap();
+        assert_eq!(
+            head,
+            published.last().map_or(StreamPos(0), |e| e.pos),
+            "head is the last published position"
+        );
+        drop(store);
+    }
+}
+
+/// Generates `name::sqlite` and `name::postgres` for each test body `name`.
+macro_rules! conformance {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let harness = super::Harness::new(super::Engine::Sqlite).await;
+                super::$name(harness.store(), harness.sink()).await;
+                harness.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let harness = super::Harness::new(super::Engine::Postgres).await;
+                super::$name(harness.store(), harness.sink()).await;
+                harness.finish().await;
+            }
+        }
+    )+};
+}
+
+/// Like `conformance!`, for bodies that also get a second store on the same
+/// database: `async fn name(store, sink, second: Arc<dyn Store>)`.
+macro_rules! conformance_two_writers {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let harness = super::Harness::new(super::Engine::Sqlite).await;
+                super::$name(harness.store(), harness.sink(), harness.open_second().await).await;
+                harness.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let harness = super::Harness::new(super::Engine::Postgres).await;
+                super::$name(harness.store(), harness.sink(), harness.open_second().await).await;
+                harness.finish().await;
+            }
+        }
+    )+};
+}
+
+/// Asserts `$op` is rejected with exactly `$want`, and that it appended and
+/// published no event.
+macro_rules! assert_rejected {
+    ($store:expr, $sink:expr, $op:expr, $want:expr $(,)?) => {{
+        let head_before = $store.head().await.unwrap();
+        let published_before = $sink.len();
+        match $op.await {
+            Err(StoreError::Rejected(got)) => {
+                assert_eq!(got, $want, "wrong rejection from {}", stringify!($op))
+            }
+            other => panic!(
+                "{}: expected Rejected({:?}), got {:?}",
+                stringify!($op),
+                $want,
+                other
+            ),
+        }
+        assert_eq!(
+            $store.head().await.unwrap(),
+            head_before,
+            "rejected {} appended events",
+            stringify!($op)
+        );
+        assert_eq!(
+            $sink.len(),
+            published_before,
+            "rejected {} published events",
+            stringify!($op)
+        );
+    }};
+}
+
+conformance!(
+    users_create_and_find,
+    users_duplicates_rejected,
+    users_qiao_id,
+    users_update_profile,
+    users_discover,
+    sessions_lifecycle,
+    contacts_request,
+    contacts_accept,
+    contacts_decline,
+    contacts_remark_and_delete,
+    contacts_block,
+    groups_create_and_invite,
+    groups_governance,
+    groups_full,
+    messages_seq_has_no_gaps,
+    messages_idempotent_send,
+    messages_history_paging,
+    messages_recall,
+    messages_receipts,
+    messages_conversation_views,
+    messages_reply_and_mentions,
+    uploads_access,
+    sync_membership_window,
+    sync_paging,
+    concurrent_sends,
+);
+conformance_two_writers!(two_writers_share_one_database);
+
+// ---------------------------------------------------------------- helpers
+
+const T0: i64 = 1_700_000_000_000;
+
+fn phone(n: u32) -> String {
+    format!("+86139{n:08}")
+}
+
+fn new_user(n: u32, name: &str) -> NewUser {
+    let phone = phone(n);
+    NewUser {
+        phone_hash: Some(Phone::parse(&phone).unwrap().discovery_hash()),
+        phone: Some(phone),
+        email: Some(format!("user{n}@example.com")),
+        password_hash: format!("$argon2id$fake${n}"),
+        display_name: name.to_owned(),
+        region: Region::Cn,
+        language: Language::ZhCn,
+        now_ms: T0,
+    }
+}
+
+async fn mk_user(store: &dyn Store, n: u32) -> UserRecord {
+    store
+        .create_user(new_user(n, &format!("User {n}")))
+        .await
+        .unwrap()
+}
+
+async fn mk_users(store: &dyn Store, ns: std::ops::RangeInclusive<u32>) -> Vec<UserId> {
+    let mut ids = Vec::new();
+    for n in ns {
+        ids.push(mk_user(store, n).await.id);
+    }
+    ids
+}
+
+/// Makes `a` and `b` friends; returns their direct conversation.
+async fn befriend(store: &dyn Store, a: UserId, b: UserId) -> ConversationId {
+    let request = store.request_friend(a, b, "hi", T0).await.unwrap();
+    store
+        .accept_friend(b, request.id, T0)
+        .await
+        .unwrap()
+        .conversation_id
+}
+
+fn text(body: &str) -> Draft {
+    Draft::new(Content::text(body).unwrap(), None, Vec::new()).unwrap()
+}
+
+fn cmid(raw: &str) -> ClientMsgId {
+    ClientMsgId::parse(raw).unwrap()
+}
+
+async fn say(
+    store: &dyn Store,
+    sender: UserId,
+    conv: ConversationId,
+    client_id: &str,
+    body: &str,
+) -> MessageRecord {
+    say_at(store, sender, conv, client_id, body, T0).await
+}
+
+async fn say_at(
+    store: &dyn Store,
+    sender: UserId,
+    conv: ConversationId,
+    client_id: &str,
+    body: &str,
+    now_ms: i64,
+) -> MessageRecord {
+    let sent = store
+        .send(sender, conv, cmid(client_id), text(body), now_ms)
+        .await
+        .unwrap();
+    assert!(sent.created, "{client_id} was not created");
+    sent.message
+}
+
+fn seqs(messages: &[MessageRecord]) -> Vec<i64> {
+    messages.iter().map(|m| m.seq).collect()
+}
+
+fn json(data: &str) -> Json {
+    serde_json::from_str(data).unwrap()
+}
+
+fn sorted(ids: &[UserId]) -> Vec<UserId> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids
+}
+
+fn assert_increasing(positions: impl Iterator<Item = StreamPos>, what: &str) {
+    let mut last = StreamPos(0);
+    for pos in positions {
+        assert!(pos > last, "{what}: position {pos:?} follows {last:?}");
+        last = pos;
+    }
+}
+
+async fn member_ids(store: &dyn Store, viewer: UserId, conv: ConversationId) -> BTreeSet<UserId> {
+    store
+        .conversation(viewer, conv)
+        .await
+        .unwrap()
+        .1
+        .iter()
+        .map(|m| m.user.id)
+        .collect()
+}
+
+async fn role_of(
+    store: &dyn Store,
+    viewer: UserId,
+    conv: ConversationId,
+    user: UserId,
+) -> Option<Role> {
+    let (_, members) = store.conversation(viewer, conv).await.unwrap();
+    members.iter().find(|m| m.user.id == user).map(|m| m.role)
+}
+
+async fn all_events(store: &dyn Store, user: UserId) -> Vec<EventRecord> {
+    store
+        .events_since(user, StreamPos(0), 1_000_000)
+        .await
+        .unwrap()
+}
+
+fn kinds_in(events: &[EventRecord], conv: ConversationId) -> Vec<EventKind> {
+    events
+        .iter()
+        .filter(|e| e.conversation_id == Some(conv))
+        .map(|e| e.kind)
+        .collect()
+}
+
+/// What a user's sync returns must be exactly what the sink published to them:
+/// same positions, kinds, conversations, times and payloads, same order.
+async fn assert_sync_matches_sink(store: &dyn Store, sink: &RecordingSink, users: &[UserId]) {
+    let published = sink.all();
+    for &user in users {
+        let synced = all_events(store, user).await;
+        assert_increasing(synced.iter().map(|e| e.pos), "events_since");
+        let expected: Vec<_> = published
+            .iter()
+            .filter(|e| e.recipients.contains(&user))
+            .collect();
+        let got: Vec<_> = synced
+            .iter()
+            .map(|e| (e.pos, e.kind, e.conversation_id, e.at_ms))
+            .collect();
+        let want: Vec<_> = expected
+            .iter()
+            .map(|e| (e.pos, e.kind, e.conversation_id, e.at_ms))
+            .collect();
+        assert_eq!(
+            got, want,
+            "user {user}: events_since differs from what was published to them"
+        );
+        for (s, e) in synced.iter().zip(expected) {
+            // A recall rewrites the stored payload of `message.new`; live delivery had the original.
+            let recalled =
+                s.kind == EventKind::MessageNew && json(&s.data)["recalled"] == Json::Bool(true);
+            if !recalled {
+                assert_eq!(s.data, *e.data, "user {user}: payload at {:?}", s.pos);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- users
+
+async fn users_create_and_find(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let phone_a = phone(1);
+    let a = store
+        .create_user(NewUser {
+            phone: Some(phone_a.clone()),
+            email: Some("alice@example.com".into()),
+            phone_hash: Some(Phone::parse(&phone_a).unwrap().discovery_hash()),
+            password_hash: "hash-a".into(),
+            display_name: "Alice".into(),
+            region: Region::Cn,
+            language: Language::ZhCn,
+            now_ms: T0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(a.phone.as_deref(), Some(phone_a.as_str()));
+    assert_eq!(a.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(a.password_hash, "hash-a");
+    assert_eq!(a.display_name, "Alice");
+    assert_eq!((a.region, a.language), (Region::Cn, Language::ZhCn));
+    assert_eq!(
+        (a.qiao_id.clone(), a.avatar.clone(), a.created_at_ms),
+        (None, None, T0)
+    );
+
+    // Email only, and a second user without a phone: NULLs are not duplicates.
+    let email_only = |email: &str, name: &str| NewUser {
+        phone: None,
+        email: Some(email.into()),
+        phone_hash: None,
+        password_hash: "hash".into(),
+        display_name: name.into(),
+        region: Region::Us,
+        language: Language::EnUs,
+        now_ms: T0 + 1,
+    };
+    let b = store
+        .create_user(email_only("bob@example.com", "Bob"))
+        .await
+        .unwrap();
+    let c = store
+        .create_user(email_only("carol@example.com", "Carol"))
+        .await
+        .unwrap();
+    assert_eq!(b.phone, None);
+    assert_eq!((b.region, b.language), (Region::Us, Language::EnUs));
+    assert!(a.id != b.id && b.id != c.id && a.id != c.id);
+
+    assert_eq!(store.user(a.id).await.unwrap(), a);
+    assert_eq!(
+        store
+            .users(&[c.id, a.id, UserId(999_999), b.id])
+            .await
+            .unwrap(),
+        vec![a.clone(), b.clone(), c.clone()]
+    );
+    assert!(store.users(&[]).await.unwrap().is_empty());
+
+    assert_eq!(
+        store.find_user(UserLookup::Phone(phone_a)).await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        store
+            .find_user(UserLookup::Email("bob@example.com".into()))
+            .await
+            .unwrap(),
+        Some(b.clone())
+    );
+    assert_eq!(
+        store.find_user(UserLookup::Phone(phone(2))).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_user(UserLookup::Email("nobody@example.com".into()))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_user(UserLookup::QiaoId("alice_q".into()))
+            .await
+            .unwrap(),
+        None
+    );
+    let a = store.set_qiao_id(a.id, "alice_q").await.unwrap();
+    assert_eq!(
+        store
+            .find_user(UserLookup::QiaoId("alice_q".into()))
+            .await
+            .unwrap(),
+        Some(a.clone())
+    );
+
+    assert_rejected!(
+        store,
+        sink,
+        store.user(UserId(999_999)),
+        Error::UserNotFound
+    );
+    // Accounts are not events.
+    assert_eq!(sink.len(), 0);
+}
+
+async fn users_duplicates_rejected(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let a = mk_user(&*store, 1).await;
+
+    let mut same_phone = new_user(2, "Phone Thief");
+    same_phone.phone = a.phone.clone();
+    assert_rejected!(
+        store,
+        sink,
+        store.create_user(same_phone),
+        Error::PhoneTaken
+    );
+    assert_eq!(
+        store
+            .find_user(UserLookup::Email("user2@example.com".into()))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.find_user(UserLookup::Phone(phone(1))).await.unwrap(),
+        Some(a.clone())
+    );
+
+    let mut same_email = new_user(3, "Email Thief");
+    same_email.email = a.email.clone();
+    assert_rejected!(
+        store,
+        sink,
+        store.create_user(same_email),
+        Error::EmailTaken
+    );
+    assert_eq!(
+        store.find_user(UserLookup::Phone(phone(3))).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_user(UserLookup::Email("user1@example.com".into()))
+            .await
+            .unwrap(),
+        Some(a.clone())
+    );
+
+    // Neither rejection burned anything a later registration could trip over.
+    let b = mk_user(&*store, 2).await;
+    assert_eq!(
+        store.find_user(UserLookup::Phone(phone(2))).await.unwrap(),
+        Some(b)
+    );
+    assert_eq!(store.user(a.id).await.unwrap(), a);
+}
+
+async fn users_qiao_id(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let a = mk_user(&*store, 1).await;
+    let b = mk_user(&*store, 2).await;
+
+    let a_set = store.set_qiao_id(a.id, "alice_q").await.unwrap();
+    assert_eq!(a_set.qiao_id.as_deref(), Some("alice_q"));
+    assert_eq!(
+        a_set,
+        UserRecord {
+            qiao_id: Some("alice_q".into()),
+            ..a.clone()
+        }
+    );
+
+    assert_rejected!(
+        store,
+        sink,
+        store.set_qiao_id(a.id, "alice_2"),
+        Error::QiaoIdAlreadySet
+    );
+    assert_eq!(
+        store.user(a.id).await.unwrap().qiao_id.as_deref(),
+        Some("alice_q")
+    );
+    assert_eq!(
+        store
+            .find_user(UserLookup::QiaoId("alice_2".into()))
+            .await
+            .unwrap(),
+        None
+    );
+
+    assert_rejected!(
+        store,
+        sink,
+        store.set_qiao_id(b.id, "alice_q"),
+        Error::QiaoIdTaken
+    );
+    assert_eq!(store.user(b.id).await.unwrap().qiao_id, None);
+    assert_eq!(
+        store
+            .find_user(UserLookup::QiaoId("alice_q".into()))
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(a.id)
+    );
+
+    assert_rejected!(
+        store,
+        sink,
+        store.set_qiao_id(UserId(999_999), "ghost_q"),
+        Error::UserNotFound
+    );
+    assert_eq!(
+        store
+            .find_user(UserLookup::QiaoId("ghost_q".into()))
+            .await
+            .unwrap(),
+        None
+    );
+
+    let b_set = store.set_qiao_id(b.id, "bob_q").await.unwrap();
+    assert_eq!(b_set.qiao_id.as_deref(), Some("bob_q"));
+}
+
+async fn users_update_profile(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let a = mk_user(&*store, 1).await;
+    let avatar = "a".repeat(64);
+
+    let updated = store
+        .update_profile(
+            a.id,
+            ProfileUpdate {
+                display_name: Some("Alice W".into()),
+                avatar: Some(Some(avatar.clone())),
+                language: Some(Language::EnUs),
+            },
+        )
+        .await
+        .unwrap();
+    let expected = UserRecord {
+        display_name: "Alice W".into(),
+        avatar: Some(avatar.clone()),
+        language: Language::EnUs,
+        ..a.clone()
+    };
+    assert_eq!(updated, expected);
+    assert_eq!(store.user(a.id).await.unwrap(), expected);
+
+    // An empty update changes nothing.
+    assert_eq!(
+        store
+            .update_profile(a.id, ProfileUpdate::default())
+            .await
+            .unwrap(),
+        expected
+    );
+
+    // `Some(None)` clears the avatar and leaves the rest.
+    let cleared = store
+        .update_profile(
+            a.id,
+            ProfileUpdate {
+                avatar: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        cleared,
+        UserRecord {
+            avatar: None,
+            ..expected.clone()
+        }
+    );
+
+    assert_rejected!(
+        store,
+        sink,
+        store.update_profile(
+            UserId(999_999),
+            ProfileUpdate {
+                display_name: Some("Ghost".into()),
+                ..Default::default()
+            }
+        ),
+        Error::UserNotFound
+    );
+    assert_eq!(store.user(a.id).await.unwrap(), cleared);
+}
+
+async fn users_discover(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    let a = mk_user(&*store, 1).await;
+    let b = mk_user(&*store, 2).await;
+    let mut no_phone = new_user(3, "No Phone");
+    (no_phone.phone, no_phone.phone_hash) = (None, None);
+    store.create_user(no_phone).await.unwrap();
+
+    let hash = |n| Phone::parse(&phone(n)).unwrap().discovery_hash();
+    let found = store
+        .discover(&[hash(2), hash(1), hash(9), "deadbeef".into()])
+        .await
+        .unwrap();
+    assert_eq!(found, vec![(hash(1), a.clone()), (hash(2), b.clone())]);
+    assert_eq!(
+        store.discover(&[hash(2)]).await.unwrap(),
+        vec![(hash(2), b)]
+    );
+    assert!(store.discover(&[]).await.unwrap().is_empty());
+    assert!(store.discover(&[hash(3)]).await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------- sessions
+
+async fn sessions_lifecycle(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let a = mk_user(&*store, 1).await.id;
+    let b = mk_user(&*store, 2).await.id;
+
+    let a1 = store
+        .create_session(a, "tok-a1", "Phone", T0)
+        .await
+        .unwrap();
+    let a2 = store
+        .create_session(a, "tok-a2", "Laptop", T0 + 1)
+        .await
+        .unwrap();
+    let b1 = store
+        .create_session(b, "tok-b1", "Tablet", T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            a1.user_id,
+            a1.device_name.as_str(),
+            a1.created_at_ms,
+            a1.last_seen_at_ms
+        ),
+        (a, "Phone", T0, T0)
+    );
+    assert_ne!(a1.id, a2.id);
+
+    assert_eq!(
+        store.session_by_token("tok-a1").await.unwrap(),
+        Some(a1.clone())
+    );
+    assert_eq!(
+        store.session_by_token("tok-b1").await.unwrap(),
+        Some(b1.clone())
+    );
+    assert_eq!(store.session_by_token("tok-nope").await.unwrap(), None);
+    assert_eq!(
+        store.sessions(a).await.unwrap(),
+        vec![a1.clone(), a2.clone()]
+    );
+    assert_eq!(store.sessions(b).await.unwrap(), vec![b1.clone()]);
+
+    store.touch_session(a2.id, T0 + 500).await.unwrap();
+    let a2 = store.session_by_token("tok-a2").await.unwrap().unwrap();
+    assert_eq!((a2.created_at_ms, a2.last_seen_at_ms), (T0 + 1, T0 + 500));
+
+    // Someone else's session, or none at all, is not found.
+    assert_rejected!(store, sink, store.revoke_session(a, b1.id), Error::NotFound);
+    assert_eq!(
+        store.session_by_token("tok-b1").await.unwrap(),
+        Some(b1.clone())
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.revoke_session(a, SessionId(999_999)),
+        Error::NotFound
+    );
+    assert_eq!(store.sessions(a).await.unwrap().len(), 2);
+
+    store.revoke_session(a, a1.id).await.unwrap();
+    assert_eq!(store.session_by_token("tok-a1").await.unwrap(), None);
+    assert_eq!(store.sessions(a).await.unwrap(), vec![a2.clone()]);
+    assert_rejected!(store, sink, store.revoke_session(a, a1.id), Error::NotFound);
+    assert_eq!(store.sessions(b).await.unwrap(), vec![b1]);
+}
+
+// ---------------------------------------------------------------- contacts
+
+async fn contacts_request(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let a = mk_user(&*store, 1).await;
+    let b = mk_user(&*store, 2).await;
+
+    assert_rejected!(
+        store,
+        sink,
+        store.request_friend(a.id, a.id, "me?", T0),
+        Error::CannotAddSelf
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.request_friend(a.id, UserId(999_999), "hi", T0),
+        Error::UserNotFound
+    );
+    assert!(store.friend_requests(a.id).await.unwrap().is_empty());
+
+    let mark = sink.len();
+    let request = store
+        .request_friend(a.id, b.id, "hello", T0 + 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            request.from.id,
+            request.to.id,
+            request.greeting.as_str(),
+            request.status,
+            request.created_at_ms
+        ),
+        (a.id, b.id, "hello", RequestStatus::Pending, T0 + 10)
+    );
+    assert_eq!(request.from, a);
+    // Both sides' devices hear of it, each alone.
+    let published = sink.since(mark);
+    assert_eq!(published.len(), 2);
+    let mut heard = Vec::new();
+    for event in &published {
+        assert_eq!(
+            (event.kind, event.conversation_id),
+            (EventKind::FriendRequest, None)
+        );
+        assert_eq!(json(&event.data)["id"], Json::from(request.id.0));
+        assert_eq!(event.recipients.len(), 1);
+        heard.push(event.recipients[0]);
+    }
+    assert_eq!(sorted(&heard), sorted(&[a.id, b.id]));
+
+    assert_eq!(
+        store.friend_requests(b.id).await.unwrap(),
+        vec![request.clone()]
+    );
+    assert_eq!(
+        store.friend_requests(a.id).await.unwrap(),
+        vec![request.clone()]
+    );
+
+    // Asking again refreshes the pending request instead of adding one.
+    let again = store
+        .request_friend(a.id, b.id, "hello again", T0 + 20)
+        .await
+        .unwrap();
+    assert_eq!(again.id, request.id);
+    assert_eq!(
+        (again.greeting.as_str(), again.created_at_ms),
+        ("hello again", T0 + 20)
+    );
+    assert_eq!(store.friend_requests(b.id).await.unwrap(), vec![again]);
+    assert!(store.contacts(a.id).await.unwrap().is_empty());
+}
+
+async fn contacts_accept(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let a = mk_user(&*store, 1).await.id;
+    let b = mk_user(&*store, 2).await.id;
+    let c = mk_user(&*store, 3).await.id;
+
+    let request = store.request_friend(a, b, "hi", T0).await.unwrap();
+    let mark = sink.len();
+    let friendship = store.accept_friend(b, request.id, T0 + 5).await.unwrap();
+    let conv = friendship.conversation_id;
+    assert_eq!(
+        (friendship.request.id, friendship.request.status),
+        (request.id, RequestStatus::Accepted)
+    );
+
+    // Friends both ways, sharing the direct conversation.
+    let a_contacts = store.contacts(a).await.unwrap();
+    let b_contacts = store.contacts(b).await.unwrap();
+    assert_eq!(a_contacts.len(), 1);
+    assert_eq!(b_contacts.len(), 1);
+    assert_eq!(
+        (
+            a_contacts[0].user.id,
+            a_contacts[0].conversation_id,
+            a_contacts[0].since_ms
+        ),
+        (b, conv, T0 + 5)
+    );
+    assert_eq!(
+        (
+            b_contacts[0].user.id,
+            b_contacts[0].conversation_id,
+            b_contacts[0].remark.clone()
+        ),
+        (a, conv, None)
+    );
+
+    let (view, members) = store.conversation(a, conv).await.unwrap();
+    assert_eq!(
+        (view.kind, view.member_count, view.last_seq, view.unread),
+        (Kind::Direct, 2, 0, 0)
+    );
+    assert_eq!(view.peer.map(|p| p.id), Some(b));
+    assert_eq!(
+        members
+            .iter()
+            .map(|m| (m.user.id, m.role))
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from([(a, Role::Member), (b, Role::Member)])
+    );
+    assert_eq!(
+        store
+            .conversation(b, conv)
+            .await
+            .unwrap()
+            .0
+            .peer
+            .map(|p| p.id),
+        Some(a)
+    );
+    assert_eq!(
+        store
+            .conversations(b)
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| v.id)
+            .collect::<Vec<_>>(),
+        vec![conv]
+    );
+    assert_eq!(store.open_direct(a, b, T0 + 6).await.unwrap(), conv);
+    assert_eq!(store.open_direct(b, a, T0 + 6).await.unwrap(), conv);
+
+    // Events: the conversation for both, then friend.accepted to each alone.
+    let published = sink.since(mark);
+    assert_eq!(
+        published.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        vec![
+            EventKind::ConversationCreated,
+            EventKind::FriendAccepted,
+            EventKind::FriendAccepted
+        ]
+    );
+    assert_eq!(published[0].conversation_id, Some(conv));
+    assert_eq!(sorted(&published[0].recipients), sorted(&[a, b]));
+    let mut accepted_to = Vec::new();
+    for event in &published[1..] {
+        assert_eq!(event.conversation_id, Some(conv));
+        assert_eq!(event.recipients.len(), 1);
+        let me = event.recipients[0];
+        let data = json(&event.data);
+        let friend = if me == a { b } else { a };
+        assert_eq!(
+            data["user_id"],
+            Json::from(friend.0),
+            "friend.accepted to {me} names the other"
+        );
+        assert_eq!(data["conversation_id"], Json::from(conv.0));
+        assert_eq!(data["request_id"], Json::from(request.id.0));
+        accepted_to.push(me);
+    }
+    assert_eq!(sorted(&accepted_to), sorted(&[a, b]));
+
+    // Accepting twice.
+    assert_rejected!(
+        store,
+        sink,
+        store.accept_friend(b, request.id, T0 + 7),
+        Error::FriendRequestHandled
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.decline_friend(b, request.id, T0 + 7),
+        Error::FriendRequestHandled
+    );
+    assert_eq!(store.contacts(a).await.unwrap().len(), 1);
+    assert_eq!(store.conversations(a).await.unwrap().len(), 1);
+    assert_rejected!(
+        store,
+        sink,
+        store.request_friend(a, b, "again?", T0 + 8),
+        Error::AlreadyFriends
+    );
+
+    // Only the addressee may answer.
+    let to_b = store.request_friend(c, b, "hey b", T0 + 10).await.unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.accept_friend(a, to_b.id, T0 + 11),
+        Error::FriendRequestNotFound
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.accept_friend(c, to_b.id, T0 + 11),
+        Error::FriendRequestNotFound
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.decline_friend(a, to_b.id, T0 + 11),
+        Error::FriendRequestNotFound
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.accept_friend(b, qiao_domain::ids::FriendRequestId(999_999), T0 + 11),
+        Error::FriendRequestNotFound
+    );
+    let pending = store.friend_requests(b).await.unwrap();
+    assert_eq!(
+        pending.iter().find(|r| r.id == to_b.id).map(|r| r.status),
+        Some(RequestStatus::Pending)
+    );
+    assert!(store.contacts(c).await.unwrap().is_empty());
+    assert!(store.conversations(c).await.unwrap().is_empty());
+    assert_rejected!(
+        store,
+        sink,
+        store.open_direct(a, c, T0 + 12),
+        Error::NotFriends
+    );
+
+    // A request the other way is answered by the acceptance too.
+    let c_to_a = store.request_friend(c, a, "hi a", T0 + 20).await.unwrap();
+    let a_to_c = store.request_friend(a, c, "hi c", T0 + 21).await.unwrap();
+    store.accept_friend(a, c_to_a.id, T0 + 22).await.unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.accept_friend(c, a_to_c.id, T0 + 23),
+        Error::FriendRequestHandled
+    );
+    assert_eq!(store.contacts(c).await.unwrap().len(), 1);
+}
+
+async fn contacts_decline(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let a = mk_user(&*store, 1).await.id;
+    let b = mk_user(&*store, 2).await.id;
+
+    let request = store.request_friend(a, b, "hi", T0).await.unwrap();
+    let mark = sink.len();
+    store.decline_friend(b, request.id, T0 + 1).await.unwrap();
+    let published = sink.since(mark);
+    assert_eq!(published.len(), 1);
+    assert_eq!(
+        (published[0].kind, &*published[0].recipients),
+        (EventKind::FriendDeclined, &[b][..])
+    );
+    assert_eq!(json(&published[0].data)["user_id"], Json::from(a.0));
+
+    let requests = store.friend_requests(b).await.unwrap();
+    assert_eq!(
+        requests
+            .iter()
+            .map(|r| (r.id, r.status))
+            .collect::<Vec<_>>(),
+        vec![(request.id, RequestStatus::Declined)]
+    );
+
+    assert_rejected!(
+        store,
+        sink,
+        store.accept_friend(b, request.id, T0 + 2),
+        Error::FriendRequestHandled
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.decline_friend(b, request.id, T0 + 2),
+        Error::FriendRequestHandled
+    );
+    assert!(store.contacts(a).await.unwrap().is_empty());
+    assert!(store.contacts(b).await.unwrap().is_empty());
+    assert!(store.conversations(a).await.unwrap().is_empty());
+
+    // The asker may try again: a fresh pending request.
+    let again = store.request_friend(a, b, "please", T0 + 3).await.unwrap();
+    assert_ne!(again.id, request.id);
+    assert_eq!(again.status, RequestStatus::Pending);
+    store.accept_friend(b, again.id, T0 + 4).await.unwrap();
+    assert_eq!(store.contacts(a).await.unwrap().len(), 1);
+}
+
+async fn contacts_remark_and_delete(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let a = mk_user(&*store, 1).await.id;
+    let b = mk_user(&*store, 2).await.id;
+    let c = mk_user(&*store, 3).await.id;
+    let conv = befriend(&*store, a, b).await;
+    say(&*store, a, conv, "m1", "hi bob").await;
+
+    let contact = store.set_remark(a, b, Some("Bobby")).await.unwrap();
+    assert_eq!(
+        (contact.user.id, contact.remark.as_deref()),
+        (b, Some("Bobby"))
+    );
+    assert_eq!(
+        store.contacts(a).await.unwrap()[0].remark.as_deref(),
+        Some("Bobby")
+    );
+    assert_eq!(store.contacts(b).await.unwrap()[0].remark, None);
+    let view = store.conversation(a, conv).await.unwrap().0;
+    assert_eq!(view.peer_remark.as_deref(), Some("Bobby"));
+    assert_eq!(
+        store.conversation(b, conv).await.unwrap().0.peer_remark,
+        None
+    );
+
+    assert_rejected!(
+        store,
+        sink,
+        store.set_remark(a, c, Some("Stranger")),
+        Error::NotFriends
+    );
+    assert!(store
+        .contacts(a)
+        .await
+        .unwrap()
+        .iter()
+        .all(|k| k.user.id != c));
+
+    let cleared = store.set_remark(a, b, None).await.unwrap();
+    assert_eq!(cleared.remark, None);
+
+    let mark = sink.len();
+    store.delete_contact(a, b, T0 + 100).await.unwrap();
+    let published = sink.since(mark);
+    assert_eq!(published.len(), 1);
+    assert_eq!(
+        (published[0].kind, &*published[0].recipients),
+        (EventKind::FriendRemoved, &[a][..])
+    );
+    assert!(store.contacts(a).await.unwrap().is_empty());
+    assert!(store.contacts(b).await.unwrap().is_empty());
+
+    // The conversation stays, but nobody can send in it.
+    assert_rejected!(
+        store,
+        sink,
+        store.send(a, conv, cmid("m2"), text("still there?"), T0 + 101),
+        Error::NotFriends
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.send(b, conv, cmid("m3"), text("hello?"), T0 + 101),
+        Error::NotFriends
+    );
+    assert_eq!(
+        seqs(&store.history(a, conv, None, 10).await.unwrap()),
+        vec![1]
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.delete_contact(a, b, T0 + 102),
+        Error::NotFriends
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.open_direct(a, b, T0 + 102),
+        Error::NotFriends
+    );
+
+    // Befriending again reuses the conversation and its numbering.
+    assert_eq!(befriend(&*store, b, a).await, conv);
+    assert_eq!(say(&*store, b, conv, "m4", "back").await.seq, 2);
+}
+
+async fn contacts_block(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let a = mk_user(&*store, 1).await.id;
+    let b = mk_user(&*store, 2).await.id;
+    let c = mk_user(&*store, 3).await.id;
+    let conv = befriend(&*store, a, b).await;
+    say(&*store, b, conv, "b1", "hi").await;
+
+    assert_rejected!(store, sink, store.block(a, a, T0), Error::CannotAddSelf);
+    assert_rejected!(
+        store,
+        sink,
+        store.block(a, UserId(999_999), T0),
+        Error::UserNotFound
+    );
+    assert!(store.blocked(a).await.unwrap().is_empty());
+
+    store.block(a, c, T0 + 1).await.unwrap();
+    assert_eq!(store.blocked(a).await.unwrap(), vec![c]);
+    assert!(store.blocked(c).await.unwrap().is_empty());
+    assert_rejected!(
+        store,
+        sink,
+        store.request_friend(c, a, "let me in", T0 + 2),
+        Error::Blocked
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.request_friend(a, c, "changed my mind", T0 + 2),
+        Error::Blocked
+    );
+    assert!(store
+        .friend_requests(a)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.from.id != c && r.to.id != c));
+
+    store.block(a, b, T0 + 3).await.unwrap();
+    store.block(a, b, T0 + 4).await.unwrap(); // blocking twice is harmless
+    assert_eq!(store.blocked(a).await.unwrap(), vec![c, b]);
+    assert_rejected!(
+        store,
+        sink,
+        store.send(b, conv, cmid("b2"), text("why?"), T0 + 5),
+        Error::Blocked
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.send(a, conv, cmid("a1"), text("bye"), T0 + 5),
+        Error::Blocked
+    );
+    assert_eq!(
+        seqs(&store.history(a, conv, None, 10).await.unwrap()),
+        vec![1]
+    );
+    // Still friends: a block is not a deletion.
+    assert_eq!(store.contacts(b).await.unwrap().len(), 1);
+
+    store.unblock(a, b).await.unwrap();
+    assert_eq!(store.blocked(a).await.unwrap(), vec![c]);
+    assert_eq!(say(&*store, b, conv, "b2", "why?").await.seq, 2);
+    assert_eq!(say(&*store, a, conv, "a1", "sorry").await.seq, 3);
+}
+
+// ---------------------------------------------------------------- groups
+
+async fn groups_create_and_invite(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let [o, f1, f2, f3, s] = mk_users(&*store, 1..=5).await[..] else {
+        unreachable!()
+    };
+    let direct_f1 = befriend(&*store, o, f1).await;
+    befriend(&*store, o, f2).await;
+    befriend(&*store, o, f3).await;
+    let conversations_before = store.conversations(o).await.unwrap();
+
+    assert_rejected!(
+        store,
+        sink,
+        store.create_group(o, "G", &[f1, s], T0),
+        Error::NotFriends
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.create_group(o, "G", &[f1, UserId(999_999)], T0),
+        Error::UserNotFound
+    );
+    assert_eq!(store.conversations(o).await.unwrap(), conversations_before);
+    assert!(store
+        .conversations(f1)
+        .await
+        .unwrap()
+        .iter()
+        .all(|v| v.kind == Kind::Direct));
+
+    let mark = sink.len();
+    // Duplicates and the owner in the list are fine.
+    let g = store
+        .create_group(o, "G", &[f1, f2, o, f1], T0 + 1)
+        .await
+        .unwrap();
+    let (view, members) = store.conversation(f1, g).await.unwrap();
+    assert_eq!(
+        (
+            view.kind,
+            view.name.as_str(),
+            view.owner_id,
+            view.member_count
+        ),
+        (Kind::Group, "G", Some(o), 3)
+    );
+    assert_eq!(view.peer, None);
+    let roles: BTreeSet<_> = members.iter().map(|m| (m.user.id, m.role)).collect();
+    assert_eq!(
+        roles,
+        BTreeSet::from([(o, Role::Owner), (f1, Role::Member), (f2, Role::Member)])
+    );
+    let published = sink.since(mark);
+    assert_eq!(published.len(), 1);
+    assert_eq!(
+        (published[0].kind, published[0].conversation_id),
+        (EventKind::ConversationCreated, Some(g))
+    );
+    assert_eq!(sorted(&published[0].recipients), sorted(&[o, f1, f2]));
+    let data = json(&published[0].data);
+    assert_eq!(
+        data["user_ids"],
+        Json::from(sorted(&[o, f1, f2]).iter().map(|u| u.0).collect::<Vec<_>>())
+    );
+    assert_eq!(data["name"], Json::from("G"));
+
+    // Any member may invite, but only their own friends.
+    assert_rejected!(
+        store,
+        sink,
+        store.invite(f1, g, &[f3], T0 + 2),
+        Error::NotFriends
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.invite(s, g, &[f3], T0 + 2),
+        Error::NotMember
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.invite(o, g, &[f1], T0 + 2),
+        Error::AlreadyMember
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.invite(o, g, &[f3, o], T0 + 2),
+        Error::AlreadyMember
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.invite(o, direct_f1, &[f2], T0 + 2),
+        Error::Forbidden
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.invite(o, ConversationId(999_999), &[f2], T0 + 2),
+        Error::ConversationNotFound
+    );
+    assert_eq!(member_ids(&*store, o, g).await, BTreeSet::from([o, f1, f2]));
+    assert_eq!(
+        member_ids(&*store, o, direct_f1).await,
+        BTreeSet::from([o, f1])
+    );
+    assert_rejected!(store, sink, store.conversation(f3, g), Error::NotMember);
+
+    let mark = sink.len();
+    store.invite(o, g, &[f3], T0 + 3).await.unwrap();
+    let published = sink.since(mark);
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].kind, EventKind::MemberJoined);
+    assert_eq!(sorted(&published[0].recipients), sorted(&[o, f1, f2, f3]));
+    assert_eq!(json(&published[0].data)["user_ids"], Json::from(vec![f3.0]));
+    assert_eq!(store.conversation(f3, g).await.unwrap().0.member_count, 4);
+    assert!(store
+        .conversations(f3)
+        .await
+        .unwrap()
+        .iter()
+        .any(|v| v.id == g));
+}
+
+async fn groups_governance(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let [o, a, x, m1, m2] = mk_users(&*store, 1..=5).await[..] else {
+        unreachable!()
+    };
+    let mut direct = ConversationId(0);
+    for friend in [a, x, m1, m2] {
+        direct = befriend(&*store, o, friend).await;
+    }
+    let g = store
+        .create_group(o, "Team", &[a, x, m1, m2], T0)
+        .await
+        .unwrap();
+
+    // Roles: only the owner manages them, and never to or from owner.
+    store.set_role(o, g, a, Role::Admin, T0 + 1).await.unwrap();
+    store.set_role(o, g, x, Role::Admin, T0 + 1).await.unwrap();
+    assert_eq!(role_of(&*store, o, g, a).await, Some(Role::Admin));
+    assert_rejected!(
+        store,
+        sink,
+        store.set_role(a, g, m1, Role::Admin, T0 + 2),
+        Error::Forbidden
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.set_role(o, g, m1, Role::Owner, T0 + 2),
+        Error::InvalidRequest
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.set_role(o, g, o, Role::Member, T0 + 2),
+        Error::InvalidRequest
+    );
+    assert_eq!(role_of(&*store, o, g, m1).await, Some(Role::Member));
+    assert_eq!(role_of(&*store, o, g, o).await, Some(Role::Owner));
+
+    // Removal: owner anyone, admin plain members only, members nobody.
+    assert_rejected!(
+        store,
+        sink,
+        store.remove_member(a, g, x, T0 + 3),
+        Error::Forbidden
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.remove_member(a, g, o, T0 + 3),
+        Error::Forbidden
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.remove_member(m1, g, m2, T0 + 3),
+        Error::Forbidden
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.remove_member(o, direct, m2, T0 + 3),
+        Error::Forbidden
+    );
+    assert_eq!(
+        member_ids(&*store, o, g).await,
+        BTreeSet::from([o, a, x, m1, m2])
+    );
+
+    let mark = sink.len();
+    store.remove_member(a, g, m2, T0 + 4).await.unwrap();
+    let published = sink.since(mark);
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].kind, EventKind::MemberRemoved);
+    // The removed member hears of it.
+    assert_eq!(sorted(&published[0].recipients), sorted(&[o, a, x, m1, m2]));
+    assert_eq!(
+        member_ids(&*store, o, g).await,
+        BTreeSet::from([o, a, x, m1])
+    );
+    assert_rejected!(store, sink, store.conversation(m2, g), Error::NotMember);
+    assert_rejected!(
+        store,
+        sink,
+        store.remove_member(o, g, m2, T0 + 5),
+        Error::NotMember
+    );
+    assert_eq!(
+        member_ids(&*store, o, g).await,
+        BTreeSet::from([o, a, x, m1])
+    );
+
+    // Group info: owner and admins.
+    assert_rejected!(
+        store,
+        sink,
+        store.update_group(
+            m1,
+            g,
+            GroupUpdate {
+                name: Some("Mine".into()),
+                announcement: None
+            },
+            T0 + 6
+        ),
+        Error::Forbidden
+    );
+    assert_eq!(store.conversation(o, g).await.unwrap().0.name, "Team");
+    store
+        .update_group(
+            a,
+            g,
+            GroupUpdate {
+                name: Some("Team 2".into()),
+                announcement: Some("Read me".into()),
+            },
+            T0 + 7,
+        )
+        .await
+        .unwrap();
+    let view = store.conversation(m1, g).await.unwrap().0;
+    assert_eq!(
+        (view.name.as_str(), view.announcement.as_deref()),
+        ("Team 2", Some("Read me"))
+    );
+    store
+        .update_group(
+            o,
+            g,
+            GroupUpdate {
+                name: None,
+                announcement: Some(String::new()),
+            },
+            T0 + 8,
+        )
+        .await
+        .unwrap();
+    let view = store.conversation(m1, g).await.unwrap().0;
+    assert_eq!((view.name.as_str(), view.announcement), ("Team 2", None));
+    assert_rejected!(
+        store,
+        sink,
+        store.update_group(o, direct, GroupUpdate::default(), T0 + 8),
+        Error::Forbidden
+    );
+
+    // Leaving: the owner must hand over first.
+    assert_rejected!(
+        store,
+        sink,
+        store.leave(o, g, T0 + 9),
+        Error::OwnerMustTransfer
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.remove_member(o, g, o, T0 + 9),
+        Error::OwnerMustTransfer
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.transfer_owner(a, g, m1, T0 + 9),
+        Error::Forbidden
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.transfer_owner(o, g, o, T0 + 9),
+        Error::InvalidRequest
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.transfer_owner(o, g, m2, T0 + 9),
+        Error::NotMember
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.leave(o, direct, T0 + 9),
+        Error::Forbidden
+    );
+    assert_eq!(role_of(&*store, o, g, o).await, Some(Role::Owner));
+    assert_eq!(store.conversation(o, g).await.unwrap().0.owner_id, Some(o));
+
+    let mark = sink.len();
+    store.transfer_owner(o, g, m1, T0 + 10).await.unwrap();
+    let published = sink.since(mark);
+    assert_eq!(
+        published.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        vec![EventKind::MemberRoleChanged; 2]
+    );
+    assert_eq!(role_of(&*store, o, g, m1).await, Some(Role::Owner));
+    assert_eq!(role_of(&*store, o, g, o).await, Some(Role::Member));
+    assert_eq!(store.conversation(o, g).await.unwrap().0.owner_id, Some(m1));
+    assert_rejected!(
+        store,
+        sink,
+        store.set_role(o, g, a, Role::Member, T0 + 11),
+        Error::Forbidden
+    );
+    assert_eq!(role_of(&*store, o, g, a).await, Some(Role::Admin));
+
+    let mark = sink.len();
+    store.leave(o, g, T0 + 12).await.unwrap();
+    let published = sink.since(mark);
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].kind, EventKind::MemberLeft);
+    assert!(published[0].recipients.contains(&o));
+    assert_eq!(member_ids(&*store, m1, g).await, BTreeSet::from([a, x, m1]));
+    assert!(store
+        .conversations(o)
+        .await
+        .unwrap()
+        .iter()
+        .all(|v| v.id != g));
+    assert_rejected!(store, sink, store.leave(o, g, T0 + 13), Error::NotMember);
+    assert_eq!(member_ids(&*store, m1, g).await, BTreeSet::from([a, x, m1]));
+
+    assert_sync_matches_sink(&*store, &sink, &[o, a, x, m1, m2]).await;
+}
+
+async fn groups_full(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let owner = mk_user(&*store, 0).await.id;
+    // MAX_GROUP_MEMBERS friends of the owner: one more than fits beside them.
+    let tasks: Vec<_> = (1..=MAX_GROUP_MEMBERS as u32)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let user = store
+                    .create_user(NewUser {
+                        phone: None,
+                        email: Some(format!("bulk{n}@example.com")),
+                        phone_hash: None,
+                        password_hash: "x".into(),
+                        display_name: format!("Bulk {n}"),
+                        region: Region::Us,
+                        language: Language::EnUs,
+                        now_ms: T0,
+                    })
+                    .await
+                    .unwrap();
+                befriend(&*store, owner, user.id).await;
+                user.id
+            })
+        })
+        .collect();
+    let mut friends = Vec::new();
+    for task in tasks {
+        friends.push(task.await.unwrap());
+    }
+    friends.sort();
+    let conversations_before = store.conversations(owner).await.unwrap().len();
+    assert_eq!(conversations_before, MAX_GROUP_MEMBERS);
+
+    // All of them plus the owner is one too many.
+    assert_rejected!(
+        store,
+        sink,
+        store.create_group(owner, "Too big", &friends, T0 + 1),
+        Error::GroupFull
+    );
+    assert_eq!(
+        store.conversations(owner).await.unwrap().len(),
+        conversations_before
+    );
+
+    let (last, fitting) = friends.split_last().unwrap();
+    let g = store
+        .create_group(owner, "Big", &fitting[..99], T0 + 2)
+        .await
+        .unwrap();
+    store
+        .invite(owner, g, &fitting[99..], T0 + 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.conversation(owner, g).await.unwrap().0.member_count,
+        MAX_GROUP_MEMBERS as i64
+    );
+
+    assert_rejected!(
+        store,
+        sink,
+        store.invite(owner, g, &[*last], T0 + 4),
+        Error::GroupFull
+    );
+    assert_eq!(
+        store.conversation(owner, g).await.unwrap().0.member_count,
+        MAX_GROUP_MEMBERS as i64
+    );
+    assert_rejected!(store, sink, store.conversation(*last, g), Error::NotMember);
+
+    // Room for one once someone goes.
+    store
+        .remove_member(owner, g, fitting[0], T0 + 5)
+        .await
+        .unwrap();
+    store.invite(owner, g, &[*last], T0 + 6).await.unwrap();
+    let (view, members) = store.conversation(*last, g).await.unwrap();
+    assert_eq!(
+        (view.member_count, members.len()),
+        (MAX_GROUP_MEMBERS as i64, MAX_GROUP_MEMBERS)
+    );
+}
+
+// ---------------------------------------------------------------- messages
+
+async fn messages_seq_has_no_gaps(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let [a, b, c] = mk_users(&*store, 1..=3).await[..] else {
+        unreachable!()
+    };
+    let d = befriend(&*store, a, b).await;
+    befriend(&*store, a, c).await;
+    let g = store.create_group(a, "G", &[c], T0).await.unwrap();
+    let in_group = say(&*store, a, g, "g1", "group one").await;
+    assert_eq!(in_group.seq, 1);
+
+    assert_eq!(say(&*store, a, d, "d1", "one").await.seq, 1);
+    assert_rejected!(
+        store,
+        sink,
+        store.send(c, d, cmid("c1"), text("let me in"), T0),
+        Error::NotMember
+    );
+    assert_eq!(say(&*store, b, d, "d2", "two").await.seq, 2);
+    let quote_elsewhere =
+        Draft::new(Content::text("re").unwrap(), Some(in_group.id), Vec::new()).unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.send(b, d, cmid("d3x"), quote_elsewhere, T0),
+        Error::MessageNotFound
+    );
+    assert_eq!(say(&*store, b, d, "d3", "three").await.seq, 3);
+    assert_rejected!(
+        store,
+        sink,
+        store.send(a, d, cmid("d1"), text("not one"), T0),
+        Error::IdempotencyConflict
+    );
+    let mention_outsider = Draft::new(Content::text("@c").unwrap(), None, vec![c]).unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.send(a, d, cmid("d4x"), mention_outsider, T0),
+        Error::NotMember
+    );
+    let missing_blob = Draft::new(
+        Content::Image {
+            blob: BlobHash::parse(&"b".repeat(64)).unwrap(),
+        },
+        None,
+        vec![],
+    )
+    .unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.send(a, d, cmid("d4y"), missing_blob, T0),
+        Error::UploadNotFound
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.send(a, ConversationId(999_999), cmid("zz"), text("?"), T0),
+        Error::ConversationNotFound
+    );
+    assert_eq!(say(&*store, a, d, "d4", "four").await.seq, 4);
+    // A retry returns the old message and does not consume a number.
+    assert!(
+        !store
+            .send(a, d, cmid("d1"), text("one"), T0)
+            .await
+            .unwrap()
+            .created
+    );
+    assert_eq!(say(&*store, b, d, "d5", "five").await.seq, 5);
+
+    // Each conversation has its own numbering.
+    assert_eq!(say(&*store, c, g, "g2", "group two").await.seq, 2);
+
+    let history = store.history(a, d, None, 100).await.unwrap();
+    assert_eq!(seqs(&history), vec![5, 4, 3, 2, 1]);
+    assert_eq!(
+        history
+            .iter()
+            .rev()
+            .map(|m| m.text.clone().unwrap())
+            .collect::<Vec<_>>(),
+        vec!["one", "two", "three", "four", "five"]
+    );
+    assert_eq!(store.conversation(a, d).await.unwrap().0.last_seq, 5);
+    assert_eq!(
+        seqs(&store.history(c, g, None, 100).await.unwrap()),
+        vec![2, 1]
+    );
+    assert_rejected!(store, sink, store.history(c, d, None, 10), Error::NotMember);
+
+    // The published message.new events carry the same numbers, in order.
+    let published: Vec<i64> = sink
+        .all()
+        .iter()
+        .filter(|e| e.kind == EventKind::MessageNew && e.conversation_id == Some(d))
+        .map(|e| json(&e.data)["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(published, vec![1, 2, 3, 4, 5]);
+}
+
+async fn messages_idempotent_send(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let [a, b, m] = mk_users(&*store, 1..=3).await[..] else {
+        unreachable!()
+    };
+    let d = befriend(&*store, a, b).await;
+    befriend(&*store, a, m).await;
+    let g = store.create_group(a, "G", &[m], T0).await.unwrap();
+
+    let mark = sink.len();
+    let first = store
+        .send(a, d, cmid("same-1"), text("hello"), T0)
+        .await
+        .unwrap();
+    assert!(first.created);
+    assert_eq!(first.message.seq, 1);
+    assert_eq!(sink.len(), mark + 1);
+
+    let head = store.head().await.unwrap();
+    let retry = store
+        .send(a, d, cmid("same-1"), text("hello"), T0 + 1000)
+        .await
+        .unwrap();
+    assert!(!retry.created);
+    assert_eq!(retry.message, first.message);
+    assert_eq!(
+        store.head().await.unwrap(),
+        head,
+        "a retry appended an event"
+    );
+    assert_eq!(sink.len(), mark + 1, "a retry published an event");
+
+    assert_rejected!(
+        store,
+        sink,
+        store.send(a, d, cmid("same-1"), text("goodbye"), T0),
+        Error::IdempotencyConflict
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.send(a, g, cmid("same-1"), text("hello"), T0),
+        Error::IdempotencyConflict
+    );
+    let quoting = Draft::new(
+        Content::text("hello").unwrap(),
+        Some(first.message.id),
+        Vec::new(),
+    )
+    .unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.send(a, d, cmid("same-1"), quoting, T0),
+        Error::IdempotencyConflict
+    );
+    assert_eq!(
+        store.history(a, d, None, 10).await.unwrap(),
+        vec![first.message.clone()]
+    );
+    assert!(store.history(a, g, None, 10).await.unwrap().is_empty());
+
+    // The key belongs to the sender: someone else may use the same one.
+    let other = store
+        .send(b, d, cmid("same-1"), text("hello"), T0)
+        .await
+        .unwrap();
+    assert!(other.created);
+    assert_eq!((other.message.seq, other.message.sender_id), (2, b));
+
+    // A retry after leaving still gets its first answer; a new send does not.
+    let in_group = store
+        .send(m, g, cmid("m-1"), text("bye all"), T0)
+        .await
+        .unwrap()
+        .message;
+    store.leave(m, g, T0 + 1).await.unwrap();
+    let late = store
+        .send(m, g, cmid("m-1"), text("bye all"), T0 + 2)
+        .await
+        .unwrap();
+    assert!(!late.created);
+    assert_eq!(late.message, in_group);
+    assert_rejected!(
+        store,
+        sink,
+        store.send(m, g, cmid("m-2"), text("wait"), T0 + 3),
+        Error::NotMember
+    );
+    assert_eq!(seqs(&store.history(a, g, None, 10).await.unwrap()), vec![1]);
+}
+
+async fn messages_history_paging(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let [a, b, c, s] = mk_users(&*store, 1..=4).await[..] else {
+        unreachable!()
+    };
+    let d = befriend(&*store, a, b).await;
+    for i in 1..=10 {
+        let sender = if i % 2 == 0 { b } else { a };
+        say_at(
+            &*store,
+            sender,
+            d,
+            &format!("h{i}"),
+            &format!("message {i}"),
+            T0 + i,
+        )
+        .await;
+    }
+
+    let page = store.history(a, d, None, 3).await.unwrap();
+    assert_eq!(seqs(&page), vec![10, 9, 8]);
+    assert_eq!(page[0].text.as_deref(), Some("message 10"));
+    assert_eq!(page[0].sender_id, b);
+    assert_eq!(
+        seqs(&store.history(b, d, Some(8), 3).await.unwrap()),
+        vec![7, 6, 5]
+    );
+    assert_eq!(
+        seqs(&store.history(b, d, Some(5), 3).await.unwrap()),
+        vec![4, 3, 2]
+    );
+    assert_eq!(
+        seqs(&store.history(b, d, Some(2), 3).await.unwrap()),
+        vec![1]
+    );
+    assert!(store.history(b, d, Some(1), 3).await.unwrap().is_empty());
+    assert_eq!(
+        seqs(&store.history(a, d, None, 100).await.unwrap()),
+        (1..=10).rev().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        seqs(&store.history(a, d, Some(1000), 2).await.unwrap()),
+        vec![10, 9]
+    );
+
+    assert_rejected!(store, sink, store.history(s, d, None, 10), Error::NotMember);
+    assert_rejected!(
+        store,
+        sink,
+        store.history(a, ConversationId(999_999), None, 10),
+        Error::ConversationNotFound
+    );
+
+    // Someone invited later sees only what was said after they joined.
+    befriend(&*store, a, c).await;
+    let g = store.create_group(a, "G", &[b], T0 + 100).await.unwrap();
+    for i in 1..=3 {
+        say(&*store, b, g, &format!("early{i}"), "before c").await;
+    }
+    store.invite(a, g, &[c], T0 + 200).await.unwrap();
+    for i in 1..=2 {
+        say(&*store, b, g, &format!("late{i}"), "after c").await;
+    }
+    assert_eq!(
+        seqs(&store.history(c, g, None, 100).await.unwrap()),
+        vec![5, 4]
+    );
+    assert_eq!(
+        seqs(&store.history(c, g, Some(5), 100).await.unwrap()),
+        vec![4]
+    );
+    assert_eq!(
+        seqs(&store.history(a, g, None, 100).await.unwrap()),
+        vec![5, 4, 3, 2, 1]
+    );
+    let view = store.conversation(c, g).await.unwrap().0;
+    assert_eq!(
+        (view.unread, view.last_seq, view.last_message.map(|m| m.seq)),
+        (2, 5, Some(5))
+    );
+}
+
+async fn messages_recall(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let [a, b, c] = mk_users(&*store, 1..=3).await[..] else {
+        unreachable!()
+    };
+    let d = befriend(&*store, a, b).await;
+    let secret = say_at(&*store, a, d, "s1", "the secret", T0).await;
+    let kept = say_at(&*store, a, d, "k1", "keep me", T0).await;
+    let edge = say_at(&*store, a, d, "e1", "edge", T0).await;
+
+    assert_rejected!(
+        store,
+        sink,
+        store.recall(b, secret.id, T0 + 1000),
+        Error::Forbidden
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.recall(c, secret.id, T0 + 1000),
+        Error::MessageNotFound
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.recall(a, MessageId(999_999), T0 + 1000),
+        Error::MessageNotFound
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.recall(a, secret.id, T0 + RECALL_WINDOW_MS + 1),
+        Error::RecallWindowPassed
+    );
+    assert_eq!(store.history(b, d, None, 10).await.unwrap()[2], secret);
+
+    let mark = sink.len();
+    let recalled = store.recall(a, secret.id, T0 + 60_000).await.unwrap();
+    assert!(recalled.recalled);
+    assert_eq!(
+        (recalled.id, recalled.seq, recalled.text.clone()),
+        (secret.id, 1, None)
+    );
+    let published = sink.since(mark);
+    assert_eq!(published.len(), 1);
+    assert_eq!(
+        (published[0].kind, published[0].conversation_id),
+        (EventKind::MessageRecalled, Some(d))
+    );
+    assert_eq!(sorted(&published[0].recipients), sorted(&[a, b]));
+    let data = json(&published[0].data);
+    assert_eq!(
+        (data["message_id"].clone(), data["seq"].clone()),
+        (Json::from(secret.id.0), Json::from(1))
+    );
+
+    assert_rejected!(
+        store,
+        sink,
+        store.recall(a, secret.id, T0 + 61_000),
+        Error::AlreadyRecalled
+    );
+    // Exactly at the end of the window is still inside it.
+    store
+        .recall(a, edge.id, T0 + RECALL_WINDOW_MS)
+        .await
+        .unwrap();
+
+    let history = store.history(b, d, None, 10).await.unwrap();
+    assert_eq!(seqs(&history), vec![3, 2, 1]);
+    assert!(history[2].recalled && history[2].text.is_none());
+    assert!(history[0].recalled && history[0].text.is_none());
+    assert_eq!(history[1], kept);
+
+    // Sync never replays recalled content.
+    for user in [a, b] {
+        let events = all_events(&*store, user).await;
+        assert!(
+            events.iter().all(|e| !e.data.contains("the secret")),
+            "recalled text replayed to {user}"
+        );
+        let new_secret = events
+            .iter()
+            .find(|e| e.kind == EventKind::MessageNew && json(&e.data)["id"] == secret.id.0)
+            .unwrap();
+        let payload = json(&new_secret.data);
+        assert_eq!(
+            (payload["text"].clone(), payload["recalled"].clone()),
+            (Json::Null, Json::Bool(true))
+        );
+        let new_kept = events
+            .iter()
+            .find(|e| e.kind == EventKind::MessageNew && json(&e.data)["id"] == kept.id.0)
+            .unwrap();
+        assert_eq!(json(&new_kept.data)["text"], Json::from("keep me"));
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.kind == EventKind::MessageRecalled)
+                .count(),
+            2
+        );
+    }
+
+    // A retry of the recalled send answers with the recalled message.
+    let retry = store
+        .send(a, d, cmid("s1"), text("the secret"), T0 + 70_000)
+        .await
+        .unwrap();
+    assert!(!retry.created);
+    assert!(retry.message.recalled && retry.message.text.is_none());
+
+    assert_sync_matches_sink(&*store, &sink, &[a, b, c]).await;
+}
+
+async fn messages_receipts(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let [a, b, c] = mk_users(&*store, 1..=3).await[..] else {
+        unreachable!()
+    };
+    let d = befriend(&*store, a, b).await;
+    for i in 1..=3 {
+        say(&*store, a, d, &format!("r{i}"), "ping").await;
+    }
+    let marks = |store: Arc<dyn Store>| async move {
+        let (_, members) = store.conversation(a, d).await.unwrap();
+        let me = members.iter().find(|m| m.user.id == b).unwrap();
+        (me.last_delivered_seq, me.last_read_seq)
+    };
+    assert_eq!(marks(store.clone()).await, (0, 0));
+
+    let mark = sink.len();
+    store
+        .receipt(b, d, ReceiptKind::Delivered, 2, T0 + 1)
+        .await
+        .unwrap();
+    let published = sink.since(mark);
+    assert_eq!(published.len(), 1);
+    assert_eq!(
+        (published[0].kind, published[0].conversation_id),
+        (EventKind::ReceiptDelivered, Some(d))
+    );
+    assert_eq!(sorted(&published[0].recipients), sorted(&[a, b]));
+    let data = json(&published[0].data);
+    assert_eq!(
+        (data["user_id"].clone(), data["up_to_seq"].clone()),
+        (Json::from(b.0), Json::from(2))
+    );
+    assert_eq!(marks(store.clone()).await, (2, 0));
+
+    // Marks never move back, and not moving emits nothing.
+    let head = store.head().await.unwrap();
+    store
+        .receipt(b, d, ReceiptKind::Delivered, 1, T0 + 2)
+        .await
+        .unwrap();
+    store
+        .receipt(b, d, ReceiptKind::Delivered, 2, T0 + 2)
+        .await
+        .unwrap();
+    store
+        .receipt(b, d, ReceiptKind::Read, 0, T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(store.head().await.unwrap(), head);
+    assert_eq!(marks(store.clone()).await, (2, 0));
+
+    assert_rejected!(
+        store,
+        sink,
+        store.receipt(b, d, ReceiptKind::Delivered, 4, T0 + 3),
+        Error::InvalidRequest
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.receipt(b, d, ReceiptKind::Read, 4, T0 + 3),
+        Error::InvalidRequest
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.receipt(b, d, ReceiptKind::Read, -1, T0 + 3),
+        Error::InvalidRequest
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.receipt(c, d, ReceiptKind::Read, 1, T0 + 3),
+        Error::NotMember
+    );
+    assert_eq!(marks(store.clone()).await, (2, 0));
+    assert_eq!(store.conversation(b, d).await.unwrap().0.unread, 3);
+
+    store
+        .receipt(b, d, ReceiptKind::Read, 1, T0 + 4)
+        .await
+        .unwrap();
+    assert_eq!(marks(store.clone()).await, (2, 1));
+    assert_eq!(store.conversation(b, d).await.unwrap().0.unread, 2);
+
+    // Read implies delivered, with a single read event.
+    let mark = sink.len();
+    store
+        .receipt(b, d, ReceiptKind::Read, 3, T0 + 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        sink.since(mark).iter().map(|e| e.kind).collect::<Vec<_>>(),
+        vec![EventKind::ReceiptRead]
+    );
+    assert_eq!(marks(store.clone()).await, (3, 3));
+    assert_eq!(store.conversation(b, d).await.unwrap().0.unread, 0);
+    store
+        .receipt(b, d, ReceiptKind::Delivered, 3, T0 + 6)
+        .await
+        .unwrap();
+    assert_eq!(sink.len(), mark + 1);
+}
+
+async fn messages_conversation_views(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    let [a, b, c] = mk_users(&*store, 1..=3).await[..] else {
+        unreachable!()
+    };
+    let with_b = befriend(&*store, a, b).await;
+    let with_c = befriend(&*store, a, c).await;
+    let g = store.create_group(a, "G", &[b, c], T0 + 1).await.unwrap();
+
+    say_at(&*store, b, with_b, "b1", "hi a", T0 + 10).await;
+    say_at(&*store, b, with_b, "b2", "you there?", T0 + 11).await;
+    let recalled = say_at(&*store, b, with_b, "b3", "oops", T0 + 12).await;
+    store.recall(b, recalled.id, T0 + 13).await.unwrap();
+    say_at(&*store, a, with_b, "a1", "yes", T0 + 14).await;
+    say_at(&*store, c, g, "c1", "group hello", T0 + 20).await;
+    say_at(&*store, a, with_c, "a2", "hello c", T0 + 30).await;
+
+    let views = store.conversations(a).await.unwrap();
+    // Newest activity first.
+    assert_eq!(
+        views.iter().map(|v| v.id).collect::<Vec<_>>(),
+        vec![with_c, g, with_b]
+    );
+    let by_id = |id| views.iter().find(|v| v.id == id).unwrap().clone();
+    // Own messages and recalled ones are not unread.
+    assert_eq!((by_id(with_b).unread, by_id(with_b).last_seq), (2, 4));
+    assert_eq!(
+        by_id(with_b).last_message.map(|m| m.text),
+        Some(Some("yes".to_owned()))
+    );
+    assert_eq!((by_id(g).unread, by_id(g).member_count), (1, 3));
+    assert_eq!(by_id(with_c).unread, 0);
+    assert_eq!(by_id(with_c).peer.map(|p| p.id), Some(c));
+
+    let b_views = store.conversations(b).await.unwrap();
+    assert_eq!(
+        b_views.iter().map(|v| (v.id, v.unread)).collect::<Vec<_>>(),
+        vec![(g, 1), (with_b, 1)]
+    );
+    assert_eq!(
+        store
+            .conversations(c)
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| (v.id, v.unread))
+            .collect::<Vec<_>>(),
+        vec![(with_c, 1), (g, 0)]
+    );
+}
+
+async fn messages_reply_and_mentions(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let [a, b, c] = mk_users(&*store, 1..=3).await[..] else {
+        unreachable!()
+    };
+    let d = befriend(&*store, a, b).await;
+    befriend(&*store, a, c).await;
+    let g = store.create_group(a, "G", &[b, c], T0).await.unwrap();
+    let in_d = say(&*store, a, d, "d1", "direct").await;
+    let in_g = say(&*store, b, g, "g1", "group").await;
+
+    let reply = Draft::new(
+        Content::text("re: group").unwrap(),
+        Some(in_g.id),
+        vec![b, c, b],
+    )
+    .unwrap();
+    let sent = store
+        .send(c, g, cmid("g2"), reply, T0)
+        .await
+        .unwrap()
+        .message;
+    assert_eq!(
+        (sent.reply_to, sent.mentions.clone(), sent.seq),
+        (Some(in_g.id), vec![b, c], 2)
+    );
+    assert_eq!(store.history(a, g, None, 1).await.unwrap(), vec![sent]);
+
+    let foreign = Draft::new(
+        Content::text("re: direct").unwrap(),
+        Some(in_d.id),
+        Vec::new(),
+    )
+    .unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.send(c, g, cmid("g3"), foreign, T0),
+        Error::MessageNotFound
+    );
+    let missing = Draft::new(
+        Content::text("re: ?").unwrap(),
+        Some(MessageId(999_999)),
+        Vec::new(),
+    )
+    .unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.send(c, g, cmid("g4"), missing, T0),
+        Error::MessageNotFound
+    );
+    let outsider = mk_user(&*store, 4).await.id;
+    let mention = Draft::new(Content::text("@someone").unwrap(), None, vec![outsider]).unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.send(c, g, cmid("g5"), mention, T0),
+        Error::NotMember
+    );
+    assert_eq!(
+        seqs(&store.history(a, g, None, 10).await.unwrap()),
+        vec![2, 1]
+    );
+    assert_eq!(
+        say(&*store, c, g, "g3", "after the rejections").await.seq,
+        3
+    );
+}
+
+// ---------------------------------------------------------------- uploads
+
+async fn uploads_access(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let [a, m, s, b] = mk_users(&*store, 1..=4).await[..] else {
+        unreachable!()
+    };
+    befriend(&*store, a, m).await;
+    let g = store.create_group(a, "G", &[m], T0).await.unwrap();
+    let hash = "c".repeat(64);
+    let upload = UploadRecord {
+        hash: hash.clone(),
+        mime: "image/png".into(),
+        size: 1234,
+        kind: "image".into(),
+        uploader_id: a,
+        created_at_ms: T0,
+    };
+    store.put_upload(upload.clone()).await.unwrap();
+    assert_eq!(store.upload(&hash).await.unwrap(), Some(upload.clone()));
+    assert_eq!(store.upload(&"d".repeat(64)).await.unwrap(), None);
+
+    assert!(store.may_read_upload(a, &hash).await.unwrap());
+    assert!(!store.may_read_upload(s, &hash).await.unwrap());
+    assert!(!store.may_read_upload(m, &hash).await.unwrap());
+
+    let image = || {
+        Draft::new(
+            Content::Image {
+                blob: BlobHash::parse(&hash).unwrap(),
+            },
+            None,
+            vec![],
+        )
+        .unwrap()
+    };
+    // Someone who can't read the blob can't send it either.
+    assert_rejected!(
+        store,
+        sink,
+        store.send(m, g, cmid("m-img"), image(), T0),
+        Error::UploadNotFound
+    );
+    assert!(!store.may_read_upload(m, &hash).await.unwrap());
+
+    let sent = store
+        .send(a, g, cmid("a-img"), image(), T0 + 1)
+        .await
+        .unwrap()
+        .message;
+    assert_eq!(
+        (
+            sent.kind.as_str(),
+            sent.blob.as_deref(),
+            sent.mime.as_deref(),
+            sent.size,
+            sent.text.clone()
+        ),
+        (
+            "image",
+            Some(hash.as_str()),
+            Some("image/png"),
+            Some(1234),
+            None
+        )
+    );
+    assert!(store.may_read_upload(m, &hash).await.unwrap());
+    assert!(!store.may_read_upload(s, &hash).await.unwrap());
+    // Now m may forward it.
+    assert!(
+        store
+            .send(m, g, cmid("m-img"), image(), T0 + 2)
+            .await
+            .unwrap()
+            .created
+    );
+
+    store.leave(m, g, T0 + 3).await.unwrap();
+    assert!(!store.may_read_upload(m, &hash).await.unwrap());
+    assert!(store.may_read_upload(a, &hash).await.unwrap());
+
+    // The same bytes uploaded again: one blob, read access for the second uploader.
+    store
+        .put_upload(UploadRecord {
+            uploader_id: b,
+            created_at_ms: T0 + 4,
+            ..upload.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.upload(&hash).await.unwrap(), Some(upload));
+    assert!(store.may_read_upload(b, &hash).await.unwrap());
+
+    // A file can't be sent as an image.
+    let doc = "e".repeat(64);
+    store
+        .put_upload(UploadRecord {
+            hash: doc.clone(),
+            mime: "application/pdf".into(),
+            size: 10,
+            kind: "file".into(),
+            uploader_id: a,
+            created_at_ms: T0,
+        })
+        .await
+        .unwrap();
+    let as_image = Draft::new(
+        Content::Image {
+            blob: BlobHash::parse(&doc).unwrap(),
+        },
+        None,
+        vec![],
+    )
+    .unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.send(a, g, cmid("a-doc"), as_image, T0 + 5),
+        Error::UnsupportedMediaType
+    );
+    let as_file = Content::file(BlobHash::parse(&doc).unwrap(), "report.pdf").unwrap();
+    let file = store
+        .send(
+            a,
+            g,
+            cmid("a-doc"),
+            Draft::new(as_file, None, vec![]).unwrap(),
+            T0 + 6,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            file.message.kind.as_str(),
+            file.message.file_name.as_deref()
+        ),
+        ("file", Some("report.pdf"))
+    );
+
+    // An avatar is readable by anyone.
+    assert!(!store.may_read_upload(s, &doc).await.unwrap());
+    store
+        .update_profile(
+            a,
+            ProfileUpdate {
+                avatar: Some(Some(doc.clone())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store.may_read_upload(s, &doc).await.unwrap());
+}
+
+// ---------------------------------------------------------------- sync
+
+async fn sync_membership_window(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let [o, f1, f2, f3] = mk_users(&*store, 1..=4).await[..] else {
+        unreachable!()
+    };
+    for friend in [f1, f2, f3] {
+        befriend(&*store, o, friend).await;
+    }
+    let g = store.create_group(o, "G", &[f1], T0 + 1).await.unwrap();
+    say(&*store, o, g, "m1", "one").await;
+    say(&*store, f1, g, "m2", "two").await;
+    store.invite(o, g, &[f2], T0 + 2).await.unwrap();
+    say(&*store, o, g, "m3", "three").await;
+    say(&*store, f1, g, "m4", "four").await;
+    store.remove_member(o, g, f1, T0 + 3).await.unwrap();
+    say(&*store, o, g, "m5", "five").await;
+    store
+        .update_group(
+            o,
+            g,
+            GroupUpdate {
+                name: Some("G2".into()),
+                announcement: None,
+            },
+            T0 + 4,
+        )
+        .await
+        .unwrap();
+
+    use EventKind::*;
+    let f1_events = all_events(&*store, f1).await;
+    assert_eq!(
+        kinds_in(&f1_events, g),
+        vec![
+            ConversationCreated,
+            MessageNew,
+            MessageNew,
+            MemberJoined,
+            MessageNew,
+            MessageNew,
+            MemberRemoved
+        ]
+    );
+    let f2_events = all_events(&*store, f2).await;
+    assert_eq!(
+        kinds_in(&f2_events, g),
+        vec![
+            MemberJoined,
+            MessageNew,
+            MessageNew,
+            MemberRemoved,
+            MessageNew,
+            ConversationUpdated
+        ]
+    );
+    let texts: Vec<Json> = f2_events
+        .iter()
+        .filter(|e| e.kind == MessageNew && e.conversation_id == Some(g))
+        .map(|e| json(&e.data)["text"].clone())
+        .collect();
+    assert_eq!(
+        texts,
+        vec![Json::from("three"), Json::from("four"), Json::from("five")]
+    );
+    assert!(all_events(&*store, f3)
+        .await
+        .iter()
+        .all(|e| e.conversation_id != Some(g)));
+    assert_eq!(kinds_in(&all_events(&*store, o).await, g).len(), 9);
+
+    // User-targeted events reach only their user: f1 sees the friendship with o, nothing of f2's or f3's.
+    let personal: Vec<_> = f1_events
+        .iter()
+        .filter(|e| matches!(e.kind, FriendRequest | FriendAccepted))
+        .collect();
+    assert_eq!(
+        personal.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        vec![FriendRequest, FriendAccepted]
+    );
+    assert_eq!(json(&personal[0].data)["to"]["id"], Json::from(f1.0));
+    assert_eq!(json(&personal[1].data)["user_id"], Json::from(o.0));
+    let o_personal = all_events(&*store, o)
+        .await
+        .into_iter()
+        .filter(|e| matches!(e.kind, FriendRequest | FriendAccepted));
+    assert_eq!(o_personal.count(), 6);
+
+    // A conversation event inside the window but before `since` is not repeated.
+    let joined_at = f2_events
+        .iter()
+        .find(|e| e.conversation_id == Some(g))
+        .unwrap()
+        .pos;
+    let after = store.events_since(f2, joined_at, 100).await.unwrap();
+    assert_eq!(
+        kinds_in(&after, g),
+        vec![
+            MessageNew,
+            MessageNew,
+            MemberRemoved,
+            MessageNew,
+            ConversationUpdated
+        ]
+    );
+
+    assert_sync_matches_sink(&*store, &sink, &[o, f1, f2, f3]).await;
+}
+
+async fn sync_paging(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let [a, b, c] = mk_users(&*store, 1..=3).await[..] else {
+        unreachable!()
+    };
+    let d = befriend(&*store, a, b).await;
+    befriend(&*store, a, c).await;
+    let g = store.create_group(a, "G", &[b, c], T0).await.unwrap();
+    for i in 0..10 {
+        say(&*store, a, d, &format!("d{i}"), "direct").await;
+        say(&*store, c, g, &format!("g{i}"), "group").await;
+    }
+    store
+        .receipt(b, d, ReceiptKind::Read, 10, T0)
+        .await
+        .unwrap();
+
+    let full = all_events(&*store, a).await;
+    // Per friendship: friend.request, conversation.created, friend.accepted; then the group, 20 messages, a receipt.
+    assert_eq!(full.len(), 3 + 3 + 1 + 20 + 1);
+    assert_increasing(full.iter().map(|e| e.pos), "events_since");
+
+    let mut paged = Vec::new();
+    let mut cursor = StreamPos(0);
+    loop {
+        let page = store.events_since(a, cursor, 4).await.unwrap();
+        assert!(page.len() <= 4);
+        let Some(last) = page.last() else { break };
+        cursor = last.pos;
+        paged.extend(page);
+    }
+    assert_eq!(paged, full);
+    assert_eq!(
+        store.events_since(a, full[5].pos, 1000).await.unwrap(),
+        full[6..].to_vec()
+    );
+    let head = store.head().await.unwrap();
+    assert_eq!(head, sink.all().last().unwrap().pos);
+    assert!(store.events_since(a, head, 10).await.unwrap().is_empty());
+    assert!(store
+        .events_since(a, StreamPos(head.0 + 1000), 10)
+        .await
+        .unwrap()
+        .is_empty());
     store.ping().await.unwrap();
-    drop(store);
-    eprintln!("dropped fine");
-    tokio::task::spawn_blocking(move || admin.batch_execute("DROP DATABASE qiao_exp WITH (FORCE)").unwrap()).await.unwrap();
+
+    assert_sync_matches_sink(&*store, &sink, &[a, b, c]).await;
+}
+
+// ---------------------------------------------------------------- concurrency
+
+async fn concurrent_sends(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    let [a, b, stranger] = mk_users(&*store, 1..=3).await[..] else {
+        unreachable!()
+    };
+    let d = befriend(&*store, a, b).await;
+    let mark = sink.len();
+
+    // 200 sends from two users, with rejected ones from a stranger mixed into the same batches.
+    let mut sends = Vec::new();
+    let mut rejected = Vec::new();
+    for i in 0..200 {
+        let sending = store.clone();
+        let sender = if i % 2 == 0 { a } else { b };
+        sends.push(tokio::spawn(async move {
+            sending
+                .send(
+                    sender,
+                    d,
+                    cmid(&format!("c{i}")),
+                    text(&format!("message {i}")),
+                    T0 + i,
+                )
+                .await
+                .unwrap()
+        }));
+        if i % 10 == 0 {
+            let intruding = store.clone();
+            rejected.push(tokio::spawn(async move {
+                intruding
+                    .send(stranger, d, cmid(&format!("x{i}")), text("intruder"), T0)
+                    .await
+            }));
+        }
+    }
+    let mut seen = Vec::new();
+    for send in sends {
+        let sent = send.await.unwrap();
+        assert!(sent.created);
+        seen.push(sent.message.seq);
+    }
+    for attempt in rejected {
+        assert!(matches!(
+            attempt.await.unwrap(),
+            Err(StoreError::Rejected(Error::NotMember))
+        ));
+    }
+    seen.sort();
+    assert_eq!(seen, (1..=200).collect::<Vec<_>>());
+
+    let history = store.history(a, d, None, 1000).await.unwrap();
+    assert_eq!(seqs(&history), (1..=200).rev().collect::<Vec<_>>());
+    assert!(history.iter().all(|m| m.sender_id != stranger));
+
+    let synced: Vec<i64> = all_events(&*store, a)
+        .await
+        .iter()
+        .filter(|e| e.kind == EventKind::MessageNew)
+        .map(|e| json(&e.data)["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(synced, (1..=200).collect::<Vec<_>>());
+    let published = sink.since(mark);
+    assert_eq!(published.len(), 200);
+    assert!(published
+        .iter()
+        .all(|e| e.kind == EventKind::MessageNew && sorted(&e.recipients) == sorted(&[a, b])));
+    let published_seqs: Vec<i64> = published
+        .iter()
+        .map(|e| json(&e.data)["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(published_seqs, (1..=200).collect::<Vec<_>>());
+
+    // Ten concurrent retries of one send create exactly one message.
+    let retries: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .send(b, d, cmid("dup"), text("once"), T0 + 999)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut created = 0;
+    let mut ids = BTreeSet::new();
+    for retry in retries {
+        let sent = retry.await.unwrap();
+        created += usize::from(sent.created);
+        ids.insert((sent.message.id, sent.message.seq));
+    }
+    assert_eq!(created, 1);
+    assert_eq!(ids.len(), 1);
+    assert_eq!(ids.first().unwrap().1, 201);
+    assert_eq!(sink.len(), mark + 201);
+
+    assert_sync_matches_sink(&*store, &sink, &[a, b, stranger]).await;
+}
+
+// ---------------------------------------------------------------- two writers
+
+/// Two stores on one database (PostgreSQL nodes, or SQLite processes) must see
+/// each other's writes: numbering continues, and a friendship or membership
+/// ended through one is ended for the other.
+async fn two_writers_share_one_database(
+    store: Arc<dyn Store>,
+    sink: Arc<RecordingSink>,
+    second: Arc<dyn Store>,
+) {
+    let [a, b, m] = mk_users(&*store, 1..=3).await[..] else {
+        unreachable!()
+    };
+    let d = befriend(&*store, a, b).await;
+    for i in 1..=6 {
+        let (node, sender) = if i % 2 == 0 {
+            (&second, b)
+        } else {
+            (&store, a)
+        };
+        assert_eq!(
+            say(&**node, sender, d, &format!("n{i}"), "hop").await.seq,
+            i
+        );
+    }
+    assert_eq!(
+        seqs(&second.history(a, d, None, 10).await.unwrap()),
+        (1..=6).rev().collect::<Vec<_>>()
+    );
+
+    // Each writer's own retry and conflict checks see the other's messages.
+    assert!(
+        !second
+            .send(a, d, cmid("n1"), text("hop"), T0)
+            .await
+            .unwrap()
+            .created
+    );
+    assert_rejected!(
+        store,
+        sink,
+        second.send(a, d, cmid("n1"), text("other"), T0),
+        Error::IdempotencyConflict
+    );
+
+    store.delete_contact(a, b, T0 + 1).await.unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        second.send(b, d, cmid("late-b"), text("still friends?"), T0 + 2),
+        Error::NotFriends
+    );
+    befriend(&*second, b, a).await;
+    assert_eq!(say(&*store, a, d, "n7", "friends again").await.seq, 7);
+    second.block(b, a, T0 + 3).await.unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.send(a, d, cmid("n8"), text("blocked?"), T0 + 4),
+        Error::Blocked
+    );
+    second.unblock(b, a).await.unwrap();
+    assert_eq!(say(&*store, a, d, "n8", "unblocked").await.seq, 8);
+
+    befriend(&*store, a, m).await;
+    let g = store.create_group(a, "G", &[m], T0 + 5).await.unwrap();
+    assert_eq!(say(&*second, m, g, "m1", "hi").await.seq, 1);
+    store.remove_member(a, g, m, T0 + 6).await.unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        second.send(m, g, cmid("m2"), text("still here?"), T0 + 7),
+        Error::NotMember
+    );
+    assert_eq!(say(&*second, a, g, "a1", "bye m").await.seq, 2);
+
+    assert_sync_matches_sink(&*second, &sink, &[a, b, m]).await;
 }

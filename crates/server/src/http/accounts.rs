@@ -23,14 +23,27 @@ const MAX_DEVICE_CHARS: usize = 64;
 fn device_name(raw: Option<&str>) -> Result<String, Error> {
     match raw {
         None => Ok(DEFAULT_DEVICE.to_owned()),
-        Some(name) => qiao_domain::identity::parse_short_text(name, MAX_DEVICE_CHARS, Error::InvalidRequest),
+        Some(name) => {
+            qiao_domain::identity::parse_short_text(name, MAX_DEVICE_CHARS, Error::InvalidRequest)
+        }
     }
 }
 
-async fn start_session(app: &AppState, user: qiao_store::UserRecord, device: &str) -> ApiResult<api::AuthResponse> {
+async fn start_session(
+    app: &AppState,
+    user: qiao_store::UserRecord,
+    device: &str,
+) -> ApiResult<api::AuthResponse> {
     let token = new_token();
-    let session = app.store.create_session(user.id, &token_hash(&token), device, app.clock.now_ms()).await?;
-    Ok(api::AuthResponse { token, session_id: session.id.0, user: wire::profile(&user) })
+    let session = app
+        .store
+        .create_session(user.id, &token_hash(&token), device, app.clock.now_ms())
+        .await?;
+    Ok(api::AuthResponse {
+        token,
+        session_id: session.id.0,
+        user: wire::profile(&user),
+    })
 }
 
 #[utoipa::path(post, path = "/api/auth/register", tag = "accounts", request_body = api::RegisterRequest,
@@ -41,8 +54,18 @@ pub async fn register(
     ApiJson(req): ApiJson<api::RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<api::AuthResponse>)> {
     app.limits.public(peer.ip())?;
-    let phone = req.phone.as_deref().filter(|p| !p.is_empty()).map(Phone::parse).transpose()?;
-    let email = req.email.as_deref().filter(|e| !e.is_empty()).map(Email::parse).transpose()?;
+    let phone = req
+        .phone
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(Phone::parse)
+        .transpose()?;
+    let email = req
+        .email
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .map(Email::parse)
+        .transpose()?;
     if phone.is_none() && email.is_none() {
         return Err(Error::IdentifierRequired.into());
     }
@@ -65,18 +88,27 @@ pub async fn register(
             now_ms: app.clock.now_ms(),
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(start_session(&app, user, &device).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(start_session(&app, user, &device).await?),
+    ))
 }
 
 /// Reads a sign-in identifier as a phone, an email or a Qiao ID.
 fn lookup_of(identifier: &str) -> Option<UserLookup> {
     let identifier = identifier.trim();
     if identifier.starts_with('+') {
-        Phone::parse(identifier).ok().map(|p| UserLookup::Phone(p.as_str().to_owned()))
+        Phone::parse(identifier)
+            .ok()
+            .map(|p| UserLookup::Phone(p.as_str().to_owned()))
     } else if identifier.contains('@') {
-        Email::parse(identifier).ok().map(|e| UserLookup::Email(e.as_str().to_owned()))
+        Email::parse(identifier)
+            .ok()
+            .map(|e| UserLookup::Email(e.as_str().to_owned()))
     } else {
-        QiaoId::parse(identifier).ok().map(|q| UserLookup::QiaoId(q.as_str().to_owned()))
+        QiaoId::parse(identifier)
+            .ok()
+            .map(|q| UserLookup::QiaoId(q.as_str().to_owned()))
     }
 }
 
@@ -101,7 +133,11 @@ pub async fn login(
         app.metrics.logins_failed.inc();
         return Err(Error::BadCredentials.into());
     };
-    if !app.passwords.verify(req.password, user.password_hash.clone()).await {
+    if !app
+        .passwords
+        .verify(req.password, user.password_hash.clone())
+        .await
+    {
         app.metrics.logins_failed.inc();
         return Err(Error::BadCredentials.into());
     }
@@ -115,7 +151,10 @@ pub async fn logout(State(app): State<AppState>, auth: AuthUser) -> ApiResult<St
 }
 
 #[utoipa::path(get, path = "/api/sessions", tag = "accounts", responses((status = 200, body = Vec<api::SessionInfo>)), security(("bearer" = [])))]
-pub async fn sessions(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<api::SessionInfo>>> {
+pub async fn sessions(
+    State(app): State<AppState>,
+    auth: AuthUser,
+) -> ApiResult<Json<Vec<api::SessionInfo>>> {
     let sessions = app.store.sessions(auth.user).await?;
     Ok(Json(
         sessions
@@ -133,7 +172,11 @@ pub async fn sessions(State(app): State<AppState>, auth: AuthUser) -> ApiResult<
 
 #[utoipa::path(delete, path = "/api/sessions/{id}", tag = "accounts", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = api::ErrorBody)), security(("bearer" = [])))]
-pub async fn revoke_session(State(app): State<AppState>, auth: AuthUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn revoke_session(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
     app.store.revoke_session(auth.user, SessionId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -150,22 +193,38 @@ pub async fn update_me(
     auth: AuthUser,
     ApiJson(req): ApiJson<api::UpdateProfileRequest>,
 ) -> ApiResult<Json<api::Profile>> {
-    let display_name = req.display_name.as_deref().map(DisplayName::parse).transpose()?;
+    let display_name = req
+        .display_name
+        .as_deref()
+        .map(DisplayName::parse)
+        .transpose()?;
     let language = req.language.as_deref().map(Language::parse).transpose()?;
     let avatar = match req.avatar.as_deref() {
         None => None,
         Some("") => Some(None),
         Some(hash) => {
             let blob = BlobHash::parse(hash)?;
-            let upload = app.store.upload(blob.as_str()).await?.ok_or(ApiError(Error::UploadNotFound))?;
-            if upload.kind != "image" || !app.store.may_read_upload(auth.user, blob.as_str()).await? {
+            let upload = app
+                .store
+                .upload(blob.as_str())
+                .await?
+                .ok_or(ApiError(Error::UploadNotFound))?;
+            if upload.kind != "image"
+                || !app.store.may_read_upload(auth.user, blob.as_str()).await?
+            {
                 return Err(Error::UploadNotFound.into());
             }
             Some(Some(blob.as_str().to_owned()))
         }
     };
-    let update = ProfileUpdate { display_name: display_name.map(|d| d.as_str().to_owned()), avatar, language };
-    Ok(Json(wire::profile(&app.store.update_profile(auth.user, update).await?)))
+    let update = ProfileUpdate {
+        display_name: display_name.map(|d| d.as_str().to_owned()),
+        avatar,
+        language,
+    };
+    Ok(Json(wire::profile(
+        &app.store.update_profile(auth.user, update).await?,
+    )))
 }
 
 #[utoipa::path(put, path = "/api/me/qiao-id", tag = "accounts", request_body = api::SetQiaoIdRequest,
@@ -176,7 +235,9 @@ pub async fn set_qiao_id(
     ApiJson(req): ApiJson<api::SetQiaoIdRequest>,
 ) -> ApiResult<Json<api::Profile>> {
     let qiao_id = QiaoId::parse(&req.qiao_id)?;
-    Ok(Json(wire::profile(&app.store.set_qiao_id(auth.user, qiao_id.as_str()).await?)))
+    Ok(Json(wire::profile(
+        &app.store.set_qiao_id(auth.user, qiao_id.as_str()).await?,
+    )))
 }
 
 /// The payload of a personal QR code; scanning it opens the add-friend screen.
@@ -188,13 +249,20 @@ pub fn qr_payload(user: UserId) -> String {
 pub async fn my_qr(auth: AuthUser) -> ApiResult<Json<api::QrCode>> {
     let payload = qr_payload(auth.user);
     let code = qrcode::QrCode::new(payload.as_bytes()).map_err(|_| ApiError(Error::Internal))?;
-    let svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build();
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build();
     Ok(Json(api::QrCode { payload, svg }))
 }
 
 #[utoipa::path(get, path = "/api/users/{id}", tag = "contacts", params(("id" = i64, Path)),
     responses((status = 200, body = api::UserSummary), (status = 404, body = api::ErrorBody)), security(("bearer" = [])))]
-pub async fn user(State(app): State<AppState>, _auth: AuthUser, Path(id): Path<i64>) -> ApiResult<Json<api::UserSummary>> {
+pub async fn user(
+    State(app): State<AppState>,
+    _auth: AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<api::UserSummary>> {
     Ok(Json(wire::user_summary(&app.store.user(UserId(id)).await?)))
 }
 

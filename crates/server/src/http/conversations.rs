@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use qiao_api as api;
 use qiao_domain::conversation::Role;
-use qiao_domain::identity::parse_short_text;
+use qiao_domain::identity::parse_text;
 use qiao_domain::ids::{ConversationId, UserId};
 use qiao_domain::limits::{MAX_ANNOUNCEMENT_CHARS, MAX_GROUP_NAME_CHARS, MAX_INVITE_BATCH};
 use qiao_domain::Error;
@@ -15,7 +15,11 @@ use crate::auth::AuthUser;
 use crate::error::{ApiJson, ApiResult};
 use crate::state::AppState;
 
-async fn detail(app: &AppState, user: UserId, id: ConversationId) -> ApiResult<Json<api::ConversationDetail>> {
+async fn detail(
+    app: &AppState,
+    user: UserId,
+    id: ConversationId,
+) -> ApiResult<Json<api::ConversationDetail>> {
     let (view, members) = app.store.conversation(user, id).await?;
     Ok(Json(api::ConversationDetail {
         conversation: wire::conversation(&view),
@@ -32,8 +36,18 @@ fn user_ids(ids: &[i64]) -> Result<Vec<UserId>, Error> {
 
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations",
     responses((status = 200, body = Vec<api::Conversation>)), security(("bearer" = [])))]
-pub async fn list(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<api::Conversation>>> {
-    Ok(Json(app.store.conversations(auth.user).await?.iter().map(wire::conversation).collect()))
+pub async fn list(
+    State(app): State<AppState>,
+    auth: AuthUser,
+) -> ApiResult<Json<Vec<api::Conversation>>> {
+    Ok(Json(
+        app.store
+            .conversations(auth.user)
+            .await?
+            .iter()
+            .map(wire::conversation)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/conversations/direct", tag = "conversations", request_body = api::OpenDirectRequest,
@@ -43,7 +57,10 @@ pub async fn open_direct(
     auth: AuthUser,
     ApiJson(req): ApiJson<api::OpenDirectRequest>,
 ) -> ApiResult<Json<api::ConversationDetail>> {
-    let id = app.store.open_direct(auth.user, UserId(req.user_id), app.clock.now_ms()).await?;
+    let id = app
+        .store
+        .open_direct(auth.user, UserId(req.user_id), app.clock.now_ms())
+        .await?;
     detail(&app, auth.user, id).await
 }
 
@@ -55,16 +72,23 @@ pub async fn create_group(
     auth: AuthUser,
     ApiJson(req): ApiJson<api::CreateGroupRequest>,
 ) -> ApiResult<(StatusCode, Json<api::ConversationDetail>)> {
-    let name = parse_short_text(&req.name, MAX_GROUP_NAME_CHARS, Error::TooLong)?;
+    let name = parse_text(&req.name, MAX_GROUP_NAME_CHARS)?;
     let members: Vec<UserId> = req.member_ids.iter().copied().map(UserId).collect();
-    let id = app.store.create_group(auth.user, &name, &members, app.clock.now_ms()).await?;
+    let id = app
+        .store
+        .create_group(auth.user, &name, &members, app.clock.now_ms())
+        .await?;
     Ok((StatusCode::CREATED, detail(&app, auth.user, id).await?))
 }
 
 #[utoipa::path(get, path = "/api/conversations/{id}", tag = "conversations", params(("id" = i64, Path)),
     responses((status = 200, body = api::ConversationDetail), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get(State(app): State<AppState>, auth: AuthUser, Path(id): Path<i64>) -> ApiResult<Json<api::ConversationDetail>> {
+pub async fn get(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<api::ConversationDetail>> {
     detail(&app, auth.user, ConversationId(id)).await
 }
 
@@ -77,18 +101,31 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<api::UpdateGroupRequest>,
 ) -> ApiResult<Json<api::ConversationDetail>> {
-    let name = req.name.as_deref().map(|n| parse_short_text(n, MAX_GROUP_NAME_CHARS, Error::TooLong)).transpose()?;
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| parse_text(n, MAX_GROUP_NAME_CHARS))
+        .transpose()?;
     let announcement = match req.announcement.as_deref().map(str::trim) {
         None => None,
         Some("") => Some(String::new()),
-        Some(text) if text.chars().count() > MAX_ANNOUNCEMENT_CHARS => return Err(Error::TooLong.into()),
+        Some(text) if text.chars().count() > MAX_ANNOUNCEMENT_CHARS => {
+            return Err(Error::TooLong.into())
+        }
         Some(text) => Some(text.to_owned()),
     };
     if name.is_none() && announcement.is_none() {
         return Err(Error::InvalidRequest.into());
     }
     let id = ConversationId(id);
-    app.store.update_group(auth.user, id, GroupUpdate { name, announcement }, app.clock.now_ms()).await?;
+    app.store
+        .update_group(
+            auth.user,
+            id,
+            GroupUpdate { name, announcement },
+            app.clock.now_ms(),
+        )
+        .await?;
     detail(&app, auth.user, id).await
 }
 
@@ -106,7 +143,9 @@ pub async fn invite(
         return Err(Error::InvalidRequest.into());
     }
     let id = ConversationId(id);
-    app.store.invite(auth.user, id, &users, app.clock.now_ms()).await?;
+    app.store
+        .invite(auth.user, id, &users, app.clock.now_ms())
+        .await?;
     detail(&app, auth.user, id).await
 }
 
@@ -118,14 +157,27 @@ pub async fn remove(
     auth: AuthUser,
     Path((id, user_id)): Path<(i64, i64)>,
 ) -> ApiResult<StatusCode> {
-    app.store.remove_member(auth.user, ConversationId(id), UserId(user_id), app.clock.now_ms()).await?;
+    app.store
+        .remove_member(
+            auth.user,
+            ConversationId(id),
+            UserId(user_id),
+            app.clock.now_ms(),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/conversations/{id}/leave", tag = "conversations", params(("id" = i64, Path)),
     responses((status = 204), (status = 409, body = api::ErrorBody)), security(("bearer" = [])))]
-pub async fn leave(State(app): State<AppState>, auth: AuthUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
-    app.store.leave(auth.user, ConversationId(id), app.clock.now_ms()).await?;
+pub async fn leave(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    app.store
+        .leave(auth.user, ConversationId(id), app.clock.now_ms())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -139,7 +191,9 @@ pub async fn transfer_owner(
     ApiJson(req): ApiJson<api::TransferOwnerRequest>,
 ) -> ApiResult<Json<api::ConversationDetail>> {
     let id = ConversationId(id);
-    app.store.transfer_owner(auth.user, id, UserId(req.user_id), app.clock.now_ms()).await?;
+    app.store
+        .transfer_owner(auth.user, id, UserId(req.user_id), app.clock.now_ms())
+        .await?;
     detail(&app, auth.user, id).await
 }
 
@@ -157,6 +211,8 @@ pub async fn set_role(
         _ => return Err(Error::InvalidRequest.into()),
     };
     let id = ConversationId(id);
-    app.store.set_role(auth.user, id, UserId(user_id), role, app.clock.now_ms()).await?;
+    app.store
+        .set_role(auth.user, id, UserId(user_id), role, app.clock.now_ms())
+        .await?;
     detail(&app, auth.user, id).await
 }

@@ -19,21 +19,41 @@ use crate::state::AppState;
 /// Turns a send request into the idempotency key and a valid draft.
 pub fn parse_send(req: &api::SendMessageRequest) -> Result<(ClientMsgId, Draft), Error> {
     let client_id = ClientMsgId::parse(&req.client_msg_id)?;
-    let blob = || req.blob.as_deref().ok_or(Error::InvalidRequest).and_then(BlobHash::parse);
+    let blob = || {
+        req.blob
+            .as_deref()
+            .ok_or(Error::InvalidRequest)
+            .and_then(BlobHash::parse)
+    };
     let content = match req.kind.as_str() {
         "text" => Content::text(req.text.as_deref().ok_or(Error::InvalidRequest)?)?,
         "image" => Content::Image { blob: blob()? },
-        "file" => Content::file(blob()?, req.file_name.as_deref().ok_or(Error::InvalidRequest)?)?,
+        "file" => Content::file(
+            blob()?,
+            req.file_name.as_deref().ok_or(Error::InvalidRequest)?,
+        )?,
         _ => return Err(Error::InvalidRequest),
     };
-    let draft = Draft::new(content, req.reply_to.map(MessageId), req.mentions.iter().copied().map(UserId).collect())?;
+    let draft = Draft::new(
+        content,
+        req.reply_to.map(MessageId),
+        req.mentions.iter().copied().map(UserId).collect(),
+    )?;
     Ok((client_id, draft))
 }
 
 /// Sends for HTTP and WebSocket alike.
-pub async fn send_message(app: &AppState, sender: UserId, id: ConversationId, req: &api::SendMessageRequest) -> ApiResult<Sent> {
+pub async fn send_message(
+    app: &AppState,
+    sender: UserId,
+    id: ConversationId,
+    req: &api::SendMessageRequest,
+) -> ApiResult<Sent> {
     let (client_id, draft) = parse_send(req)?;
-    let sent = app.store.send(sender, id, client_id, draft, app.clock.now_ms()).await?;
+    let sent = app
+        .store
+        .send(sender, id, client_id, draft, app.clock.now_ms())
+        .await?;
     if sent.created {
         app.metrics.messages_sent.inc();
     }
@@ -52,7 +72,11 @@ pub async fn send(
     ApiJson(req): ApiJson<api::SendMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<api::Message>)> {
     let sent = send_message(&app, auth.user, ConversationId(id), &req).await?;
-    let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if sent.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(wire::message(&sent.message))))
 }
 
@@ -83,15 +107,25 @@ pub async fn history(
 ) -> ApiResult<Json<Vec<api::Message>>> {
     let Query(query) = query.map_err(|_| ApiError(Error::InvalidRequest))?;
     let limit = page_limit(query.limit)?;
-    let messages = app.store.history(auth.user, ConversationId(id), query.before, limit).await?;
+    let messages = app
+        .store
+        .history(auth.user, ConversationId(id), query.before, limit)
+        .await?;
     Ok(Json(messages.iter().map(wire::message).collect()))
 }
 
 #[utoipa::path(post, path = "/api/messages/{id}/recall", tag = "messages", params(("id" = i64, Path)),
     responses((status = 200, body = api::Message), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn recall(State(app): State<AppState>, auth: AuthUser, Path(id): Path<i64>) -> ApiResult<Json<api::Message>> {
-    let message = app.store.recall(auth.user, MessageId(id), app.clock.now_ms()).await?;
+pub async fn recall(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<api::Message>> {
+    let message = app
+        .store
+        .recall(auth.user, MessageId(id), app.clock.now_ms())
+        .await?;
     Ok(Json(wire::message(&message)))
 }
 
@@ -108,6 +142,14 @@ pub async fn receipt(
         "read" => ReceiptKind::Read,
         _ => return Err(Error::InvalidRequest.into()),
     };
-    app.store.receipt(auth.user, ConversationId(id), kind, req.up_to_seq, app.clock.now_ms()).await?;
+    app.store
+        .receipt(
+            auth.user,
+            ConversationId(id),
+            kind,
+            req.up_to_seq,
+            app.clock.now_ms(),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

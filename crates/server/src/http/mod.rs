@@ -87,7 +87,9 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = qiao_api::Health)))]
 pub async fn healthz() -> Json<qiao_api::Health> {
-    Json(qiao_api::Health { status: "ok".into() })
+    Json(qiao_api::Health {
+        status: "ok".into(),
+    })
 }
 
 /// Readiness: the database answers too.
@@ -95,17 +97,31 @@ pub async fn healthz() -> Json<qiao_api::Health> {
     responses((status = 200, body = qiao_api::Health), (status = 503, body = qiao_api::Health)))]
 pub async fn readyz(State(app): State<AppState>) -> Response {
     match app.store.ping().await {
-        Ok(()) => Json(qiao_api::Health { status: "ready".into() }).into_response(),
+        Ok(()) => Json(qiao_api::Health {
+            status: "ready".into(),
+        })
+        .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(qiao_api::Health { status: "database unavailable".into() }))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(qiao_api::Health {
+                    status: "database unavailable".into(),
+                }),
+            )
                 .into_response()
         }
     }
 }
 
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        app.metrics.render(),
+    )
 }
 
 /// Counts and times each request by its route template (not its raw path).
@@ -117,7 +133,10 @@ pub async fn track(State(app): State<AppState>, request: Request, next: Next) ->
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    app.metrics.http_seconds.with_label_values(&[&method, &route]).observe(started.elapsed().as_secs_f64());
+    app.metrics
+        .http_seconds
+        .with_label_values(&[&method, &route])
+        .observe(started.elapsed().as_secs_f64());
     app.metrics
         .http_requests
         .with_label_values(&[&method, &route, response.status().as_str()])

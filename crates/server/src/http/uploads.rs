@@ -20,7 +20,10 @@ use crate::state::AppState;
 
 /// `blobs/ab/abcdef…`: two-level fan-out keeps directories small.
 pub fn blob_path(app: &AppState, hash: &BlobHash) -> PathBuf {
-    app.config.blob_dir().join(&hash.as_str()[..2]).join(hash.as_str())
+    app.config
+        .blob_dir()
+        .join(&hash.as_str()[..2])
+        .join(hash.as_str())
 }
 
 #[utoipa::path(post, path = "/api/uploads", tag = "messages",
@@ -43,7 +46,13 @@ pub async fn upload(
     let mime = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     let kind = sniff_upload(&mime, &body)?;
     let hash = BlobHash::parse(&hex::encode(Sha256::digest(&body)))?;
@@ -68,10 +77,19 @@ pub async fn upload(
     };
     app.store.put_upload(record).await?;
     // The first upload of these bytes decides the stored type.
-    let stored = app.store.upload(hash.as_str()).await?.ok_or(ApiError(Error::Internal))?;
+    let stored = app
+        .store
+        .upload(hash.as_str())
+        .await?
+        .ok_or(ApiError(Error::Internal))?;
     Ok((
         StatusCode::CREATED,
-        Json(api::Upload { hash: stored.hash, mime: stored.mime, size: stored.size, kind: stored.kind }),
+        Json(api::Upload {
+            hash: stored.hash,
+            mime: stored.mime,
+            size: stored.size,
+            kind: stored.kind,
+        }),
     ))
 }
 
@@ -88,18 +106,31 @@ async fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Resu
 #[utoipa::path(get, path = "/api/uploads/{hash}", tag = "messages", params(("hash" = String, Path)),
     responses((status = 200, description = "the bytes", content_type = "application/octet-stream"), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn download(State(app): State<AppState>, auth: AuthUser, Path(hash): Path<String>) -> ApiResult<Response> {
+pub async fn download(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    Path(hash): Path<String>,
+) -> ApiResult<Response> {
     let hash = BlobHash::parse(&hash)?;
     // Not ours to read looks the same as not there.
     if !app.store.may_read_upload(auth.user, hash.as_str()).await? {
         return Err(Error::UploadNotFound.into());
     }
-    let upload = app.store.upload(hash.as_str()).await?.ok_or(ApiError(Error::UploadNotFound))?;
-    let bytes = tokio::fs::read(blob_path(&app, &hash)).await.map_err(|_| ApiError(Error::UploadNotFound))?;
+    let upload = app
+        .store
+        .upload(hash.as_str())
+        .await?
+        .ok_or(ApiError(Error::UploadNotFound))?;
+    let bytes = tokio::fs::read(blob_path(&app, &hash))
+        .await
+        .map_err(|_| ApiError(Error::UploadNotFound))?;
     Ok((
         [
             (header::CONTENT_TYPE, upload.mime),
-            (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_owned()),
+            (
+                header::CACHE_CONTROL,
+                "private, max-age=31536000, immutable".to_owned(),
+            ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
         bytes,

@@ -11,12 +11,20 @@ use crate::{StoreError, StoreResult};
 
 pub fn create_user(tx: &mut Tx<'_>, new: NewUser) -> StoreResult<UserRecord> {
     if let Some(phone) = &new.phone {
-        if tx.conn.query_opt("SELECT id FROM users WHERE phone = $1", params![phone])?.is_some() {
+        if tx
+            .conn
+            .query_opt("SELECT id FROM users WHERE phone = $1", params![phone])?
+            .is_some()
+        {
             return Err(Rejection::PhoneTaken.into());
         }
     }
     if let Some(email) = &new.email {
-        if tx.conn.query_opt("SELECT id FROM users WHERE email = $1", params![email])?.is_some() {
+        if tx
+            .conn
+            .query_opt("SELECT id FROM users WHERE email = $1", params![email])?
+            .is_some()
+        {
             return Err(Rejection::EmailTaken.into());
         }
     }
@@ -41,9 +49,15 @@ pub fn users(conn: &mut dyn Conn, ids: &[UserId]) -> StoreResult<Vec<UserRecord>
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id IN ({}) ORDER BY id", placeholders(0, ids.len()));
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id IN ({}) ORDER BY id",
+        placeholders(0, ids.len())
+    );
     let values: Vec<Value> = ids.iter().map(|id| Value::from(id.0)).collect();
-    conn.query(&sql, &values)?.iter().map(user_from_row).collect()
+    conn.query(&sql, &values)?
+        .iter()
+        .map(user_from_row)
+        .collect()
 }
 
 pub fn find_user(conn: &mut dyn Conn, lookup: &UserLookup) -> StoreResult<Option<UserRecord>> {
@@ -53,19 +67,34 @@ pub fn find_user(conn: &mut dyn Conn, lookup: &UserLookup) -> StoreResult<Option
         UserLookup::QiaoId(v) => ("qiao_id", v),
     };
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = $1");
-    conn.query_opt(&sql, params![value])?.map(|r| user_from_row(&r)).transpose()
+    conn.query_opt(&sql, params![value])?
+        .map(|r| user_from_row(&r))
+        .transpose()
 }
 
-pub fn update_profile(tx: &mut Tx<'_>, id: UserId, update: ProfileUpdate) -> StoreResult<UserRecord> {
+pub fn update_profile(
+    tx: &mut Tx<'_>,
+    id: UserId,
+    update: ProfileUpdate,
+) -> StoreResult<UserRecord> {
     require_user(tx.conn, id)?;
     if let Some(name) = update.display_name {
-        tx.conn.execute("UPDATE users SET display_name = $1 WHERE id = $2", params![name, id.0])?;
+        tx.conn.execute(
+            "UPDATE users SET display_name = $1 WHERE id = $2",
+            params![name, id.0],
+        )?;
     }
     if let Some(avatar) = update.avatar {
-        tx.conn.execute("UPDATE users SET avatar = $1 WHERE id = $2", params![avatar, id.0])?;
+        tx.conn.execute(
+            "UPDATE users SET avatar = $1 WHERE id = $2",
+            params![avatar, id.0],
+        )?;
     }
     if let Some(language) = update.language {
-        tx.conn.execute("UPDATE users SET language = $1 WHERE id = $2", params![language.code(), id.0])?;
+        tx.conn.execute(
+            "UPDATE users SET language = $1 WHERE id = $2",
+            params![language.code(), id.0],
+        )?;
     }
     require_user(tx.conn, id)
 }
@@ -75,10 +104,17 @@ pub fn set_qiao_id(tx: &mut Tx<'_>, id: UserId, qiao_id: &str) -> StoreResult<Us
     if user.qiao_id.is_some() {
         return Err(Rejection::QiaoIdAlreadySet.into());
     }
-    if tx.conn.query_opt("SELECT id FROM users WHERE qiao_id = $1", params![qiao_id])?.is_some() {
+    if tx
+        .conn
+        .query_opt("SELECT id FROM users WHERE qiao_id = $1", params![qiao_id])?
+        .is_some()
+    {
         return Err(Rejection::QiaoIdTaken.into());
     }
-    tx.conn.execute("UPDATE users SET qiao_id = $1 WHERE id = $2", params![qiao_id, id.0])?;
+    tx.conn.execute(
+        "UPDATE users SET qiao_id = $1 WHERE id = $2",
+        params![qiao_id, id.0],
+    )?;
     require_user(tx.conn, id)
 }
 
@@ -91,7 +127,10 @@ pub fn discover(conn: &mut dyn Conn, hashes: &[String]) -> StoreResult<Vec<(Stri
         placeholders(0, hashes.len())
     );
     let values: Vec<Value> = hashes.iter().map(Value::from).collect();
-    conn.query(&sql, &values)?.iter().map(|r| Ok((r.text(10)?, user_from_row(r)?))).collect()
+    conn.query(&sql, &values)?
+        .iter()
+        .map(|r| Ok((r.text(10)?, user_from_row(r)?)))
+        .collect()
 }
 
 fn session_from_row(row: &Row) -> StoreResult<SessionRecord> {
@@ -117,26 +156,43 @@ pub fn create_session(
         "INSERT INTO sessions (user_id, token_hash, device_name, created_at_ms, last_seen_at_ms)
          VALUES ($1, $2, $3, $4, $4) RETURNING {SESSION_COLUMNS}"
     );
-    session_from_row(&tx.conn.query_one(&sql, params![user.0, token_hash, device, now_ms])?)
+    session_from_row(
+        &tx.conn
+            .query_one(&sql, params![user.0, token_hash, device, now_ms])?,
+    )
 }
 
-pub fn session_by_token(conn: &mut dyn Conn, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+pub fn session_by_token(
+    conn: &mut dyn Conn,
+    token_hash: &str,
+) -> StoreResult<Option<SessionRecord>> {
     let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1");
-    conn.query_opt(&sql, params![token_hash])?.map(|r| session_from_row(&r)).transpose()
+    conn.query_opt(&sql, params![token_hash])?
+        .map(|r| session_from_row(&r))
+        .transpose()
 }
 
 pub fn touch_session(tx: &mut Tx<'_>, id: SessionId, now_ms: i64) -> StoreResult<()> {
-    tx.conn.execute("UPDATE sessions SET last_seen_at_ms = $1 WHERE id = $2", params![now_ms, id.0])?;
+    tx.conn.execute(
+        "UPDATE sessions SET last_seen_at_ms = $1 WHERE id = $2",
+        params![now_ms, id.0],
+    )?;
     Ok(())
 }
 
 pub fn sessions(conn: &mut dyn Conn, user: UserId) -> StoreResult<Vec<SessionRecord>> {
     let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY id");
-    conn.query(&sql, params![user.0])?.iter().map(session_from_row).collect()
+    conn.query(&sql, params![user.0])?
+        .iter()
+        .map(session_from_row)
+        .collect()
 }
 
 pub fn revoke_session(tx: &mut Tx<'_>, user: UserId, id: SessionId) -> StoreResult<()> {
-    let n = tx.conn.execute("DELETE FROM sessions WHERE id = $1 AND user_id = $2", params![id.0, user.0])?;
+    let n = tx.conn.execute(
+        "DELETE FROM sessions WHERE id = $1 AND user_id = $2",
+        params![id.0, user.0],
+    )?;
     if n == 0 {
         return Err(StoreError::Rejected(Rejection::NotFound));
     }

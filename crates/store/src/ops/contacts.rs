@@ -17,7 +17,10 @@ use crate::{Friendship, StoreError, StoreResult};
 
 pub fn are_friends(conn: &mut dyn Conn, a: UserId, b: UserId) -> StoreResult<bool> {
     Ok(conn
-        .query_opt("SELECT 1 FROM friendships WHERE user_id = $1 AND friend_id = $2", params![a.0, b.0])?
+        .query_opt(
+            "SELECT 1 FROM friendships WHERE user_id = $1 AND friend_id = $2",
+            params![a.0, b.0],
+        )?
         .is_some())
 }
 
@@ -44,7 +47,10 @@ fn request_from_row(conn: &mut dyn Conn, row: &Row) -> StoreResult<FriendRequest
     })
 }
 
-fn request_by_id(conn: &mut dyn Conn, id: FriendRequestId) -> StoreResult<Option<FriendRequestRecord>> {
+fn request_by_id(
+    conn: &mut dyn Conn,
+    id: FriendRequestId,
+) -> StoreResult<Option<FriendRequestRecord>> {
     let sql = format!("SELECT {REQUEST_COLUMNS} FROM friend_requests WHERE id = $1");
     match conn.query_opt(&sql, params![id.0])? {
         Some(row) => Ok(Some(request_from_row(conn, &row)?)),
@@ -96,10 +102,18 @@ pub fn request_friend(
             )?
             .int(0)?,
     };
-    let request = request_by_id(tx.conn, FriendRequestId(id))?.ok_or_else(|| super::corrupt("friend request"))?;
+    let request = request_by_id(tx.conn, FriendRequestId(id))?
+        .ok_or_else(|| super::corrupt("friend request"))?;
     let data = wire::to_json::<FriendRequest>(&wire::friend_request(&request));
     for user in [to, from] {
-        tx.emit(EventKind::FriendRequest, Audience::User(user, None), None, data.clone(), just(user), now_ms)?;
+        tx.emit(
+            EventKind::FriendRequest,
+            Audience::User(user, None),
+            None,
+            data.clone(),
+            just(user),
+            now_ms,
+        )?;
     }
     Ok(request)
 }
@@ -113,7 +127,11 @@ pub fn friend_requests(conn: &mut dyn Conn, user: UserId) -> StoreResult<Vec<Fri
 }
 
 /// The pending request addressed to `user`, or why it can't be answered.
-fn pending_for(conn: &mut dyn Conn, user: UserId, id: FriendRequestId) -> StoreResult<FriendRequestRecord> {
+fn pending_for(
+    conn: &mut dyn Conn,
+    user: UserId,
+    id: FriendRequestId,
+) -> StoreResult<FriendRequestRecord> {
     let request = request_by_id(conn, id)?
         .filter(|r| r.to.id == user)
         .ok_or(StoreError::Rejected(Rejection::FriendRequestNotFound))?;
@@ -123,10 +141,18 @@ fn pending_for(conn: &mut dyn Conn, user: UserId, id: FriendRequestId) -> StoreR
     Ok(request)
 }
 
-pub fn accept_friend(tx: &mut Tx<'_>, user: UserId, id: FriendRequestId, now_ms: i64) -> StoreResult<Friendship> {
+pub fn accept_friend(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    id: FriendRequestId,
+    now_ms: i64,
+) -> StoreResult<Friendship> {
     let mut request = pending_for(tx.conn, user, id)?;
     let (a, b) = (request.from.id, request.to.id);
-    tx.conn.execute("UPDATE friend_requests SET status = 'accepted' WHERE id = $1", params![id.0])?;
+    tx.conn.execute(
+        "UPDATE friend_requests SET status = 'accepted' WHERE id = $1",
+        params![id.0],
+    )?;
     // A request the other way is answered by this acceptance too.
     tx.conn.execute(
         "UPDATE friend_requests SET status = 'accepted' WHERE from_id = $1 AND to_id = $2 AND status = 'pending'",
@@ -147,18 +173,47 @@ pub fn accept_friend(tx: &mut Tx<'_>, user: UserId, id: FriendRequestId, now_ms:
             user_id: friend.0,
             conversation_id: Some(conversation.0),
         });
-        tx.emit(EventKind::FriendAccepted, Audience::User(me, Some(conversation)), None, data, just(me), now_ms)?;
+        tx.emit(
+            EventKind::FriendAccepted,
+            Audience::User(me, Some(conversation)),
+            None,
+            data,
+            just(me),
+            now_ms,
+        )?;
     }
     request.status = RequestStatus::Accepted;
-    Ok(Friendship { request, conversation_id: conversation })
+    Ok(Friendship {
+        request,
+        conversation_id: conversation,
+    })
 }
 
-pub fn decline_friend(tx: &mut Tx<'_>, user: UserId, id: FriendRequestId, now_ms: i64) -> StoreResult<()> {
+pub fn decline_friend(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    id: FriendRequestId,
+    now_ms: i64,
+) -> StoreResult<()> {
     let request = pending_for(tx.conn, user, id)?;
-    tx.conn.execute("UPDATE friend_requests SET status = 'declined' WHERE id = $1", params![id.0])?;
+    tx.conn.execute(
+        "UPDATE friend_requests SET status = 'declined' WHERE id = $1",
+        params![id.0],
+    )?;
     // Only the decliner's own devices hear of it: WeChat does not tell the asker.
-    let data = wire::to_json(&FriendData { request_id: Some(id.0), user_id: request.from.id.0, conversation_id: None });
-    tx.emit(EventKind::FriendDeclined, Audience::User(user, None), None, data, just(user), now_ms)?;
+    let data = wire::to_json(&FriendData {
+        request_id: Some(id.0),
+        user_id: request.from.id.0,
+        conversation_id: None,
+    });
+    tx.emit(
+        EventKind::FriendDeclined,
+        Audience::User(user, None),
+        None,
+        data,
+        just(user),
+        now_ms,
+    )?;
     Ok(())
 }
 
@@ -174,18 +229,28 @@ fn contact_from_row(conn: &mut dyn Conn, row: &Row) -> StoreResult<ContactRecord
 const CONTACT_COLUMNS: &str = "friend_id, remark, conversation_id, since_ms";
 
 pub fn contacts(conn: &mut dyn Conn, user: UserId) -> StoreResult<Vec<ContactRecord>> {
-    let sql = format!("SELECT {CONTACT_COLUMNS} FROM friendships WHERE user_id = $1 ORDER BY since_ms, friend_id");
+    let sql = format!(
+        "SELECT {CONTACT_COLUMNS} FROM friendships WHERE user_id = $1 ORDER BY since_ms, friend_id"
+    );
     let rows = conn.query(&sql, params![user.0])?;
     rows.iter().map(|row| contact_from_row(conn, row)).collect()
 }
 
 pub fn contact(conn: &mut dyn Conn, user: UserId, friend: UserId) -> StoreResult<ContactRecord> {
-    let sql = format!("SELECT {CONTACT_COLUMNS} FROM friendships WHERE user_id = $1 AND friend_id = $2");
-    let row = conn.query_opt(&sql, params![user.0, friend.0])?.ok_or(StoreError::Rejected(Rejection::NotFriends))?;
+    let sql =
+        format!("SELECT {CONTACT_COLUMNS} FROM friendships WHERE user_id = $1 AND friend_id = $2");
+    let row = conn
+        .query_opt(&sql, params![user.0, friend.0])?
+        .ok_or(StoreError::Rejected(Rejection::NotFriends))?;
     contact_from_row(conn, &row)
 }
 
-pub fn set_remark(tx: &mut Tx<'_>, user: UserId, friend: UserId, remark: Option<&str>) -> StoreResult<ContactRecord> {
+pub fn set_remark(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    friend: UserId,
+    remark: Option<&str>,
+) -> StoreResult<ContactRecord> {
     contact(tx.conn, user, friend)?;
     tx.conn.execute(
         "UPDATE friendships SET remark = $1 WHERE user_id = $2 AND friend_id = $3",
@@ -194,15 +259,31 @@ pub fn set_remark(tx: &mut Tx<'_>, user: UserId, friend: UserId, remark: Option<
     contact(tx.conn, user, friend)
 }
 
-pub fn delete_contact(tx: &mut Tx<'_>, user: UserId, friend: UserId, now_ms: i64) -> StoreResult<()> {
+pub fn delete_contact(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    friend: UserId,
+    now_ms: i64,
+) -> StoreResult<()> {
     let existing = contact(tx.conn, user, friend)?;
     tx.conn.execute(
         "DELETE FROM friendships WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)",
         params![user.0, friend.0],
     )?;
     invalidate_direct(tx, existing.conversation_id);
-    let data = wire::to_json(&FriendData { request_id: None, user_id: friend.0, conversation_id: None });
-    tx.emit(EventKind::FriendRemoved, Audience::User(user, None), None, data, just(user), now_ms)?;
+    let data = wire::to_json(&FriendData {
+        request_id: None,
+        user_id: friend.0,
+        conversation_id: None,
+    });
+    tx.emit(
+        EventKind::FriendRemoved,
+        Audience::User(user, None),
+        None,
+        data,
+        just(user),
+        now_ms,
+    )?;
     Ok(())
 }
 
@@ -220,21 +301,30 @@ pub fn block(tx: &mut Tx<'_>, user: UserId, target: UserId, now_ms: i64) -> Stor
 }
 
 pub fn unblock(tx: &mut Tx<'_>, user: UserId, target: UserId) -> StoreResult<()> {
-    tx.conn.execute("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2", params![user.0, target.0])?;
+    tx.conn.execute(
+        "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
+        params![user.0, target.0],
+    )?;
     invalidate_pair(tx, user, target)
 }
 
 fn invalidate_pair(tx: &mut Tx<'_>, a: UserId, b: UserId) -> StoreResult<()> {
     let key = super::conversations::direct_key(a, b);
-    if let Some(row) = tx.conn.query_opt("SELECT id FROM conversations WHERE direct_key = $1", params![key.as_str()])? {
+    if let Some(row) = tx.conn.query_opt(
+        "SELECT id FROM conversations WHERE direct_key = $1",
+        params![key.as_str()],
+    )? {
         invalidate_direct(tx, ConversationId(row.int(0)?));
     }
     Ok(())
 }
 
 pub fn blocked(conn: &mut dyn Conn, user: UserId) -> StoreResult<Vec<UserId>> {
-    conn.query("SELECT blocked_id FROM blocks WHERE blocker_id = $1 ORDER BY created_at_ms", params![user.0])?
-        .iter()
-        .map(|r| Ok(UserId(r.int(0)?)))
-        .collect()
+    conn.query(
+        "SELECT blocked_id FROM blocks WHERE blocker_id = $1 ORDER BY created_at_ms",
+        params![user.0],
+    )?
+    .iter()
+    .map(|r| Ok(UserId(r.int(0)?)))
+    .collect()
 }

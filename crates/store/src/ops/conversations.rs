@@ -33,12 +33,18 @@ pub fn state(tx: &mut Tx<'_>, id: ConversationId) -> StoreResult<ConvState> {
     }
     let row = tx
         .conn
-        .query_opt("SELECT kind FROM conversations WHERE id = $1", params![id.0])?
+        .query_opt(
+            "SELECT kind FROM conversations WHERE id = $1",
+            params![id.0],
+        )?
         .ok_or(StoreError::Rejected(Rejection::ConversationNotFound))?;
     let kind = Kind::parse(&row.text(0)?).ok_or_else(|| corrupt("conversation kind"))?;
     let last_seq = tx
         .conn
-        .query_one("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $1", params![id.0])?
+        .query_one(
+            "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $1",
+            params![id.0],
+        )?
         .int(0)?;
     let mut members = HashMap::new();
     for row in tx.conn.query(
@@ -50,14 +56,24 @@ pub fn state(tx: &mut Tx<'_>, id: ConversationId) -> StoreResult<ConvState> {
     }
     let mut recipients: Vec<UserId> = members.keys().copied().collect();
     recipients.sort();
-    let state = ConvState { kind, last_seq, members, recipients: recipients.into(), direct_open: None };
+    let state = ConvState {
+        kind,
+        last_seq,
+        members,
+        recipients: recipients.into(),
+        direct_open: None,
+    };
     tx.cache.conversations.insert(id, state.clone());
     Ok(state)
 }
 
 /// The caller's role, or `NotMember`.
 fn role_of(state: &ConvState, user: UserId) -> StoreResult<Role> {
-    state.members.get(&user).copied().ok_or(StoreError::Rejected(Rejection::NotMember))
+    state
+        .members
+        .get(&user)
+        .copied()
+        .ok_or(StoreError::Rejected(Rejection::NotMember))
 }
 
 fn require_group(state: &ConvState) -> StoreResult<()> {
@@ -69,7 +85,11 @@ fn require_group(state: &ConvState) -> StoreResult<()> {
 }
 
 /// Whether the two people of a direct conversation may message each other now.
-pub fn direct_open(tx: &mut Tx<'_>, id: ConversationId, state: &ConvState) -> StoreResult<Result<(), Rejection>> {
+pub fn direct_open(
+    tx: &mut Tx<'_>,
+    id: ConversationId,
+    state: &ConvState,
+) -> StoreResult<Result<(), Rejection>> {
     if let Some(known) = state.direct_open {
         return Ok(known);
     }
@@ -92,11 +112,20 @@ pub fn direct_open(tx: &mut Tx<'_>, id: ConversationId, state: &ConvState) -> St
     Ok(verdict)
 }
 
-fn add_member(tx: &mut Tx<'_>, id: ConversationId, user: UserId, role: Role, now_ms: i64) -> StoreResult<()> {
+fn add_member(
+    tx: &mut Tx<'_>,
+    id: ConversationId,
+    user: UserId,
+    role: Role,
+    now_ms: i64,
+) -> StoreResult<()> {
     let pos = head(tx.conn)?;
     let seq = tx
         .conn
-        .query_one("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $1", params![id.0])?
+        .query_one(
+            "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $1",
+            params![id.0],
+        )?
         .int(0)?;
     tx.conn.execute(
         "INSERT INTO members (conversation_id, user_id, role, joined_at_ms, joined_pos, joined_seq, left_pos, last_read_seq, last_delivered_seq)
@@ -111,9 +140,17 @@ fn add_member(tx: &mut Tx<'_>, id: ConversationId, user: UserId, role: Role, now
 }
 
 /// The direct conversation of two users, created (with both as members) on first use.
-pub fn direct_conversation(tx: &mut Tx<'_>, a: UserId, b: UserId, now_ms: i64) -> StoreResult<ConversationId> {
+pub fn direct_conversation(
+    tx: &mut Tx<'_>,
+    a: UserId,
+    b: UserId,
+    now_ms: i64,
+) -> StoreResult<ConversationId> {
     let key = direct_key(a, b);
-    if let Some(row) = tx.conn.query_opt("SELECT id FROM conversations WHERE direct_key = $1", params![key.as_str()])? {
+    if let Some(row) = tx.conn.query_opt(
+        "SELECT id FROM conversations WHERE direct_key = $1",
+        params![key.as_str()],
+    )? {
         return Ok(ConversationId(row.int(0)?));
     }
     let id = ConversationId(
@@ -128,7 +165,14 @@ pub fn direct_conversation(tx: &mut Tx<'_>, a: UserId, b: UserId, now_ms: i64) -
     add_member(tx, id, b, Role::Member, now_ms)?;
     let recipients = state(tx, id)?.recipients;
     let data = membership(id, a, vec![a.0, b.0]);
-    tx.emit(EventKind::ConversationCreated, Audience::Conversation(id), None, data, recipients, now_ms)?;
+    tx.emit(
+        EventKind::ConversationCreated,
+        Audience::Conversation(id),
+        None,
+        data,
+        recipients,
+        now_ms,
+    )?;
     Ok(id)
 }
 
@@ -143,7 +187,12 @@ fn membership(id: ConversationId, actor: UserId, user_ids: Vec<i64>) -> String {
     })
 }
 
-pub fn open_direct(tx: &mut Tx<'_>, user: UserId, peer: UserId, now_ms: i64) -> StoreResult<ConversationId> {
+pub fn open_direct(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    peer: UserId,
+    now_ms: i64,
+) -> StoreResult<ConversationId> {
     if user == peer {
         return Err(Rejection::CannotAddSelf.into());
     }
@@ -198,7 +247,14 @@ pub fn create_group(
         announcement: None,
     };
     data.user_ids.sort();
-    tx.emit(EventKind::ConversationCreated, Audience::Conversation(id), None, wire::to_json(&data), st.recipients, now_ms)?;
+    tx.emit(
+        EventKind::ConversationCreated,
+        Audience::Conversation(id),
+        None,
+        wire::to_json(&data),
+        st.recipients,
+        now_ms,
+    )?;
     Ok(id)
 }
 
@@ -214,11 +270,17 @@ pub fn update_group(
     require_group(&st)?;
     rules::may_edit_info(role)?;
     if let Some(name) = &update.name {
-        tx.conn.execute("UPDATE conversations SET name = $1 WHERE id = $2", params![name, id.0])?;
+        tx.conn.execute(
+            "UPDATE conversations SET name = $1 WHERE id = $2",
+            params![name, id.0],
+        )?;
     }
     if let Some(announcement) = &update.announcement {
         let value = Some(announcement.as_str()).filter(|a| !a.is_empty());
-        tx.conn.execute("UPDATE conversations SET announcement = $1 WHERE id = $2", params![value, id.0])?;
+        tx.conn.execute(
+            "UPDATE conversations SET announcement = $1 WHERE id = $2",
+            params![value, id.0],
+        )?;
     }
     let data = wire::to_json(&MembershipData {
         conversation_id: id.0,
@@ -228,11 +290,24 @@ pub fn update_group(
         name: update.name,
         announcement: update.announcement,
     });
-    tx.emit(EventKind::ConversationUpdated, Audience::Conversation(id), None, data, st.recipients, now_ms)?;
+    tx.emit(
+        EventKind::ConversationUpdated,
+        Audience::Conversation(id),
+        None,
+        data,
+        st.recipients,
+        now_ms,
+    )?;
     Ok(())
 }
 
-pub fn invite(tx: &mut Tx<'_>, actor: UserId, id: ConversationId, users: &[UserId], now_ms: i64) -> StoreResult<()> {
+pub fn invite(
+    tx: &mut Tx<'_>,
+    actor: UserId,
+    id: ConversationId,
+    users: &[UserId],
+    now_ms: i64,
+) -> StoreResult<()> {
     let st = state(tx, id)?;
     let role = role_of(&st, actor)?;
     require_group(&st)?;
@@ -249,15 +324,36 @@ pub fn invite(tx: &mut Tx<'_>, actor: UserId, id: ConversationId, users: &[UserI
     }
     let recipients = state(tx, id)?.recipients;
     let data = membership(id, actor, users.iter().map(|u| u.0).collect());
-    tx.emit(EventKind::MemberJoined, Audience::Conversation(id), None, data, recipients, now_ms)?;
+    tx.emit(
+        EventKind::MemberJoined,
+        Audience::Conversation(id),
+        None,
+        data,
+        recipients,
+        now_ms,
+    )?;
     Ok(())
 }
 
 /// Emits the departure while the leaver is still a member (so they see it),
 /// then closes their membership at that event.
-fn depart(tx: &mut Tx<'_>, id: ConversationId, actor: UserId, user: UserId, kind: EventKind, now_ms: i64) -> StoreResult<()> {
+fn depart(
+    tx: &mut Tx<'_>,
+    id: ConversationId,
+    actor: UserId,
+    user: UserId,
+    kind: EventKind,
+    now_ms: i64,
+) -> StoreResult<()> {
     let recipients = state(tx, id)?.recipients;
-    let pos = tx.emit(kind, Audience::Conversation(id), None, membership(id, actor, vec![user.0]), recipients, now_ms)?;
+    let pos = tx.emit(
+        kind,
+        Audience::Conversation(id),
+        None,
+        membership(id, actor, vec![user.0]),
+        recipients,
+        now_ms,
+    )?;
     tx.conn.execute(
         "UPDATE members SET left_pos = $1 WHERE conversation_id = $2 AND user_id = $3",
         params![pos.0, id.0, user.0],
@@ -266,7 +362,13 @@ fn depart(tx: &mut Tx<'_>, id: ConversationId, actor: UserId, user: UserId, kind
     Ok(())
 }
 
-pub fn remove_member(tx: &mut Tx<'_>, actor: UserId, id: ConversationId, target: UserId, now_ms: i64) -> StoreResult<()> {
+pub fn remove_member(
+    tx: &mut Tx<'_>,
+    actor: UserId,
+    id: ConversationId,
+    target: UserId,
+    now_ms: i64,
+) -> StoreResult<()> {
     if actor == target {
         return leave(tx, actor, id, now_ms);
     }
@@ -286,7 +388,12 @@ pub fn leave(tx: &mut Tx<'_>, user: UserId, id: ConversationId, now_ms: i64) -> 
     depart(tx, id, user, user, EventKind::MemberLeft, now_ms)
 }
 
-fn set_member_role(tx: &mut Tx<'_>, id: ConversationId, user: UserId, role: Role) -> StoreResult<()> {
+fn set_member_role(
+    tx: &mut Tx<'_>,
+    id: ConversationId,
+    user: UserId,
+    role: Role,
+) -> StoreResult<()> {
     tx.conn.execute(
         "UPDATE members SET role = $1 WHERE conversation_id = $2 AND user_id = $3",
         params![role.as_str(), id.0, user.0],
@@ -295,7 +402,14 @@ fn set_member_role(tx: &mut Tx<'_>, id: ConversationId, user: UserId, role: Role
     Ok(())
 }
 
-fn role_changed(tx: &mut Tx<'_>, id: ConversationId, actor: UserId, user: UserId, role: Role, now_ms: i64) -> StoreResult<()> {
+fn role_changed(
+    tx: &mut Tx<'_>,
+    id: ConversationId,
+    actor: UserId,
+    user: UserId,
+    role: Role,
+    now_ms: i64,
+) -> StoreResult<()> {
     let recipients = state(tx, id)?.recipients;
     let data = wire::to_json(&MembershipData {
         conversation_id: id.0,
@@ -305,11 +419,24 @@ fn role_changed(tx: &mut Tx<'_>, id: ConversationId, actor: UserId, user: UserId
         name: None,
         announcement: None,
     });
-    tx.emit(EventKind::MemberRoleChanged, Audience::Conversation(id), None, data, recipients, now_ms)?;
+    tx.emit(
+        EventKind::MemberRoleChanged,
+        Audience::Conversation(id),
+        None,
+        data,
+        recipients,
+        now_ms,
+    )?;
     Ok(())
 }
 
-pub fn transfer_owner(tx: &mut Tx<'_>, actor: UserId, id: ConversationId, to: UserId, now_ms: i64) -> StoreResult<()> {
+pub fn transfer_owner(
+    tx: &mut Tx<'_>,
+    actor: UserId,
+    id: ConversationId,
+    to: UserId,
+    now_ms: i64,
+) -> StoreResult<()> {
     let st = state(tx, id)?;
     let role = role_of(&st, actor)?;
     require_group(&st)?;
@@ -320,7 +447,10 @@ pub fn transfer_owner(tx: &mut Tx<'_>, actor: UserId, id: ConversationId, to: Us
     }
     set_member_role(tx, id, actor, Role::Member)?;
     set_member_role(tx, id, to, Role::Owner)?;
-    tx.conn.execute("UPDATE conversations SET owner_id = $1 WHERE id = $2", params![to.0, id.0])?;
+    tx.conn.execute(
+        "UPDATE conversations SET owner_id = $1 WHERE id = $2",
+        params![to.0, id.0],
+    )?;
     role_changed(tx, id, actor, actor, Role::Member, now_ms)?;
     role_changed(tx, id, actor, to, Role::Owner, now_ms)
 }
@@ -347,8 +477,15 @@ pub fn set_role(
 // ----- reads -----
 
 /// The member row of a current member, or `NotMember`.
-pub fn membership_row(conn: &mut dyn Conn, user: UserId, id: ConversationId) -> StoreResult<(i64, i64)> {
-    if conn.query_opt("SELECT 1 FROM conversations WHERE id = $1", params![id.0])?.is_none() {
+pub fn membership_row(
+    conn: &mut dyn Conn,
+    user: UserId,
+    id: ConversationId,
+) -> StoreResult<(i64, i64)> {
+    if conn
+        .query_opt("SELECT 1 FROM conversations WHERE id = $1", params![id.0])?
+        .is_none()
+    {
         return Err(Rejection::ConversationNotFound.into());
     }
     let row = conn
@@ -368,7 +505,10 @@ fn view(conn: &mut dyn Conn, user: UserId, id: ConversationId) -> StoreResult<Co
     )?;
     let kind = Kind::parse(&row.text(0)?).ok_or_else(|| corrupt("conversation kind"))?;
     let last_seq = conn
-        .query_one("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $1", params![id.0])?
+        .query_one(
+            "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $1",
+            params![id.0],
+        )?
         .int(0)?;
     let unread = conn
         .query_one(
@@ -377,9 +517,15 @@ fn view(conn: &mut dyn Conn, user: UserId, id: ConversationId) -> StoreResult<Co
         )?
         .int(0)?;
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq DESC LIMIT 1");
-    let last_message = conn.query_opt(&sql, params![id.0, joined_seq])?.map(|r| message_from_row(&r)).transpose()?;
+    let last_message = conn
+        .query_opt(&sql, params![id.0, joined_seq])?
+        .map(|r| message_from_row(&r))
+        .transpose()?;
     let member_count = conn
-        .query_one("SELECT COUNT(*) FROM members WHERE conversation_id = $1 AND left_pos IS NULL", params![id.0])?
+        .query_one(
+            "SELECT COUNT(*) FROM members WHERE conversation_id = $1 AND left_pos IS NULL",
+            params![id.0],
+        )?
         .int(0)?;
     let (peer, peer_remark) = if kind == Kind::Direct {
         let other = conn.query_opt(
@@ -429,7 +575,11 @@ pub fn conversations(conn: &mut dyn Conn, user: UserId) -> StoreResult<Vec<Conve
         .iter()
         .map(|r| view(conn, user, ConversationId(r.int(0)?)))
         .collect::<StoreResult<Vec<_>>>()?;
-    let activity = |v: &ConversationView| v.last_message.as_ref().map_or(v.created_at_ms, |m| m.sent_at_ms);
+    let activity = |v: &ConversationView| {
+        v.last_message
+            .as_ref()
+            .map_or(v.created_at_ms, |m| m.sent_at_ms)
+    };
     views.sort_by(|a, b| activity(b).cmp(&activity(a)).then(b.id.cmp(&a.id)));
     Ok(views)
 }

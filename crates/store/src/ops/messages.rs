@@ -1,6 +1,6 @@
 //! Sending, history, recall, receipts and uploads.
 
-use qiao_api::{ReceiptData, RecallData};
+use qiao_api::{RecallData, ReceiptData};
 use qiao_domain::conversation::Kind;
 use qiao_domain::event::EventKind;
 use qiao_domain::ids::{ClientMsgId, ConversationId, MessageId, UserId};
@@ -15,14 +15,24 @@ use crate::wire;
 use crate::writer::{Audience, Tx};
 use crate::{Sent, StoreError, StoreResult};
 
-fn message_by_client_id(conn: &mut dyn Conn, sender: UserId, client_id: &str) -> StoreResult<Option<MessageRecord>> {
-    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_msg_id = $2");
-    conn.query_opt(&sql, params![sender.0, client_id])?.map(|r| message_from_row(&r)).transpose()
+fn message_by_client_id(
+    conn: &mut dyn Conn,
+    sender: UserId,
+    client_id: &str,
+) -> StoreResult<Option<MessageRecord>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_msg_id = $2"
+    );
+    conn.query_opt(&sql, params![sender.0, client_id])?
+        .map(|r| message_from_row(&r))
+        .transpose()
 }
 
 pub fn message_by_id(conn: &mut dyn Conn, id: MessageId) -> StoreResult<Option<MessageRecord>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
-    conn.query_opt(&sql, params![id.0])?.map(|r| message_from_row(&r)).transpose()
+    conn.query_opt(&sql, params![id.0])?
+        .map(|r| message_from_row(&r))
+        .transpose()
 }
 
 /// Whether a stored message is what this draft would have produced.
@@ -41,7 +51,11 @@ fn same_message(stored: &MessageRecord, conversation: ConversationId, draft: &Dr
 }
 
 fn mentions_text(mentions: &[UserId]) -> String {
-    mentions.iter().map(|u| u.0.to_string()).collect::<Vec<_>>().join(",")
+    mentions
+        .iter()
+        .map(|u| u.0.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub fn send(
@@ -56,7 +70,10 @@ pub fn send(
     if !st.members.contains_key(&sender) {
         // A retry after leaving still gets its first answer.
         return match message_by_client_id(tx.conn, sender, client_id.as_str())? {
-            Some(m) if same_message(&m, id, &draft) => Ok(Sent { message: m, created: false }),
+            Some(m) if same_message(&m, id, &draft) => Ok(Sent {
+                message: m,
+                created: false,
+            }),
             _ => Err(Rejection::NotMember.into()),
         };
     }
@@ -74,7 +91,8 @@ pub fn send(
     }
     let (mut mime, mut size) = (None, None);
     if let Some(blob) = draft.content.blob() {
-        let upload = upload(tx.conn, blob.as_str())?.ok_or(StoreError::Rejected(Rejection::UploadNotFound))?;
+        let upload = upload(tx.conn, blob.as_str())?
+            .ok_or(StoreError::Rejected(Rejection::UploadNotFound))?;
         if !may_read_upload(tx.conn, sender, blob.as_str())? {
             return Err(Rejection::UploadNotFound.into());
         }
@@ -115,7 +133,10 @@ pub fn send(
         let first = message_by_client_id(tx.conn, sender, client_id.as_str())?
             .ok_or_else(|| StoreError::Backend("message id conflict without a message".into()))?;
         return if same_message(&first, id, &draft) {
-            Ok(Sent { message: first, created: false })
+            Ok(Sent {
+                message: first,
+                created: false,
+            })
         } else {
             Err(Rejection::IdempotencyConflict.into())
         };
@@ -147,8 +168,18 @@ pub fn send(
         cached.last_seq = seq;
     }
     let data = wire::to_json(&wire::message(&message));
-    tx.emit(EventKind::MessageNew, Audience::Conversation(id), Some(message.id), data, st.recipients, now_ms)?;
-    Ok(Sent { message, created: true })
+    tx.emit(
+        EventKind::MessageNew,
+        Audience::Conversation(id),
+        Some(message.id),
+        data,
+        st.recipients,
+        now_ms,
+    )?;
+    Ok(Sent {
+        message,
+        created: true,
+    })
 }
 
 pub fn history(
@@ -164,28 +195,52 @@ pub fn history(
          ORDER BY seq DESC LIMIT $4"
     );
     let before = before.unwrap_or(i64::MAX);
-    conn.query(&sql, params![id.0, joined_seq, before, limit as i64])?.iter().map(message_from_row).collect()
+    conn.query(&sql, params![id.0, joined_seq, before, limit as i64])?
+        .iter()
+        .map(message_from_row)
+        .collect()
 }
 
-pub fn recall(tx: &mut Tx<'_>, user: UserId, id: MessageId, now_ms: i64) -> StoreResult<MessageRecord> {
-    let found = message_by_id(tx.conn, id)?.ok_or(StoreError::Rejected(Rejection::MessageNotFound))?;
+pub fn recall(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    id: MessageId,
+    now_ms: i64,
+) -> StoreResult<MessageRecord> {
+    let found =
+        message_by_id(tx.conn, id)?.ok_or(StoreError::Rejected(Rejection::MessageNotFound))?;
     let st = state(tx, found.conversation_id)?;
     if !st.members.contains_key(&user) {
         return Err(Rejection::MessageNotFound.into());
     }
-    message::may_recall(found.sender_id, user, found.sent_at_ms, now_ms, found.recalled)?;
+    message::may_recall(
+        found.sender_id,
+        user,
+        found.sent_at_ms,
+        now_ms,
+        found.recalled,
+    )?;
     tx.conn.execute(
         "UPDATE messages SET recalled = 1, text = NULL, blob = NULL, file_name = NULL, mime = NULL, size = NULL
          WHERE id = $1",
         params![id.0],
     )?;
-    let recalled = message_by_id(tx.conn, id)?.ok_or(StoreError::Rejected(Rejection::MessageNotFound))?;
+    let recalled =
+        message_by_id(tx.conn, id)?.ok_or(StoreError::Rejected(Rejection::MessageNotFound))?;
     // The recalled content must not be replayed by a later sync either.
     tx.conn.execute(
         "UPDATE events SET data = $1 WHERE message_id = $2 AND kind = $3",
-        params![wire::to_json(&wire::message(&recalled)), id.0, EventKind::MessageNew.as_str()],
+        params![
+            wire::to_json(&wire::message(&recalled)),
+            id.0,
+            EventKind::MessageNew.as_str()
+        ],
     )?;
-    let data = wire::to_json(&RecallData { message_id: id.0, conversation_id: recalled.conversation_id.0, seq: recalled.seq });
+    let data = wire::to_json(&RecallData {
+        message_id: id.0,
+        conversation_id: recalled.conversation_id.0,
+        seq: recalled.seq,
+    });
     tx.emit(
         EventKind::MessageRecalled,
         Audience::Conversation(recalled.conversation_id),
@@ -224,7 +279,8 @@ pub fn receipt(
     if up_to_seq <= current {
         return Ok(());
     }
-    let sql = format!("UPDATE members SET {column} = $1 WHERE conversation_id = $2 AND user_id = $3");
+    let sql =
+        format!("UPDATE members SET {column} = $1 WHERE conversation_id = $2 AND user_id = $3");
     tx.conn.execute(&sql, params![up_to_seq, id.0, user.0])?;
     if kind == ReceiptKind::Read && up_to_seq > delivered {
         tx.conn.execute(
@@ -232,8 +288,19 @@ pub fn receipt(
             params![up_to_seq, id.0, user.0],
         )?;
     }
-    let data = wire::to_json(&ReceiptData { conversation_id: id.0, user_id: user.0, up_to_seq });
-    tx.emit(event, Audience::Conversation(id), None, data, st.recipients, now_ms)?;
+    let data = wire::to_json(&ReceiptData {
+        conversation_id: id.0,
+        user_id: user.0,
+        up_to_seq,
+    });
+    tx.emit(
+        event,
+        Audience::Conversation(id),
+        None,
+        data,
+        st.recipients,
+        now_ms,
+    )?;
     Ok(())
 }
 

@@ -7,8 +7,8 @@ pub mod conversations;
 pub mod messages;
 pub mod sync;
 
-use qiao_domain::ids::{ConversationId, MessageId, UserId};
 use qiao_domain::identity::{Language, Region};
+use qiao_domain::ids::{ConversationId, MessageId, UserId};
 
 use crate::engine::{params, Conn, Row};
 use crate::records::{MessageRecord, UserRecord};
@@ -34,14 +34,17 @@ pub fn user_from_row(row: &Row) -> StoreResult<UserRecord> {
 
 pub fn user_by_id(conn: &mut dyn Conn, id: UserId) -> StoreResult<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-    conn.query_opt(&sql, params![id.0])?.map(|r| user_from_row(&r)).transpose()
+    conn.query_opt(&sql, params![id.0])?
+        .map(|r| user_from_row(&r))
+        .transpose()
 }
 
 pub fn require_user(conn: &mut dyn Conn, id: UserId) -> StoreResult<UserRecord> {
     user_by_id(conn, id)?.ok_or(StoreError::Rejected(qiao_domain::Error::UserNotFound))
 }
 
-pub const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, kind, text, blob, \
+pub const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, seq, sender_id, client_msg_id, kind, text, blob, \
      file_name, mime, size, reply_to, mentions, sent_at_ms, recalled";
 
 pub fn message_from_row(row: &Row) -> StoreResult<MessageRecord> {
@@ -76,5 +79,6 @@ pub fn corrupt(what: &str) -> StoreError {
 
 /// The newest stream position, where a new member's view of the stream starts.
 pub fn head(conn: &mut dyn Conn) -> StoreResult<i64> {
-    conn.query_one("SELECT COALESCE(MAX(pos), 0) FROM events", &[])?.int(0)
+    conn.query_one("SELECT COALESCE(MAX(pos), 0) FROM events", &[])?
+        .int(0)
 }

@@ -10,7 +10,12 @@ use crate::StoreResult;
 
 /// Events for `user` after `since`: those of conversations while they were a
 /// member (between joining and leaving) and those addressed to them alone.
-pub fn events_since(conn: &mut dyn Conn, user: UserId, since: StreamPos, limit: usize) -> StoreResult<Vec<EventRecord>> {
+pub fn events_since(
+    conn: &mut dyn Conn,
+    user: UserId,
+    since: StreamPos,
+    limit: usize,
+) -> StoreResult<Vec<EventRecord>> {
     let rows = conn.query(
         "SELECT pos, kind, conversation_id, at_ms, data FROM (
              SELECT e.pos, e.kind, e.conversation_id, e.at_ms, e.data

@@ -1,0 +1,161 @@
+//! Every class of bad input gets the right error and changes nothing.
+
+use qiao_api as api;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::both_stores;
+use crate::helpers::*;
+
+/// What a user can observe; compared before and after each bad request.
+async fn snapshot(app: &TestApp, users: &[&TestUser]) -> Value {
+    let mut all = Vec::new();
+    for user in users {
+        let me = app.get(user, "/api/me").await.ok();
+        let chats = app.get(user, "/api/conversations").await.ok();
+        let contacts = app.get(user, "/api/contacts").await.ok();
+        let requests = app.get(user, "/api/friend-requests").await.ok();
+        let events: api::SyncResponse = app.get(user, "/api/sync?since=0&limit=500").await.typed();
+        all.push(json!({"me": me, "chats": chats, "contacts": contacts, "requests": requests, "events": events.events.len()}));
+    }
+    Value::Array(all)
+}
+
+both_stores! {
+    async fn bad_messages_change_nothing(app: TestApp) {
+        let lin = app.register("Lin").await;
+        let emily = app.register("Emily").await;
+        let outsider = app.register("Outsider").await;
+        let conversation = app.befriend(&lin, &emily).await;
+        app.send_text(&lin, conversation, "the only message").await;
+        let before = snapshot(&app, &[&lin, &emily, &outsider]).await;
+        let path = format!("/api/conversations/{conversation}/messages");
+
+        let cases: Vec<(&TestUser, Value, u16, &str)> = vec![
+            (&lin, json!({"type": "text", "text": "no id"}), 400, "invalid_request"),
+            (&lin, json!({"client_msg_id": "a1", "text": "no type"}), 400, "invalid_request"),
+            (&lin, json!({"client_msg_id": "a2", "type": "text"}), 400, "invalid_request"),
+            (&lin, json!({"client_msg_id": "a3", "type": "text", "text": 42}), 400, "invalid_request"),
+            (&lin, json!({"client_msg_id": 7, "type": "text", "text": "x"}), 400, "invalid_request"),
+            (&lin, json!({"client_msg_id": "has space", "type": "text", "text": "x"}), 400, "invalid_request"),
+            (&lin, json!({"client_msg_id": "a4", "type": "video", "text": "x"}), 400, "invalid_request"),
+            (&lin, json!({"client_msg_id": "a5", "type": "text", "text": "   "}), 400, "invalid_request"),
+            (&lin, json!({"client_msg_id": "a6", "type": "text", "text": "字".repeat(4097)}), 400, "too_long"),
+            (&lin, json!({"client_msg_id": "a7", "type": "image", "blob": "0".repeat(64)}), 404, "upload_not_found"),
+            (&lin, json!({"client_msg_id": "a8", "type": "image", "blob": "../../etc/passwd"}), 404, "upload_not_found"),
+            (&outsider, json!({"client_msg_id": "a9", "type": "text", "text": "let me in"}), 403, "not_member"),
+        ];
+        for (user, body, status, code) in cases {
+            app.post(user, &path, body.clone()).await.assert_error(status, code);
+        }
+        app.post(&lin, "/api/conversations/999999/messages", json!({"client_msg_id": "b1", "type": "text", "text": "x"})).await
+            .assert_error(404, "conversation_not_found");
+        assert_eq!(snapshot(&app, &[&lin, &emily, &outsider]).await, before);
+    }
+}
+
+both_stores! {
+    async fn bad_registrations_change_nothing(app: TestApp) {
+        let lin = app.register("Lin").await;
+        let base = json!({"phone": "+8613912345678", "password": "long enough", "display_name": "X", "region": "CN", "language": "zh-CN"});
+        let with = |key: &str, value: Value| {
+            let mut body = base.clone();
+            body[key] = value;
+            body
+        };
+        let cases = vec![
+            (with("phone", json!("12345")), "invalid_phone"),
+            (with("phone", json!(lin.phone)), "phone_taken"),
+            (with("password", json!("short")), "invalid_password"),
+            (with("display_name", json!("")), "invalid_display_name"),
+            (with("region", json!("XX")), "invalid_region"),
+            (with("language", json!("fr-FR")), "invalid_language"),
+            (with("phone", Value::Null), "identifier_required"),
+            (with("email", json!("not-an-email")), "invalid_email"),
+            (with("password", json!(12345678)), "invalid_request"),
+            (json!({"phone": "+8613912345678"}), "invalid_request"),
+        ];
+        for (body, code) in cases {
+            let reply = app.request(Method::POST, "/api/auth/register", None, Some(body.clone()), "en-US").await;
+            assert!(reply.status.is_client_error(), "{body}: {}", reply.body);
+            assert_eq!(reply.body["code"], code, "{body}");
+        }
+        // None of them created an account.
+        let found: Vec<api::UserSummary> = app.get(&lin, "/api/users/search?q=%2B8613912345678").await.typed();
+        assert!(found.is_empty());
+    }
+}
+
+both_stores! {
+    async fn bad_tokens_and_malformed_requests(app: TestApp) {
+        let lin = app.register("Lin").await;
+        app.request(Method::GET, "/api/me", None, None, "en-US").await.assert_error(401, "unauthorized");
+        app.request(Method::GET, "/api/me", Some("not-a-token"), None, "en-US").await.assert_error(401, "unauthorized");
+        let zh = app.request(Method::GET, "/api/me", Some("not-a-token"), None, "zh-CN,zh;q=0.9").await;
+        assert_eq!(zh.assert_error(401, "unauthorized"), "请重新登录。");
+
+        // Malformed JSON and a wrong content type are answered in Qiao's format and language.
+        for (content_type, body) in [("application/json", "{not json"), ("text/plain", "{}"), ("application/json", "[1,2]")] {
+            let response = app.http.post(app.url("/api/friend-requests")).bearer_auth(&lin.token)
+                .header("Content-Type", content_type).header("Accept-Language", "zh-CN").body(body).send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 400);
+            let error: api::ErrorBody = response.json().await.unwrap();
+            assert_eq!(error.code, "invalid_request");
+            assert_eq!(error.message, "请求格式错误，或有字段缺失、无效。");
+        }
+        let huge = format!(r#"{{"to_user_id": 1, "greeting": "{}"}}"#, "x".repeat(300 * 1024));
+        let response = app.http.post(app.url("/api/friend-requests")).bearer_auth(&lin.token)
+            .header("Content-Type", "application/json").body(huge).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 413);
+        assert_eq!(response.json::<api::ErrorBody>().await.unwrap().code, "payload_too_large");
+
+        app.get(&lin, "/api/conversations/not-a-number").await.assert_error(400, "invalid_request");
+        app.get(&lin, "/api/no/such/route").await.assert_error(404, "not_found");
+        app.get(&lin, "/api/sync?since=-1").await.assert_error(400, "invalid_cursor");
+        app.get(&lin, "/api/sync?since=abc").await.assert_error(400, "invalid_cursor");
+        app.get(&lin, "/api/sync?limit=100000").await.assert_error(400, "invalid_request");
+        let ws = tokio_tungstenite::connect_async(format!("ws://{}/api/ws?token=bogus", app.addr)).await;
+        assert!(ws.is_err(), "a WebSocket with a bad token is refused");
+    }
+}
+
+both_stores! {
+    async fn bad_contact_requests_change_nothing(app: TestApp) {
+        let lin = app.register("Lin").await;
+        let emily = app.register("Emily").await;
+        let before = snapshot(&app, &[&lin, &emily]).await;
+        app.post(&lin, "/api/friend-requests", json!({"to_user_id": lin.id})).await.assert_error(400, "cannot_add_self");
+        app.post(&lin, "/api/friend-requests", json!({"to_user_id": 987654})).await.assert_error(404, "user_not_found");
+        app.post(&lin, "/api/friend-requests", json!({"to_user_id": emily.id, "greeting": "x".repeat(201)})).await.assert_error(400, "too_long");
+        app.post(&lin, "/api/friend-requests", json!({"to_user_id": "two"})).await.assert_error(400, "invalid_request");
+        app.post(&lin, "/api/friend-requests/12345/accept", json!({})).await.assert_error(404, "friend_request_not_found");
+        app.call(Method::PATCH, &lin, &format!("/api/contacts/{}", emily.id), Some(json!({"remark": "x"}))).await.assert_error(403, "not_friends");
+        app.call(Method::DELETE, &lin, &format!("/api/contacts/{}", emily.id), None).await.assert_error(403, "not_friends");
+        app.post(&lin, "/api/conversations/direct", json!({"user_id": emily.id})).await.assert_error(403, "not_friends");
+        app.post(&lin, "/api/groups", json!({"name": "g", "member_ids": [emily.id]})).await.assert_error(403, "not_friends");
+        app.call(Method::PUT, &lin, &format!("/api/blocks/{}", lin.id), None).await.assert_error(400, "cannot_add_self");
+        assert_eq!(snapshot(&app, &[&lin, &emily]).await, before);
+    }
+}
+
+both_stores! {
+    async fn nobody_reads_a_conversation_they_are_not_in(app: TestApp) {
+        let lin = app.register("Lin").await;
+        let emily = app.register("Emily").await;
+        let eve = app.register("Eve").await;
+        let conversation = app.befriend(&lin, &emily).await;
+        app.send_text(&lin, conversation, "private").await;
+        app.get(&eve, &format!("/api/conversations/{conversation}")).await.assert_error(403, "not_member");
+        app.get(&eve, &format!("/api/conversations/{conversation}/messages")).await.assert_error(403, "not_member");
+        app.post(&eve, &format!("/api/conversations/{conversation}/receipts"), json!({"kind": "read", "up_to_seq": 1})).await.assert_error(403, "not_member");
+        let message = app.history(&lin, conversation).await.remove(0);
+        app.post(&eve, &format!("/api/messages/{}/recall", message.id), json!({})).await.assert_error(404, "message_not_found");
+        let (events, _) = app.sync_all(&eve, 0).await;
+        assert!(events.iter().all(|e| e.conversation_id != Some(conversation)));
+        let mut ws = app.ws(&eve, Some(0)).await;
+        assert!(ws.replayed.iter().all(|e| e.conversation_id != Some(conversation)));
+        app.send_text(&lin, conversation, "still private").await;
+        ws.send_json(json!({"type": "ping"})).await;
+        assert!(matches!(ws.next_frame().await, api::ServerFrame::Pong), "nothing from the conversation came first");
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real server on a random port, a fresh database per
+//! test, driven over HTTP and WebSocket as clients drive it. Every test runs
+//! against SQLite and against PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod accounts;
+mod bad_input;
+mod chat;
+mod contacts;
+mod groups;
+mod operations;
+mod realtime;

@@ -1,0 +1,97 @@
+//! Health, readiness, metrics, the OpenAPI document, the web client.
+
+use std::collections::BTreeSet;
+
+use crate::both_stores;
+use crate::helpers::*;
+
+both_stores! {
+    async fn health_ready_metrics(app: TestApp) {
+        let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(health.status().as_u16(), 200);
+        let ready: qiao_api::Health = app.http.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(ready.status, "ready");
+        let lin = app.register("Lin").await;
+        let emily = app.register("Emily").await;
+        let conversation = app.befriend(&lin, &emily).await;
+        app.send_text(&lin, conversation, "counted").await;
+        let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("qiao_messages_sent_total 1"), "{metrics}");
+        assert!(metrics.contains(r#"route="/api/conversations/{id}/messages""#), "{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let doc: serde_json::Value = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    // Every documented operation is served (not the 404 fallback, not 405).
+    for operation in &documented {
+        let (method, path) = operation.split_once(' ').unwrap();
+        let concrete = path
+            .replace("{id}", "1")
+            .replace("{user_id}", "1")
+            .replace("{hash}", &"0".repeat(64));
+        let response = app
+            .http
+            .request(method.parse().unwrap(), app.url(&concrete))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        assert!(
+            !(status == 404 && body.contains("\"not_found\"")),
+            "{operation} is documented but not routed"
+        );
+    }
+    for expected in [
+        "POST /api/auth/register",
+        "POST /api/auth/login",
+        "GET /api/sync",
+        "GET /api/ws",
+        "POST /api/conversations/{id}/messages",
+        "GET /api/conversations/{id}/messages",
+        "POST /api/uploads",
+        "POST /api/friend-requests",
+        "POST /api/contacts/discover",
+        "PUT /api/blocks/{user_id}",
+    ] {
+        assert!(
+            documented.contains(expected),
+            "{expected} missing from {documented:?}"
+        );
+    }
+    assert!(documented.len() >= 40, "{}", documented.len());
+}
+
+#[tokio::test]
+async fn the_web_client_is_served() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let index = app.http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(index.status().as_u16(), 200);
+    assert!(index.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(index
+        .text()
+        .await
+        .unwrap()
+        .to_lowercase()
+        .contains("<!doctype html>"));
+}
