@@ -138,6 +138,11 @@ export function blobUrl(hash) {
   return blobCache.get(hash);
 }
 
+/** Seeds the cache with a local object URL (an image this device just uploaded). */
+export function primeBlob(hash, url) {
+  if (!blobCache.has(hash)) blobCache.set(hash, Promise.resolve(url));
+}
+
 export function forgetBlobs() {
   for (const p of blobCache.values()) p.then((url) => URL.revokeObjectURL(url)).catch(() => {});
   blobCache.clear();

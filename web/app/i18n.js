@@ -362,3 +362,9 @@ export function missingKeys() {
   const b = Object.keys(zh);
   return [...a.filter((k) => !(k in zh)), ...b.filter((k) => !(k in en))];
 }
+
+/** The fixed (argument-free) strings of a language, for audits and tests. */
+export function staticStrings(language) {
+  const table = STRINGS[language] || {};
+  return Object.fromEntries(Object.entries(table).filter(([, v]) => typeof v === 'string'));
+}

@@ -108,3 +108,22 @@ export function reset() {
   store.connected = false;
   store.users.clear();
 }
+
+const fetching = new Set();
+
+/** Loads users this device has not seen yet (e.g. senders in a group), then emits 'users'. */
+export async function ensureUsers(ids) {
+  const missing = [...new Set(ids)].filter((id) => id && !userById(id) && !fetching.has(id));
+  if (!missing.length) return;
+  missing.forEach((id) => fetching.add(id));
+  await Promise.all(
+    missing.map((id) =>
+      api
+        .user(id)
+        .then(rememberUser)
+        .catch(() => {})
+        .finally(() => fetching.delete(id)),
+    ),
+  );
+  emit('users');
+}

@@ -44,7 +44,12 @@ pub struct Api {
 }
 
 impl Api {
-    async fn call<B: Serialize, T: DeserializeOwned>(&self, path: &str, token: Option<&str>, body: &B) -> anyhow::Result<T> {
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &B,
+    ) -> anyhow::Result<T> {
         let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -55,7 +60,10 @@ impl Api {
             let text = response.text().await.unwrap_or_default();
             bail!("POST {path}: {status}: {text}");
         }
-        response.json().await.with_context(|| format!("POST {path}: reading the answer"))
+        response
+            .json()
+            .await
+            .with_context(|| format!("POST {path}: reading the answer"))
     }
 
     /// Registers user `i` of run `run` with a phone number unique to both.
@@ -70,15 +78,25 @@ impl Api {
             device_name: Some("qiao-bench".into()),
         };
         let auth: api::AuthResponse = self.call("/api/auth/register", None, &request).await?;
-        Ok(User { id: auth.user.id, token: auth.token })
+        Ok(User {
+            id: auth.user.id,
+            token: auth.token,
+        })
     }
 
     /// Makes `from` and `to` friends; returns their direct conversation.
     pub async fn befriend(&self, from: &User, to: &User) -> anyhow::Result<i64> {
-        let create = api::FriendRequestCreate { to_user_id: to.id, greeting: Some("bench".into()) };
+        let create = api::FriendRequestCreate {
+            to_user_id: to.id,
+            greeting: Some("bench".into()),
+        };
         let request: api::FriendRequest = self.call("/api/friend-requests", Some(&from.token), &create).await?;
         let contact: api::Contact = self
-            .call(&format!("/api/friend-requests/{}/accept", request.id), Some(&to.token), &serde_json::json!({}))
+            .call(
+                &format!("/api/friend-requests/{}/accept", request.id),
+                Some(&to.token),
+                &serde_json::json!({}),
+            )
             .await?;
         Ok(contact.conversation_id)
     }

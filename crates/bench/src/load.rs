@@ -1,7 +1,7 @@
-//! The load phases. Every message is sent over HTTP
-//! (`POST /api/conversations/{id}/messages`, keep-alive connections spread
-//! over 127.0.0.2–9): the WebSocket send frame cannot be decoded by the
-//! server (see `wire::tests::websocket_send_frame_collides_on_type`).
+//! The load phases. A message is sent by its sender's own WebSocket
+//! (`{"type":"send",…}`, answered by `ack`) or, with `--send-via http`, by
+//! `POST /api/conversations/{id}/messages` on keep-alive connections spread
+//! over 127.0.0.2–9. Either way it counts as stored once answered.
 //!
 //! - direct, closed loop: `window` sends in flight, each from a random one
 //!   of the two people of a random pair, for a fixed time (maximum rate);
@@ -15,6 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::{anyhow, bail};
+use qiao_api::{ClientFrame, SendMessageRequest};
+use tokio::sync::oneshot;
 use tokio::time::MissedTickBehavior;
 
 use crate::api::send_text;
@@ -22,8 +25,22 @@ use crate::setup::Population;
 use crate::track::Tracker;
 use crate::wire::{now_ns, payload};
 
+/// How messages are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// A `send` frame on the sender's WebSocket, answered by `ack`.
+    Ws,
+    /// `POST /api/conversations/{id}/messages`.
+    Http,
+}
+
+/// Longest wait for a send's answer.
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// What every sender needs.
 pub struct Ctx {
+    pub via: Via,
     pub base: String,
     pub population: Arc<Population>,
     pub tracker: Arc<Tracker>,
@@ -130,12 +147,22 @@ async fn send_one(ctx: &Ctx, phase: usize, worker: usize, conv: usize, sender: u
     let http = &ctx.http[worker % ctx.http.len()];
     let user = &population.users[sender];
     let id = population.convs[conv].id;
-    match send_text(http, &ctx.base, &user.token, id, client_msg_id, text).await {
+    let outcome = match ctx.via {
+        Via::Http => send_text(http, &ctx.base, &user.token, id, client_msg_id, text)
+            .await
+            .map(drop),
+        Via::Ws => send_ws(ctx, sender, id, client_msg_id, text).await,
+    };
+    match outcome {
         Ok(_) => {
             ctx.tracker.acked[conv].fetch_add(1, Ordering::Relaxed);
             stats.acked.fetch_add(1, Ordering::Relaxed);
             let online = ctx.tracker.online_members(&population.convs[conv].members);
-            let others = if ctx.tracker.clients[sender].online.load(Ordering::Relaxed) { online - 1 } else { online };
+            let others = if ctx.tracker.clients[sender].online.load(Ordering::Relaxed) {
+                online - 1
+            } else {
+                online
+            };
             stats.expected_deliveries.fetch_add(others, Ordering::Relaxed);
             stats.ack_latency.record(worker, now_ns().saturating_sub(sent));
         }
@@ -150,9 +177,55 @@ async fn send_one(ctx: &Ctx, phase: usize, worker: usize, conv: usize, sender: u
     }
 }
 
+/// Sends over the sender's WebSocket and waits for the `ack`.
+async fn send_ws(
+    ctx: &Ctx,
+    sender: usize,
+    conversation_id: i64,
+    client_msg_id: String,
+    text: String,
+) -> anyhow::Result<()> {
+    let slot = &ctx.tracker.clients[sender];
+    let outbox = slot
+        .outbox
+        .get()
+        .ok_or_else(|| anyhow!("client {sender} is not connected"))?;
+    let frame = ClientFrame::Send {
+        conversation_id,
+        message: SendMessageRequest {
+            client_msg_id: client_msg_id.clone(),
+            kind: "text".into(),
+            text: Some(text),
+            blob: None,
+            file_name: None,
+            reply_to: None,
+            mentions: vec![],
+        },
+    };
+    let (done, answer) = oneshot::channel();
+    slot.pending
+        .lock()
+        .map_err(|_| anyhow!("poisoned"))?
+        .insert(client_msg_id.clone(), done);
+    if outbox.send(serde_json::to_string(&frame)?).is_err() {
+        bail!("client {sender}: connection closed");
+    }
+    match tokio::time::timeout(SEND_TIMEOUT, answer).await {
+        Ok(Ok(Ok(()))) => Ok(()),
+        Ok(Ok(Err(code))) => bail!("client {sender}: send answered with error {code}"),
+        Ok(Err(_)) => bail!("client {sender}: connection closed before the ack"),
+        Err(_) => {
+            if let Ok(mut pending) = slot.pending.lock() {
+                pending.remove(&client_msg_id);
+            }
+            bail!("client {sender}: no ack within {} s", SEND_TIMEOUT.as_secs())
+        }
+    }
+}
+
 /// One sending loop: until `deadline`, optionally one send per `period`.
 async fn worker(ctx: Arc<Ctx>, phase: usize, worker: usize, pick: Pick, deadline: Instant, period: Option<Duration>) {
-    let mut rng = Rng::new(worker as u64 + 1 + (phase as u64) << 32);
+    let mut rng = Rng::new((worker as u64 + 1) ^ ((phase as u64) << 32));
     let mut ticker = period.map(|p| {
         let mut t = tokio::time::interval(p);
         t.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -201,7 +274,11 @@ pub async fn run_phase(
     drain_timeout: Duration,
     server_ticks: &dyn Fn() -> Option<u64>,
 ) -> anyhow::Result<PhaseReport> {
-    eprintln!("phase {name}: {} senders for {:.0} s", senders.len(), duration.as_secs_f64());
+    eprintln!(
+        "phase {name}: {} senders for {:.0} s",
+        senders.len(),
+        duration.as_secs_f64()
+    );
     let stats = &ctx.tracker.phases[phase];
     let (server_before, bench_before) = cpu_now(server_ticks);
     let start_ns = now_ns();
@@ -225,7 +302,11 @@ pub async fn run_phase(
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let end_ns = if drained { stats.last_delivery_ns.load(Ordering::Relaxed).max(start_ns) } else { now_ns() };
+    let end_ns = if drained {
+        stats.last_delivery_ns.load(Ordering::Relaxed).max(start_ns)
+    } else {
+        now_ns()
+    };
     let total_seconds = ((end_ns - start_ns) as f64 / 1e9).max(send_seconds);
     let (server_after, bench_after) = cpu_now(server_ticks);
     let acked = stats.acked.load(Ordering::Relaxed);
@@ -242,7 +323,7 @@ pub async fn run_phase(
         expected_deliveries: expected,
         echoes: stats.echoes.load(Ordering::Relaxed),
         acked_per_second: acked as f64 / send_seconds,
-        delivered_messages_per_second: if drained { acked as f64 / total_seconds } else { 0.0 },
+        delivered_messages_per_second: acked as f64 / total_seconds,
         deliveries_per_second: deliveries as f64 / total_seconds,
         drained,
         latency_us: Percentiles::of(&stats.latency.merged()?),

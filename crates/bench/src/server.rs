@@ -40,10 +40,15 @@ impl Server {
             probe.local_addr()?.port()
         };
         let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
-        let dir = tempfile::Builder::new().prefix("qiao-bench-").tempdir().context("temporary data directory")?;
+        let dir = tempfile::Builder::new()
+            .prefix("qiao-bench-")
+            .tempdir()
+            .context("temporary data directory")?;
         let log_path = dir.path().join("server.log");
         let log = std::fs::File::create(&log_path).context("server log")?;
-        let mut command = Command::new(bin);
+        // The child runs in the temporary directory, so a relative path must be resolved first.
+        let bin = std::fs::canonicalize(bin).with_context(|| format!("finding {}", bin.display()))?;
+        let mut command = Command::new(&bin);
         command
             .arg("serve")
             .arg("--listen")
@@ -82,7 +87,12 @@ impl Server {
                 Some(dir)
             },
         };
-        eprintln!("started {} (pid {}) on {addr}, data in {}", bin.display(), pid.unwrap_or(0), dir_path.display());
+        eprintln!(
+            "started {} (pid {}) on {addr}, data in {}",
+            bin.display(),
+            pid.unwrap_or(0),
+            dir_path.display()
+        );
         server.wait_ready().await?;
         Ok(server)
     }
@@ -90,12 +100,26 @@ impl Server {
     /// Uses a server that is already running; it must be on a loopback address.
     pub async fn external(url: &str) -> anyhow::Result<Self> {
         let base = url.trim_end_matches('/').to_owned();
-        let authority = base.strip_prefix("http://").context("--url must be http://HOST:PORT")?;
-        let mut addrs = tokio::net::lookup_host(authority).await.with_context(|| format!("resolving {authority}"))?;
+        let authority = base
+            .strip_prefix("http://")
+            .context("--url must be http://HOST:PORT")?
+            .to_owned();
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host(&authority)
+            .await
+            .with_context(|| format!("resolving {authority}"))?
+            .collect();
         let addr = addrs
+            .into_iter()
             .find(|a| matches!(a.ip(), IpAddr::V4(ip) if ip.is_loopback()))
             .context("the benchmark only talks to 127.0.0.x: --url must be an IPv4 loopback address")?;
-        let mut server = Self { base, addr, child: None, pid: None, log: None, _dir: None };
+        let mut server = Self {
+            base,
+            addr,
+            child: None,
+            pid: None,
+            log: None,
+            _dir: None,
+        };
         server.wait_ready().await?;
         Ok(server)
     }

@@ -12,18 +12,10 @@ use futures_util::{stream, StreamExt, TryStreamExt};
 
 use crate::api::{Api, User};
 
-/// Direct or group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConvKind {
-    Direct,
-    Group,
-}
-
 /// A conversation the benchmark created, with its members as client indices.
 #[derive(Debug, Clone)]
 pub struct Conv {
     pub id: i64,
-    pub kind: ConvKind,
     pub members: Vec<usize>,
 }
 
@@ -33,7 +25,6 @@ pub struct Population {
     /// Direct conversations first (pair k is conversation k), then groups.
     pub convs: Vec<Conv>,
     pub pairs: usize,
-    pub groups: usize,
     pub seconds: f64,
 }
 
@@ -82,7 +73,10 @@ where
     reporter.abort();
     let results = results?;
     let secs = started.elapsed().as_secs_f64();
-    eprintln!("  {label}: {count} in {secs:.1} s ({:.0}/s)", count as f64 / secs.max(1e-9));
+    eprintln!(
+        "  {label}: {count} in {secs:.1} s ({:.0}/s)",
+        count as f64 / secs.max(1e-9)
+    );
     Ok(results)
 }
 
@@ -96,10 +90,17 @@ pub async fn build(
     concurrency: usize,
 ) -> anyhow::Result<Population> {
     let started = Instant::now();
-    eprintln!("setup: {clients} users, {} pairs, {groups} groups of {group_size}", clients / 2);
+    eprintln!(
+        "setup: {clients} users, {} pairs, {groups} groups of {group_size}",
+        clients / 2
+    );
     let users = run_all("register", clients, concurrency, |i| {
         let api = api.clone();
-        async move { api.register(run, i).await.with_context(|| format!("registering user {i}")) }
+        async move {
+            api.register(run, i)
+                .await
+                .with_context(|| format!("registering user {i}"))
+        }
     })
     .await?;
 
@@ -121,12 +122,17 @@ pub async fn build(
         let (api, users, list) = (api.clone(), Arc::clone(&users), Arc::clone(&list));
         async move {
             let (a, b) = list[i];
-            api.befriend(&users[a], &users[b]).await.with_context(|| format!("befriending users {a} and {b}"))
+            api.befriend(&users[a], &users[b])
+                .await
+                .with_context(|| format!("befriending users {a} and {b}"))
         }
     })
     .await?;
     let mut convs: Vec<Conv> = (0..pairs)
-        .map(|k| Conv { id: conversations[k], kind: ConvKind::Direct, members: vec![2 * k, 2 * k + 1] })
+        .map(|k| Conv {
+            id: conversations[k],
+            members: vec![2 * k, 2 * k + 1],
+        })
         .collect();
 
     let group_ids = run_all("groups", groups, concurrency.min(8), |g| {
@@ -142,10 +148,18 @@ pub async fn build(
     .await?;
     for (g, id) in group_ids.into_iter().enumerate() {
         let owner = g * group_size;
-        convs.push(Conv { id, kind: ConvKind::Group, members: (owner..owner + group_size).collect() });
+        convs.push(Conv {
+            id,
+            members: (owner..owner + group_size).collect(),
+        });
     }
     let users = Arc::try_unwrap(users).unwrap_or_else(|shared| shared.as_ref().clone());
     let seconds = started.elapsed().as_secs_f64();
     eprintln!("setup done in {seconds:.1} s");
-    Ok(Population { users, convs, pairs, groups, seconds })
+    Ok(Population {
+        users,
+        convs,
+        pairs,
+        seconds,
+    })
 }

@@ -5,9 +5,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use hdrhistogram::Histogram;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::setup::Population;
 use crate::wire::{now_ns, parse_payload, InFrame};
@@ -93,10 +94,17 @@ pub struct Received {
     pub count: u64,
 }
 
-/// One client's receive state.
+/// How a WebSocket send ended: acked, or the server's error code.
+pub type SendOutcome = Result<(), String>;
+
+/// One client's receive state, and its way to send over its own socket.
 pub struct ClientSlot {
     pub user_id: i64,
     pub received: Mutex<Vec<Received>>,
+    /// Frames for the connection's task to write (set once connected).
+    pub outbox: OnceLock<mpsc::UnboundedSender<String>>,
+    /// WebSocket sends waiting for their `ack` or `error`, by client message id.
+    pub pending: Mutex<HashMap<String, oneshot::Sender<SendOutcome>>>,
     /// Connected and past `synced`.
     pub online: AtomicBool,
     /// The connection ended before the benchmark closed it.
@@ -128,14 +136,20 @@ impl Tracker {
             .map(|u| ClientSlot {
                 user_id: u.id,
                 received: Mutex::new(Vec::new()),
+                outbox: OnceLock::new(),
+                pending: Mutex::new(HashMap::new()),
                 online: AtomicBool::new(false),
                 lost: AtomicBool::new(false),
             })
             .collect();
         for (index, conv) in population.convs.iter().enumerate() {
             for &member in &conv.members {
-                if let Ok(mut received) = clients[member].received.get_mut() {
-                    received.push(Received { conv: index, last_seq: 0, count: 0 });
+                if let Ok(received) = clients[member].received.get_mut() {
+                    received.push(Received {
+                        conv: index,
+                        last_seq: 0,
+                        count: 0,
+                    });
                 }
             }
         }
@@ -165,6 +179,10 @@ impl Tracker {
             self.bad_frames.fetch_add(1, Ordering::Relaxed);
             return;
         };
+        if frame.frame == "ack" || frame.frame == "error" {
+            self.on_answer(client, &frame);
+            return;
+        }
         if frame.frame != "event" || frame.kind.as_deref() != Some("message.new") {
             self.other_frames.fetch_add(1, Ordering::Relaxed);
             return;
@@ -200,9 +218,29 @@ impl Tracker {
         stats.last_delivery_ns.fetch_max(now, Ordering::Relaxed);
     }
 
+    /// Completes the WebSocket send an `ack` or `error` answers.
+    fn on_answer(&self, client: usize, frame: &InFrame<'_>) {
+        let waiter = frame
+            .client_msg_id
+            .as_deref()
+            .and_then(|id| self.clients[client].pending.lock().ok()?.remove(id));
+        let Some(waiter) = waiter else {
+            self.bad_frames.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let outcome = match frame.frame.as_ref() {
+            "ack" => Ok(()),
+            _ => Err(frame.code.as_deref().unwrap_or("error").to_owned()),
+        };
+        let _ = waiter.send(outcome);
+    }
+
     /// Members of conversation `conv` (by index) that are online now.
     pub fn online_members(&self, members: &[usize]) -> u64 {
-        members.iter().filter(|&&m| self.clients[m].online.load(Ordering::Relaxed)).count() as u64
+        members
+            .iter()
+            .filter(|&&m| self.clients[m].online.load(Ordering::Relaxed))
+            .count() as u64
     }
 }
 

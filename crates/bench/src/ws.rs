@@ -1,7 +1,8 @@
 //! The WebSocket clients: one connection per user, bound to a source address
 //! in 127.0.0.2–9 (to spread the ephemeral ports), connected, waited on until
-//! the server says `synced`, then read in a task of its own that hands every
-//! frame to the [`Tracker`] until the benchmark tells it to close.
+//! the server says `synced`, then run by a task of its own that writes the
+//! send frames the load phases queue for it and hands every frame it reads
+//! to the [`Tracker`], until the benchmark tells it to close.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use futures_util::{stream, SinkExt, StreamExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
@@ -26,7 +27,9 @@ type Ws = WebSocketStream<TcpStream>;
 /// Small buffers: thousands of idle connections should cost the load
 /// generator little (tungstenite's default read buffer is 128 KiB).
 fn config() -> WebSocketConfig {
-    WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(0)
+    WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0)
 }
 
 /// Connects client `i` and waits for the server's `synced` frame.
@@ -87,10 +90,16 @@ pub async fn connect_all(
         .map(|(i, user)| {
             let (tracker, stopped, done) = (Arc::clone(tracker), stopped.clone(), Arc::clone(&done));
             async move {
-                let ws = connect_one(i, server, user).await.with_context(|| format!("connecting client {i}"))?;
+                let ws = connect_one(i, server, user)
+                    .await
+                    .with_context(|| format!("connecting client {i}"))?;
+                let (outbox, outgoing) = mpsc::unbounded_channel();
+                if tracker.clients[i].outbox.set(outbox).is_err() {
+                    bail!("client {i} connected twice");
+                }
                 tracker.clients[i].online.store(true, Ordering::Relaxed);
                 done.fetch_add(1, Ordering::Relaxed);
-                Ok(tokio::spawn(read_loop(i, ws, tracker, stopped)))
+                Ok(tokio::spawn(client_loop(i, ws, outgoing, tracker, stopped)))
             }
         })
         .buffer_unordered(concurrency.max(1))
@@ -107,7 +116,11 @@ pub async fn connect_all(
             }
         }
     }
-    let clients = Clients { stop, tasks, connect_seconds: started.elapsed().as_secs_f64() };
+    let clients = Clients {
+        stop,
+        tasks,
+        connect_seconds: started.elapsed().as_secs_f64(),
+    };
     if let Some(e) = first_error {
         clients.close().await;
         return Err(e);
@@ -116,30 +129,48 @@ pub async fn connect_all(
     Ok(clients)
 }
 
-async fn read_loop(i: usize, mut ws: Ws, tracker: Arc<Tracker>, mut stop: watch::Receiver<bool>) {
+/// Writes what the senders queue for this client, reads what the server sends.
+async fn client_loop(
+    i: usize,
+    mut ws: Ws,
+    mut outgoing: mpsc::UnboundedReceiver<String>,
+    tracker: Arc<Tracker>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut failure: Option<String> = None;
     loop {
         tokio::select! {
             message = ws.next() => match message {
                 Some(Ok(Message::Text(text))) => tracker.on_frame(i, text.as_str()),
                 Some(Ok(Message::Close(frame))) => {
-                    if !*stop.borrow() {
-                        eprintln!("client {i}: the server closed the connection: {frame:?}");
-                        tracker.clients[i].lost.store(true, Ordering::Relaxed);
-                    }
+                    failure = Some(format!("the server closed the connection: {frame:?}"));
                     break;
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
-                    if !*stop.borrow() {
-                        eprintln!("client {i}: connection error: {e}");
-                        tracker.clients[i].lost.store(true, Ordering::Relaxed);
-                    }
+                    failure = Some(format!("connection error: {e}"));
                     break;
                 }
                 None => {
-                    if !*stop.borrow() {
-                        tracker.clients[i].lost.store(true, Ordering::Relaxed);
+                    failure = Some("connection ended".into());
+                    break;
+                }
+            },
+            Some(text) = outgoing.recv() => {
+                // Queue everything waiting, then write it out at once.
+                let mut batch = vec![text];
+                while let Ok(more) = outgoing.try_recv() {
+                    batch.push(more);
+                }
+                let mut written = Ok(());
+                for text in batch {
+                    written = ws.feed(Message::text(text)).await;
+                    if written.is_err() {
+                        break;
                     }
+                }
+                if let Err(e) = written.and(ws.flush().await) {
+                    failure = Some(format!("write error: {e}"));
                     break;
                 }
             },
@@ -149,8 +180,20 @@ async fn read_loop(i: usize, mut ws: Ws, tracker: Arc<Tracker>, mut stop: watch:
             }
         }
     }
-    tracker.clients[i].online.store(false, Ordering::Relaxed);
-    let _ = ws.flush().await;
+    let slot = &tracker.clients[i];
+    if let Some(failure) = failure {
+        if !*stop.borrow() {
+            eprintln!("client {i}: {failure}");
+            slot.lost.store(true, Ordering::Relaxed);
+        }
+    }
+    slot.online.store(false, Ordering::Relaxed);
+    // Sends still waiting for an answer will not get one.
+    if let Ok(mut pending) = slot.pending.lock() {
+        for (_, waiter) in pending.drain() {
+            let _ = waiter.send(Err("connection closed".into()));
+        }
+    }
 }
 
 impl Clients {

@@ -107,10 +107,7 @@ mod tests {
         assert!(may_remove(Role::Owner, Role::Admin).is_ok());
         assert!(may_remove(Role::Admin, Role::Member).is_ok());
         assert_eq!(may_remove(Role::Admin, Role::Admin), Err(Error::Forbidden));
-        assert_eq!(
-            may_remove(Role::Member, Role::Member),
-            Err(Error::Forbidden)
-        );
+        assert_eq!(may_remove(Role::Member, Role::Member), Err(Error::Forbidden));
         assert_eq!(may_remove(Role::Owner, Role::Owner), Err(Error::Forbidden));
         assert!(may_edit_info(Role::Admin).is_ok());
         assert_eq!(may_edit_info(Role::Member), Err(Error::Forbidden));

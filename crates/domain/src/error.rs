@@ -193,10 +193,7 @@ mod tests {
         let codes: HashSet<_> = Error::ALL.iter().map(|e| e.code()).collect();
         assert_eq!(codes.len(), Error::ALL.len());
         for code in codes {
-            assert!(
-                code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
-                "{code}"
-            );
+            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{code}");
         }
     }
 }

@@ -13,9 +13,8 @@ impl Phone {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let compact: String = raw.chars().filter(|c| *c != ' ' && *c != '-').collect();
         let digits = compact.strip_prefix('+').ok_or(Error::InvalidPhone)?;
-        let ok = (8..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
+        let ok =
+            (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
         if ok {
             Ok(Self(compact))
         } else {
@@ -204,12 +203,7 @@ impl Language {
     /// any `zh*` range means Simplified Chinese. Defaults to en-US.
     pub fn from_accept_language(header: &str) -> Self {
         for part in header.split(',') {
-            let tag = part
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             if tag.starts_with("zh") {
                 return Language::ZhCn;
             }
@@ -244,9 +238,7 @@ mod tests {
         assert_eq!(phone.discovery_hash().len(), 64);
         assert_eq!(
             phone.discovery_hash(),
-            Phone::parse("+1 555 123 4567")
-                .expect("valid")
-                .discovery_hash()
+            Phone::parse("+1 555 123 4567").expect("valid").discovery_hash()
         );
     }
 
@@ -272,17 +264,8 @@ mod tests {
 
     #[test]
     fn qiao_id_rules() {
-        assert_eq!(
-            QiaoId::parse("Lin_2026").map(|q| q.0),
-            Ok("lin_2026".into())
-        );
-        for bad in [
-            "lin",
-            "1linlin",
-            "lin lin",
-            "linlinlinlinlinlinlinl",
-            "林林林林林林",
-        ] {
+        assert_eq!(QiaoId::parse("Lin_2026").map(|q| q.0), Ok("lin_2026".into()));
+        for bad in ["lin", "1linlin", "lin lin", "linlinlinlinlinlinlinl", "林林林林林林"] {
             assert!(QiaoId::parse(bad).is_err(), "{bad}");
         }
     }
@@ -300,18 +283,9 @@ mod tests {
 
     #[test]
     fn accept_language() {
-        assert_eq!(
-            Language::from_accept_language("zh-CN,zh;q=0.9"),
-            Language::ZhCn
-        );
-        assert_eq!(
-            Language::from_accept_language("en-US,en;q=0.9"),
-            Language::EnUs
-        );
-        assert_eq!(
-            Language::from_accept_language("fr-FR, zh;q=0.5"),
-            Language::ZhCn
-        );
+        assert_eq!(Language::from_accept_language("zh-CN,zh;q=0.9"), Language::ZhCn);
+        assert_eq!(Language::from_accept_language("en-US,en;q=0.9"), Language::EnUs);
+        assert_eq!(Language::from_accept_language("fr-FR, zh;q=0.5"), Language::ZhCn);
         assert_eq!(Language::from_accept_language(""), Language::EnUs);
     }
 }

@@ -10,11 +10,7 @@ pub struct BlobHash(String);
 
 impl BlobHash {
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        if raw.len() == 64
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(Error::UploadNotFound)
@@ -42,9 +38,7 @@ impl Content {
         if raw.chars().count() > MAX_TEXT_CHARS {
             return Err(Error::TooLong);
         }
-        Ok(Content::Text {
-            text: raw.to_owned(),
-        })
+        Ok(Content::Text { text: raw.to_owned() })
     }
 
     pub fn file(blob: BlobHash, name: &str) -> Result<Self, Error> {
@@ -86,11 +80,7 @@ pub struct Draft {
 }
 
 impl Draft {
-    pub fn new(
-        content: Content,
-        reply_to: Option<MessageId>,
-        mut mentions: Vec<UserId>,
-    ) -> Result<Self, Error> {
+    pub fn new(content: Content, reply_to: Option<MessageId>, mut mentions: Vec<UserId>) -> Result<Self, Error> {
         mentions.sort();
         mentions.dedup();
         if mentions.len() > MAX_MENTIONS {
@@ -130,12 +120,8 @@ pub fn sniff_upload(declared: &str, bytes: &[u8]) -> Result<UploadKind, Error> {
     let kind = match declared {
         "image/png" if bytes.starts_with(b"\x89PNG\r\n\x1a\n") => UploadKind::Image,
         "image/jpeg" if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) => UploadKind::Image,
-        "image/gif" if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") => {
-            UploadKind::Image
-        }
-        "image/webp" if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" => {
-            UploadKind::Image
-        }
+        "image/gif" if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") => UploadKind::Image,
+        "image/webp" if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" => UploadKind::Image,
         "application/pdf" if bytes.starts_with(b"%PDF-") => UploadKind::File,
         "text/plain" if std::str::from_utf8(bytes).is_ok() => UploadKind::File,
         "application/zip" if bytes.starts_with(b"PK\x03\x04") => UploadKind::File,
@@ -159,10 +145,7 @@ mod tests {
     #[test]
     fn text_limits() {
         assert!(Content::text(&"字".repeat(MAX_TEXT_CHARS)).is_ok());
-        assert_eq!(
-            Content::text(&"字".repeat(MAX_TEXT_CHARS + 1)),
-            Err(Error::TooLong)
-        );
+        assert_eq!(Content::text(&"字".repeat(MAX_TEXT_CHARS + 1)), Err(Error::TooLong));
         assert_eq!(Content::text("  "), Err(Error::InvalidRequest));
     }
 
@@ -184,10 +167,7 @@ mod tests {
             sniff_upload("image/png", b"\x89PNG\r\n\x1a\nrest"),
             Ok(UploadKind::Image)
         );
-        assert_eq!(
-            sniff_upload("image/png", b"GIF89a"),
-            Err(Error::UnsupportedMediaType)
-        );
+        assert_eq!(sniff_upload("image/png", b"GIF89a"), Err(Error::UnsupportedMediaType));
         assert_eq!(
             sniff_upload("application/x-msdownload", b"MZ"),
             Err(Error::UnsupportedMediaType)
@@ -197,8 +177,7 @@ mod tests {
     #[test]
     fn mentions_are_deduplicated_and_bounded() {
         let content = Content::text("hi").expect("valid");
-        let draft = Draft::new(content.clone(), None, vec![UserId(2), UserId(1), UserId(2)])
-            .expect("valid");
+        let draft = Draft::new(content.clone(), None, vec![UserId(2), UserId(1), UserId(2)]).expect("valid");
         assert_eq!(draft.mentions, vec![UserId(1), UserId(2)]);
         let many = (0..=MAX_MENTIONS as i64).map(UserId).collect();
         assert_eq!(Draft::new(content, None, many), Err(Error::TooLong));

@@ -17,12 +17,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 )]
 struct Cli {
     /// Server to talk to (client commands).
-    #[arg(
-        long,
-        global = true,
-        env = "QIAO_SERVER",
-        default_value = "http://127.0.0.1:8080"
-    )]
+    #[arg(long, global = true, env = "QIAO_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
     /// Where the client keeps its sign-in (client commands).
     #[arg(long, global = true, env = "QIAO_PROFILE")]
@@ -142,12 +137,8 @@ fn profile_path(cli: &Cli) -> PathBuf {
 
 fn load_profile(cli: &Cli) -> anyhow::Result<Profile> {
     let path = profile_path(cli);
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "not signed in ({} missing); run `qiao login`",
-            path.display()
-        )
-    })?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("not signed in ({} missing); run `qiao login`", path.display()))?;
     Ok(serde_json::from_str(&text)?)
 }
 
@@ -197,11 +188,7 @@ impl Client {
             });
             bail!("{} ({})", error.message, error.code);
         }
-        let bytes = if bytes.is_empty() {
-            "null".into()
-        } else {
-            bytes
-        };
+        let bytes = if bytes.is_empty() { "null".into() } else { bytes };
         Ok(serde_json::from_slice(&bytes)?)
     }
 
@@ -209,11 +196,7 @@ impl Client {
         self.call(reqwest::Method::GET, path, None).await
     }
 
-    async fn post<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: serde_json::Value,
-    ) -> anyhow::Result<T> {
+    async fn post<T: DeserializeOwned>(&self, path: &str, body: serde_json::Value) -> anyhow::Result<T> {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 }
@@ -230,8 +213,7 @@ async fn serve(
     database: Option<String>,
     config: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let mut config = qiao_server::Config::load(config.as_deref())
-        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    let mut config = qiao_server::Config::load(config.as_deref()).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     if let Some(listen) = listen {
         config.listen = listen;
     }
@@ -241,13 +223,10 @@ async fn serve(
     if database.is_some() {
         config.database = database;
     }
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,tower_http=warn".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into());
     if config.log_json {
-        tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .init();
+        tracing_subscriber::fmt().json().with_env_filter(filter).init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
@@ -283,10 +262,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         token: signed_in.as_ref().map(|p| p.token.clone()),
         lang: cli.lang.clone(),
     };
-    let needs_login = !matches!(
-        cli.command,
-        Command::Register { .. } | Command::Login { .. }
-    );
+    let needs_login = !matches!(cli.command, Command::Register { .. } | Command::Login { .. });
     if needs_login && signed_in.is_none() {
         bail!("not signed in; run `qiao login` or `qiao register`");
     }
@@ -329,12 +305,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 auth.user.display_name, auth.user.id
             );
         }
-        Command::Login {
-            identifier,
-            password,
-        } => {
+        Command::Login { identifier, password } => {
             let auth: api::AuthResponse = client
-                .post("/api/auth/login", serde_json::json!({"identifier": identifier, "password": password, "device_name": "qiao cli"}))
+                .post(
+                    "/api/auth/login",
+                    serde_json::json!({"identifier": identifier, "password": password, "device_name": "qiao cli"}),
+                )
                 .await?;
             save_profile(
                 &cli,
@@ -345,15 +321,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     cursor: 0,
                 },
             )?;
-            println!(
-                "signed in as {} (user id {})",
-                auth.user.display_name, auth.user.id
-            );
+            println!("signed in as {} (user id {})", auth.user.display_name, auth.user.id);
         }
         Command::Logout => {
-            let _: serde_json::Value = client
-                .post("/api/auth/logout", serde_json::json!({}))
-                .await?;
+            let _: serde_json::Value = client.post("/api/auth/logout", serde_json::json!({})).await?;
             let _ = std::fs::remove_file(profile_path(&cli));
             println!("signed out");
         }
@@ -410,10 +381,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     serde_json::json!({"to_user_id": user.id, "greeting": greeting}),
                 )
                 .await?;
-            println!(
-                "friend request {} sent to {}",
-                request.id, user.display_name
-            );
+            println!("friend request {} sent to {}", request.id, user.display_name);
         }
         Command::Requests => {
             let requests: api::FriendRequests = client.get("/api/friend-requests").await?;
@@ -424,10 +392,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             for r in requests.outgoing {
-                println!(
-                    "{}\tto {} (user {})\t{}",
-                    r.id, r.to.display_name, r.to.id, r.status
-                );
+                println!("{}\tto {} (user {})\t{}", r.id, r.to.display_name, r.to.id, r.status);
             }
         }
         Command::Accept { request_id } => {
@@ -471,10 +436,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Group { name, members } => {
             let group: api::ConversationDetail = client
-                .post(
-                    "/api/groups",
-                    serde_json::json!({"name": name, "member_ids": members}),
-                )
+                .post("/api/groups", serde_json::json!({"name": name, "member_ids": members}))
                 .await?;
             println!(
                 "group {} created with {} members",
@@ -482,10 +444,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 group.members.len()
             );
         }
-        Command::Send {
-            conversation_id,
-            text,
-        } => {
+        Command::Send { conversation_id, text } => {
             let message: api::Message = client
                 .post(
                     &format!("/api/conversations/{conversation_id}/messages"),
@@ -494,14 +453,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             println!("sent #{}", message.seq);
         }
-        Command::History {
-            conversation_id,
-            limit,
-        } => {
+        Command::History { conversation_id, limit } => {
             let mut messages: Vec<api::Message> = client
-                .get(&format!(
-                    "/api/conversations/{conversation_id}/messages?limit={limit}"
-                ))
+                .get(&format!("/api/conversations/{conversation_id}/messages?limit={limit}"))
                 .await?;
             messages.reverse();
             for m in messages {
@@ -510,17 +464,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Recall { message_id } => {
             let _: api::Message = client
-                .post(
-                    &format!("/api/messages/{message_id}/recall"),
-                    serde_json::json!({}),
-                )
+                .post(&format!("/api/messages/{message_id}/recall"), serde_json::json!({}))
                 .await?;
             println!("recalled");
         }
-        Command::Watch {
-            conversation_id,
-            count,
-        } => {
+        Command::Watch { conversation_id, count } => {
             let mut profile = load_profile(&cli)?;
             watch(&client, &mut profile, *conversation_id, *count).await?;
             save_profile(&cli, &profile)?;
@@ -533,10 +481,7 @@ async fn search(client: &Client, query: &str) -> anyhow::Result<Vec<api::UserSum
     let mut url = url::Url::parse("http://x/api/users/search")?;
     url.query_pairs_mut().append_pair("q", query);
     client
-        .get(&format!(
-            "/api/users/search?{}",
-            url.query().unwrap_or_default()
-        ))
+        .get(&format!("/api/users/search?{}", url.query().unwrap_or_default()))
         .await
 }
 
@@ -554,12 +499,7 @@ fn render(m: &api::Message) -> String {
 }
 
 /// Streams events over the WebSocket from the saved cursor; prints messages.
-async fn watch(
-    client: &Client,
-    profile: &mut Profile,
-    only: Option<i64>,
-    count: Option<usize>,
-) -> anyhow::Result<()> {
+async fn watch(client: &Client, profile: &mut Profile, only: Option<i64>, count: Option<usize>) -> anyhow::Result<()> {
     let ws_base = client.server.replacen("http", "ws", 1);
     let url = format!(
         "{ws_base}/api/ws?token={}&since={}&lang={}",
@@ -596,10 +536,7 @@ async fn watch(
                         if live && message.sender_id != profile.user_id {
                             let _: serde_json::Value = client
                                 .post(
-                                    &format!(
-                                        "/api/conversations/{}/receipts",
-                                        message.conversation_id
-                                    ),
+                                    &format!("/api/conversations/{}/receipts", message.conversation_id),
                                     serde_json::json!({"kind": "read", "up_to_seq": message.seq}),
                                 )
                                 .await?;

@@ -30,7 +30,16 @@ impl Application {
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new().context("metrics registry")?);
-        let hub = Hub::new(Arc::clone(&metrics));
+        let hub = match &config.nats_url {
+            None => Hub::new(Arc::clone(&metrics)),
+            Some(url) => {
+                let (reports, outgoing) = tokio::sync::mpsc::unbounded_channel();
+                let hub = Hub::clustered(Arc::clone(&metrics), reports);
+                let node = format!("{:016x}", rand::random::<u64>());
+                crate::cluster::start(url, &config.nats_subject, node, Arc::clone(&hub), outgoing).await?;
+                hub
+            }
+        };
         let location = match &config.database {
             Some(url) => Location::Postgres(url.clone()),
             None => Location::Sqlite(config.sqlite_path()),
@@ -70,8 +79,7 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         axum::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .await
     }
@@ -92,10 +100,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(crate::http::ops_routes())
         .merge(crate::web::routes())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::http::track,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::track))
         .layer(axum::middleware::from_fn(crate::error::localize))
         .layer(DefaultBodyLimit::max(state.config.max_upload_bytes + 1))
         .layer(TraceLayer::new_for_http())

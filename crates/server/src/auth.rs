@@ -4,9 +4,7 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -31,8 +29,7 @@ pub struct Passwords {
 
 impl Passwords {
     pub fn new(memory_kib: u32, iterations: u32) -> anyhow::Result<Self> {
-        let params = Params::new(memory_kib, iterations, 1, None)
-            .map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
+        let params = Params::new(memory_kib, iterations, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
         Ok(Self { params })
     }
 
@@ -45,9 +42,7 @@ impl Passwords {
         let argon2 = self.argon2();
         tokio::task::spawn_blocking(move || {
             let salt = SaltString::generate(&mut OsRng);
-            argon2
-                .hash_password(secret.as_bytes(), &salt)
-                .map(|h| h.to_string())
+            argon2.hash_password(secret.as_bytes(), &salt).map(|h| h.to_string())
         })
         .await
         .map_err(|_| ApiError(Error::Internal))?
@@ -58,8 +53,7 @@ impl Passwords {
     pub async fn verify(&self, secret: String, stored: String) -> bool {
         let argon2 = self.argon2();
         tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&stored)
-                .is_ok_and(|h| argon2.verify_password(secret.as_bytes(), &h).is_ok())
+            PasswordHash::new(&stored).is_ok_and(|h| argon2.verify_password(secret.as_bytes(), &h).is_ok())
         })
         .await
         .unwrap_or(false)
@@ -120,10 +114,7 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers).ok_or(ApiError(Error::Unauthorized))?;
         authenticate(app, token).await
     }
@@ -152,10 +143,7 @@ impl RateLimits {
 
     pub fn login(&self, account: &str, address: IpAddr) -> Result<(), ApiError> {
         let by_address = self.login_by_address.check_key(&address).is_ok();
-        let by_account = self
-            .login_by_account
-            .check_key(&account.to_lowercase())
-            .is_ok();
+        let by_account = self.login_by_account.check_key(&account.to_lowercase()).is_ok();
         if by_address && by_account {
             Ok(())
         } else {

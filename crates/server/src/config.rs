@@ -37,6 +37,11 @@ pub struct Config {
     pub ws_heartbeat_seconds: u64,
     /// Log as JSON lines (for collectors) instead of text.
     pub log_json: bool,
+    /// `nats://host:port` to run several nodes on one PostgreSQL database:
+    /// nodes tell each other over NATS which users have new events.
+    pub nats_url: Option<String>,
+    /// NATS subject the nodes of one deployment share.
+    pub nats_subject: String,
 }
 
 impl Default for Config {
@@ -54,6 +59,8 @@ impl Default for Config {
             ws_queue_depth: 1024,
             ws_heartbeat_seconds: 30,
             log_json: false,
+            nats_url: None,
+            nats_subject: "qiao.events".to_owned(),
         }
     }
 }
@@ -62,16 +69,11 @@ impl Config {
     /// Defaults, then the file (if it exists), then `QIAO_*` variables.
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        let path = file
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("qiao.toml"));
+        let path = file.map(PathBuf::from).unwrap_or_else(|| PathBuf::from("qiao.toml"));
         if path.exists() || file.is_some() {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment
-            .merge(Env::prefixed("QIAO_"))
-            .extract()
-            .map_err(Box::new)
+        figment.merge(Env::prefixed("QIAO_")).extract().map_err(Box::new)
     }
 
     pub fn sqlite_path(&self) -> PathBuf {

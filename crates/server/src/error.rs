@@ -35,20 +35,18 @@ impl From<StoreError> for ApiError {
 pub fn status_of(error: Error) -> StatusCode {
     use Error::*;
     match error {
-        InvalidRequest | InvalidPhone | InvalidEmail | InvalidPassword | InvalidQiaoId
-        | InvalidDisplayName | InvalidRegion | InvalidLanguage | IdentifierRequired | TooLong
-        | InvalidCursor | CannotAddSelf => StatusCode::BAD_REQUEST,
+        InvalidRequest | InvalidPhone | InvalidEmail | InvalidPassword | InvalidQiaoId | InvalidDisplayName
+        | InvalidRegion | InvalidLanguage | IdentifierRequired | TooLong | InvalidCursor | CannotAddSelf => {
+            StatusCode::BAD_REQUEST
+        }
         BadCredentials | Unauthorized => StatusCode::UNAUTHORIZED,
         Forbidden | NotMember | NotFriends | Blocked => StatusCode::FORBIDDEN,
-        NotFound
-        | UserNotFound
-        | FriendRequestNotFound
-        | ConversationNotFound
-        | MessageNotFound
-        | UploadNotFound => StatusCode::NOT_FOUND,
-        PhoneTaken | EmailTaken | QiaoIdTaken | QiaoIdAlreadySet | AlreadyFriends
-        | FriendRequestHandled | AlreadyMember | OwnerMustTransfer | RecallWindowPassed
-        | AlreadyRecalled | IdempotencyConflict | GroupFull => StatusCode::CONFLICT,
+        NotFound | UserNotFound | FriendRequestNotFound | ConversationNotFound | MessageNotFound | UploadNotFound => {
+            StatusCode::NOT_FOUND
+        }
+        PhoneTaken | EmailTaken | QiaoIdTaken | QiaoIdAlreadySet | AlreadyFriends | FriendRequestHandled
+        | AlreadyMember | OwnerMustTransfer | RecallWindowPassed | AlreadyRecalled | IdempotencyConflict
+        | GroupFull => StatusCode::CONFLICT,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         UploadTooLarge | PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -92,9 +90,7 @@ pub async fn localize(request: Request, next: axum::middleware::Next) -> Respons
         (None, StatusCode::NOT_FOUND) if is_empty(&response) => Error::NotFound,
         (None, StatusCode::METHOD_NOT_ALLOWED) => Error::NotFound,
         (None, StatusCode::PAYLOAD_TOO_LARGE) => Error::PayloadTooLarge,
-        (None, StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY)
-            if !is_json(&response) =>
-        {
+        (None, StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY) if !is_json(&response) => {
             Error::InvalidRequest
         }
         _ => return response,
@@ -164,10 +160,7 @@ mod tests {
     fn every_code_maps_to_an_error_status() {
         for error in Error::ALL {
             let status = status_of(*error);
-            assert!(
-                status.is_client_error() || status.is_server_error(),
-                "{error:?}"
-            );
+            assert!(status.is_client_error() || status.is_server_error(), "{error:?}");
         }
     }
 }

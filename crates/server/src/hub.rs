@@ -2,9 +2,17 @@
 //! events to them. It is the store's [`EventSink`], so events arrive after
 //! commit and in stream order.
 //!
-//! Each connection has a bounded queue. A connection whose queue is full is
-//! dropped (its sender is removed, closing the queue); the client reconnects
-//! with its last cursor and loses nothing. One slow client never stalls others.
+//! Two modes:
+//! - **Push** (one node): each event is serialized once and queued to every
+//!   recipient device.
+//! - **Pull** (several nodes, with NATS): a node cannot know the global order
+//!   of events committed elsewhere, so devices are only *woken*; each then
+//!   reads the store past its cursor, which always returns a gap-free prefix.
+//!
+//! Each connection has a bounded queue. A connection whose queue is full of
+//! events is dropped (its sender is removed, closing the queue); the client
+//! reconnects with its last cursor and loses nothing. One slow client never
+//! stalls others.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,11 +26,13 @@ use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
 
-/// One event, serialized once, shared by every connection that receives it.
+/// What a device's queue carries.
 #[derive(Debug, Clone)]
-pub struct Frame {
-    pub pos: i64,
-    pub text: Utf8Bytes,
+pub enum Frame {
+    /// One event, serialized once, shared by every device that receives it.
+    Event { pos: i64, text: Utf8Bytes },
+    /// New events exist for this user; read them from the store.
+    Wake,
 }
 
 struct Subscriber {
@@ -34,6 +44,8 @@ pub struct Hub {
     subscribers: RwLock<HashMap<UserId, Vec<Subscriber>>>,
     next_id: AtomicU64,
     metrics: Arc<Metrics>,
+    /// In pull mode, where to tell the other nodes whom to wake.
+    cluster: Option<mpsc::UnboundedSender<Vec<UserId>>>,
 }
 
 /// A device's place in the hub. Dropping it unsubscribes.
@@ -51,13 +63,7 @@ impl Drop for Subscription {
 }
 
 /// The event frame as it goes on the wire; `data` is already JSON.
-pub fn event_frame(
-    pos: i64,
-    kind: &str,
-    conversation_id: Option<i64>,
-    at_ms: i64,
-    data: &str,
-) -> String {
+pub fn event_frame(pos: i64, kind: &str, conversation_id: Option<i64>, at_ms: i64, data: &str) -> String {
     let conversation = conversation_id.map_or_else(|| "null".to_owned(), |c| c.to_string());
     format!(
         r#"{{"type":"event","pos":{pos},"kind":"{kind}","conversation_id":{conversation},"at_ms":{at_ms},"data":{data}}}"#
@@ -65,11 +71,23 @@ pub fn event_frame(
 }
 
 impl Hub {
+    /// A hub for a single node.
     pub fn new(metrics: Arc<Metrics>) -> Arc<Self> {
         Arc::new(Self {
             subscribers: RwLock::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             metrics,
+            cluster: None,
+        })
+    }
+
+    /// A hub for one node of several: it wakes devices and reports whom to wake to `cluster`.
+    pub fn clustered(metrics: Arc<Metrics>, cluster: mpsc::UnboundedSender<Vec<UserId>>) -> Arc<Self> {
+        Arc::new(Self {
+            subscribers: RwLock::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            metrics,
+            cluster: Some(cluster),
         })
     }
 
@@ -104,14 +122,23 @@ impl Hub {
         }
     }
 
-    /// How many devices of this user are connected.
+    /// How many devices of this user are connected to this node.
     pub fn devices(&self, user: UserId) -> usize {
         self.subscribers.read().get(&user).map_or(0, Vec::len)
     }
-}
 
-impl EventSink for Hub {
-    fn publish(&self, events: &[CommittedEvent]) {
+    /// Wakes every local device of these users. A full queue already holds a
+    /// wake or events, so the device will read the store anyway.
+    pub fn wake(&self, users: &[UserId]) {
+        let subscribers = self.subscribers.read();
+        for user in users {
+            for subscriber in subscribers.get(user).map(Vec::as_slice).unwrap_or_default() {
+                let _ = subscriber.queue.try_send(Frame::Wake);
+            }
+        }
+    }
+
+    fn push(&self, events: &[CommittedEvent]) {
         let mut lagging = Vec::new();
         let mut delivered = 0u64;
         {
@@ -124,7 +151,7 @@ impl EventSink for Hub {
                     event.at_ms,
                     &event.data,
                 );
-                let frame = Frame {
+                let frame = Frame::Event {
                     pos: event.pos.0,
                     text: Utf8Bytes::from(text),
                 };
@@ -132,25 +159,34 @@ impl EventSink for Hub {
                     for subscriber in subscribers.get(user).map(Vec::as_slice).unwrap_or_default() {
                         match subscriber.queue.try_send(frame.clone()) {
                             Ok(()) => delivered += 1,
-                            Err(mpsc::error::TrySendError::Full(_)) => {
-                                lagging.push((*user, subscriber.id))
-                            }
+                            Err(mpsc::error::TrySendError::Full(_)) => lagging.push((*user, subscriber.id)),
                             Err(mpsc::error::TrySendError::Closed(_)) => {}
                         }
                     }
                 }
             }
         }
-        self.metrics.events_published.inc_by(events.len() as u64);
         self.metrics.frames_delivered.inc_by(delivered);
         for (user, id) in lagging {
-            tracing::info!(
-                user = user.0,
-                connection = id,
-                "dropping a client that fell behind"
-            );
+            tracing::info!(user = user.0, connection = id, "dropping a client that fell behind");
             self.metrics.ws_dropped_slow.inc();
             self.remove(user, id);
+        }
+    }
+}
+
+impl EventSink for Hub {
+    fn publish(&self, events: &[CommittedEvent]) {
+        self.metrics.events_published.inc_by(events.len() as u64);
+        match &self.cluster {
+            None => self.push(events),
+            Some(cluster) => {
+                let mut users: Vec<UserId> = events.iter().flat_map(|e| e.recipients.iter().copied()).collect();
+                users.sort();
+                users.dedup();
+                self.wake(&users);
+                let _ = cluster.send(users);
+            }
         }
     }
 }

@@ -32,24 +32,12 @@ fn texts(error: Error) -> (&'static str, &'static str) {
             "A Qiao ID is 6–20 letters, digits, _ or -, starting with a letter.",
             "桥号须为 6–20 位字母、数字、下划线或减号，并以字母开头。",
         ),
-        Error::InvalidDisplayName => (
-            "The name must be 1 to 64 characters.",
-            "名字长度须为 1 到 64 个字符。",
-        ),
+        Error::InvalidDisplayName => ("The name must be 1 to 64 characters.", "名字长度须为 1 到 64 个字符。"),
         Error::InvalidRegion => ("That region is not supported.", "不支持该地区。"),
         Error::InvalidLanguage => ("That language is not supported.", "不支持该语言。"),
-        Error::IdentifierRequired => (
-            "Give a phone number or an email address.",
-            "请填写手机号或邮箱。",
-        ),
-        Error::PhoneTaken => (
-            "That phone number is already registered.",
-            "该手机号已注册。",
-        ),
-        Error::EmailTaken => (
-            "That email address is already registered.",
-            "该邮箱已注册。",
-        ),
+        Error::IdentifierRequired => ("Give a phone number or an email address.", "请填写手机号或邮箱。"),
+        Error::PhoneTaken => ("That phone number is already registered.", "该手机号已注册。"),
+        Error::EmailTaken => ("That email address is already registered.", "该邮箱已注册。"),
         Error::QiaoIdTaken => ("That Qiao ID is taken.", "该桥号已被占用。"),
         Error::QiaoIdAlreadySet => (
             "Your Qiao ID is already set and cannot be changed.",
@@ -57,10 +45,7 @@ fn texts(error: Error) -> (&'static str, &'static str) {
         ),
         Error::BadCredentials => ("Wrong account or password.", "账号或密码错误。"),
         Error::Unauthorized => ("Please sign in again.", "请重新登录。"),
-        Error::RateLimited => (
-            "Too many attempts. Try again later.",
-            "尝试次数过多，请稍后再试。",
-        ),
+        Error::RateLimited => ("Too many attempts. Try again later.", "尝试次数过多，请稍后再试。"),
         Error::NotFound => ("Not found.", "未找到。"),
         Error::UserNotFound => ("No such user.", "用户不存在。"),
         Error::CannotAddSelf => ("You cannot do that to yourself.", "不能对自己执行此操作。"),
@@ -68,21 +53,12 @@ fn texts(error: Error) -> (&'static str, &'static str) {
         Error::NotFriends => ("You are not friends with this person.", "你们还不是好友。"),
         Error::Blocked => ("This person cannot be reached.", "无法联系此人。"),
         Error::FriendRequestNotFound => ("No such friend request.", "好友申请不存在。"),
-        Error::FriendRequestHandled => (
-            "This friend request has already been answered.",
-            "该好友申请已处理。",
-        ),
+        Error::FriendRequestHandled => ("This friend request has already been answered.", "该好友申请已处理。"),
         Error::TooLong => ("The text is too long.", "内容过长。"),
         Error::ConversationNotFound => ("No such conversation.", "会话不存在。"),
-        Error::NotMember => (
-            "You are not a member of this conversation.",
-            "你不是该会话的成员。",
-        ),
+        Error::NotMember => ("You are not a member of this conversation.", "你不是该会话的成员。"),
         Error::Forbidden => ("You are not allowed to do that.", "你没有权限执行此操作。"),
-        Error::GroupFull => (
-            "A group can have at most 500 members.",
-            "群成员最多 500 人。",
-        ),
+        Error::GroupFull => ("A group can have at most 500 members.", "群成员最多 500 人。"),
         Error::AlreadyMember => ("Already a member of this group.", "已经是群成员。"),
         Error::OwnerMustTransfer => (
             "Transfer ownership before leaving the group.",

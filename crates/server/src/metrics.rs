@@ -1,8 +1,6 @@
 //! Prometheus metrics, served at `/metrics`.
 
-use prometheus::{
-    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 pub struct Metrics {
     pub registry: Registry,
@@ -24,28 +22,15 @@ impl Metrics {
             &["method", "route", "status"],
         )?;
         let http_seconds = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "HTTP request latency by route",
-            ),
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route"),
             &["method", "route"],
         )?;
         let ws_connections = IntGauge::new("ws_connections", "Open WebSocket connections")?;
-        let ws_dropped_slow = IntCounter::new(
-            "ws_dropped_slow_total",
-            "WebSockets dropped for falling behind",
-        )?;
-        let events_published = IntCounter::new(
-            "events_published_total",
-            "Committed events handed to the hub",
-        )?;
-        let frames_delivered = IntCounter::new(
-            "frames_delivered_total",
-            "Event frames queued to connections",
-        )?;
+        let ws_dropped_slow = IntCounter::new("ws_dropped_slow_total", "WebSockets dropped for falling behind")?;
+        let events_published = IntCounter::new("events_published_total", "Committed events handed to the hub")?;
+        let frames_delivered = IntCounter::new("frames_delivered_total", "Event frames queued to connections")?;
         let messages_sent = IntCounter::new("messages_sent_total", "Messages stored")?;
-        let logins_failed =
-            IntCounter::new("logins_failed_total", "Failed or rate-limited logins")?;
+        let logins_failed = IntCounter::new("logins_failed_total", "Failed or rate-limited logins")?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_seconds.clone()))?;
         registry.register(Box::new(ws_connections.clone()))?;
@@ -69,8 +54,6 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let encoder = prometheus::TextEncoder::new();
-        encoder
-            .encode_to_string(&self.registry.gather())
-            .unwrap_or_default()
+        encoder.encode_to_string(&self.registry.gather()).unwrap_or_default()
     }
 }

@@ -41,7 +41,5 @@ async fn file(Path(path): Path<String>) -> Response {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/app/{*path}", get(file))
+    Router::new().route("/", get(index)).route("/app/{*path}", get(file))
 }

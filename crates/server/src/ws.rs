@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, Semaphore};
 
 use crate::auth::{authenticate, bearer};
 use crate::error::{ApiError, ApiResult};
-use crate::hub::event_frame;
+use crate::hub::{event_frame, Frame};
 use crate::state::AppState;
 
 /// Close code telling a client it fell behind and must reconnect with its cursor.
@@ -81,9 +81,7 @@ pub async fn connect(
 }
 
 fn text(frame: &ServerFrame) -> Message {
-    Message::Text(Utf8Bytes::from(
-        serde_json::to_string(frame).unwrap_or_default(),
-    ))
+    Message::Text(Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_default()))
 }
 
 fn error_frame(error: Error, language: Language, client_msg_id: Option<String>) -> Message {
@@ -101,59 +99,15 @@ fn close(code: u16, reason: &'static str) -> Message {
     }))
 }
 
-async fn run(
-    app: AppState,
-    user: UserId,
-    since: Option<i64>,
-    language: Language,
-    socket: WebSocket,
-) {
+async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language, socket: WebSocket) {
     let mut subscription = app.hub.subscribe(user, app.config.ws_queue_depth);
     let (mut sink, stream) = socket.split();
 
-    let mut cursor = 0;
-    if let Some(since) = since {
-        cursor = since;
-        loop {
-            let page = match app
-                .store
-                .events_since(user, StreamPos(cursor), MAX_SYNC_PAGE)
-                .await
-            {
-                Ok(page) => page,
-                Err(e) => {
-                    tracing::error!(error = %e, "replay failed");
-                    let _ = sink.send(close(1011, "replay failed")).await;
-                    return;
-                }
-            };
-            for event in &page {
-                let frame = event_frame(
-                    event.pos.0,
-                    event.kind.as_str(),
-                    event.conversation_id.map(|c| c.0),
-                    event.at_ms,
-                    &event.data,
-                );
-                if sink
-                    .send(Message::Text(Utf8Bytes::from(frame)))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                cursor = event.pos.0;
-            }
-            if page.len() < MAX_SYNC_PAGE {
-                break;
-            }
-        }
+    let mut cursor = since.unwrap_or(0);
+    if since.is_some() && !catch_up(&app, user, &mut cursor, &mut sink).await {
+        return;
     }
-    if sink
-        .send(text(&ServerFrame::Synced { pos: cursor }))
-        .await
-        .is_err()
-    {
+    if sink.send(text(&ServerFrame::Synced { pos: cursor })).await.is_err() {
         return;
     }
 
@@ -173,10 +127,14 @@ async fn run(
     loop {
         tokio::select! {
             frame = subscription.frames.recv() => match frame {
-                Some(frame) if frame.pos > cursor => {
-                    if sink.send(Message::Text(frame.text)).await.is_err() { break; }
+                Some(Frame::Event { pos, text }) if pos > cursor => {
+                    if sink.send(Message::Text(text)).await.is_err() { break; }
+                    cursor = pos;
                 }
-                Some(_) => {}
+                Some(Frame::Event { .. }) => {}
+                Some(Frame::Wake) => {
+                    if !catch_up(&app, user, &mut cursor, &mut sink).await { break; }
+                }
                 None => {
                     let _ = sink.send(close(CLOSE_TOO_SLOW, "too slow; reconnect with your cursor")).await;
                     break;
@@ -199,6 +157,39 @@ async fn run(
     reader.abort();
 }
 
+type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+/// Sends every stored event after `cursor`, advancing it. False when the
+/// connection is gone or the store failed (the socket is then closed).
+async fn catch_up(app: &AppState, user: UserId, cursor: &mut i64, sink: &mut Sink) -> bool {
+    loop {
+        let page = match app.store.events_since(user, StreamPos(*cursor), MAX_SYNC_PAGE).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::error!(error = %e, "reading events for a device failed");
+                let _ = sink.send(close(1011, "store unavailable; reconnect")).await;
+                return false;
+            }
+        };
+        for event in &page {
+            let frame = event_frame(
+                event.pos.0,
+                event.kind.as_str(),
+                event.conversation_id.map(|c| c.0),
+                event.at_ms,
+                &event.data,
+            );
+            if sink.send(Message::Text(Utf8Bytes::from(frame))).await.is_err() {
+                return false;
+            }
+            *cursor = event.pos.0;
+        }
+        if page.len() < MAX_SYNC_PAGE {
+            return true;
+        }
+    }
+}
+
 async fn read_loop(
     app: AppState,
     user: UserId,
@@ -215,17 +206,13 @@ async fn read_loop(
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => continue,
             Message::Binary(_) => {
-                let _ = replies
-                    .send(error_frame(Error::InvalidRequest, language, None))
-                    .await;
+                let _ = replies.send(error_frame(Error::InvalidRequest, language, None)).await;
                 continue;
             }
         };
         match frame {
             Err(_) => {
-                let _ = replies
-                    .send(error_frame(Error::InvalidRequest, language, None))
-                    .await;
+                let _ = replies.send(error_frame(Error::InvalidRequest, language, None)).await;
             }
             Ok(ClientFrame::Ping) => {
                 let _ = replies.send(text(&ServerFrame::Pong)).await;
@@ -239,21 +226,15 @@ async fn read_loop(
                 };
                 let (app, replies) = (app.clone(), replies.clone());
                 tokio::spawn(async move {
-                    let outcome = crate::http::messages::send_message(
-                        &app,
-                        user,
-                        ConversationId(conversation_id),
-                        &message,
-                    )
-                    .await;
+                    let outcome =
+                        crate::http::messages::send_message(&app, user, ConversationId(conversation_id), &message)
+                            .await;
                     let reply = match outcome {
                         Ok(sent) => text(&ServerFrame::Ack {
                             client_msg_id: message.client_msg_id,
                             message: wire::message(&sent.message),
                         }),
-                        Err(ApiError(code)) => {
-                            error_frame(code, language, Some(message.client_msg_id))
-                        }
+                        Err(ApiError(code)) => error_frame(code, language, Some(message.client_msg_id)),
                     };
                     let _ = replies.send(reply).await;
                     drop(permit);

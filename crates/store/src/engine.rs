@@ -77,9 +77,7 @@ impl Row {
         match self.cell(i)? {
             Cell::Null => Ok(None),
             Cell::Int(v) => Ok(Some(*v)),
-            Cell::Text(t) => Err(StoreError::Backend(format!(
-                "column {i} is text {t:?}, not integer"
-            ))),
+            Cell::Text(t) => Err(StoreError::Backend(format!("column {i} is text {t:?}, not integer"))),
         }
     }
 
@@ -92,9 +90,7 @@ impl Row {
         match self.cell(i)? {
             Cell::Null => Ok(None),
             Cell::Text(v) => Ok(Some(v.clone())),
-            Cell::Int(v) => Err(StoreError::Backend(format!(
-                "column {i} is integer {v}, not text"
-            ))),
+            Cell::Int(v) => Err(StoreError::Backend(format!("column {i} is integer {v}, not text"))),
         }
     }
 }

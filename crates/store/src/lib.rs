@@ -23,9 +23,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use qiao_domain::conversation::Role;
 use qiao_domain::event::EventKind;
-use qiao_domain::ids::{
-    ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId,
-};
+use qiao_domain::ids::{ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId};
 use qiao_domain::message::Draft;
 use qiao_domain::Error as Rejection;
 
@@ -134,25 +132,10 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
     ) -> StoreResult<FriendRequestRecord>;
     async fn friend_requests(&self, user: UserId) -> StoreResult<Vec<FriendRequestRecord>>;
-    async fn accept_friend(
-        &self,
-        user: UserId,
-        request: FriendRequestId,
-        now_ms: i64,
-    ) -> StoreResult<Friendship>;
-    async fn decline_friend(
-        &self,
-        user: UserId,
-        request: FriendRequestId,
-        now_ms: i64,
-    ) -> StoreResult<()>;
+    async fn accept_friend(&self, user: UserId, request: FriendRequestId, now_ms: i64) -> StoreResult<Friendship>;
+    async fn decline_friend(&self, user: UserId, request: FriendRequestId, now_ms: i64) -> StoreResult<()>;
     async fn contacts(&self, user: UserId) -> StoreResult<Vec<ContactRecord>>;
-    async fn set_remark(
-        &self,
-        user: UserId,
-        friend: UserId,
-        remark: Option<&str>,
-    ) -> StoreResult<ContactRecord>;
+    async fn set_remark(&self, user: UserId, friend: UserId, remark: Option<&str>) -> StoreResult<ContactRecord>;
     async fn delete_contact(&self, user: UserId, friend: UserId, now_ms: i64) -> StoreResult<()>;
     async fn block(&self, user: UserId, target: UserId, now_ms: i64) -> StoreResult<()>;
     async fn unblock(&self, user: UserId, target: UserId) -> StoreResult<()>;
@@ -160,12 +143,7 @@ pub trait Store: Send + Sync + 'static {
 
     // ----- conversations -----
     /// The direct conversation between two friends, created on first use.
-    async fn open_direct(
-        &self,
-        user: UserId,
-        peer: UserId,
-        now_ms: i64,
-    ) -> StoreResult<ConversationId>;
+    async fn open_direct(&self, user: UserId, peer: UserId, now_ms: i64) -> StoreResult<ConversationId>;
     async fn create_group(
         &self,
         owner: UserId,
@@ -188,28 +166,10 @@ pub trait Store: Send + Sync + 'static {
         update: GroupUpdate,
         now_ms: i64,
     ) -> StoreResult<()>;
-    async fn invite(
-        &self,
-        actor: UserId,
-        id: ConversationId,
-        users: &[UserId],
-        now_ms: i64,
-    ) -> StoreResult<()>;
-    async fn remove_member(
-        &self,
-        actor: UserId,
-        id: ConversationId,
-        target: UserId,
-        now_ms: i64,
-    ) -> StoreResult<()>;
+    async fn invite(&self, actor: UserId, id: ConversationId, users: &[UserId], now_ms: i64) -> StoreResult<()>;
+    async fn remove_member(&self, actor: UserId, id: ConversationId, target: UserId, now_ms: i64) -> StoreResult<()>;
     async fn leave(&self, user: UserId, id: ConversationId, now_ms: i64) -> StoreResult<()>;
-    async fn transfer_owner(
-        &self,
-        actor: UserId,
-        id: ConversationId,
-        to: UserId,
-        now_ms: i64,
-    ) -> StoreResult<()>;
+    async fn transfer_owner(&self, actor: UserId, id: ConversationId, to: UserId, now_ms: i64) -> StoreResult<()>;
     async fn set_role(
         &self,
         actor: UserId,
@@ -236,12 +196,7 @@ pub trait Store: Send + Sync + 'static {
         before: Option<i64>,
         limit: usize,
     ) -> StoreResult<Vec<MessageRecord>>;
-    async fn recall(
-        &self,
-        user: UserId,
-        message: MessageId,
-        now_ms: i64,
-    ) -> StoreResult<MessageRecord>;
+    async fn recall(&self, user: UserId, message: MessageId, now_ms: i64) -> StoreResult<MessageRecord>;
     /// Advances the member's delivered or read mark; emits an event only if it moved.
     async fn receipt(
         &self,
@@ -260,12 +215,7 @@ pub trait Store: Send + Sync + 'static {
 
     // ----- sync -----
     /// Events visible to `user` after `since`, in stream order, at most `limit`.
-    async fn events_since(
-        &self,
-        user: UserId,
-        since: StreamPos,
-        limit: usize,
-    ) -> StoreResult<Vec<EventRecord>>;
+    async fn events_since(&self, user: UserId, since: StreamPos, limit: usize) -> StoreResult<Vec<EventRecord>>;
     /// The newest stream position.
     async fn head(&self) -> StoreResult<StreamPos>;
     /// Cheap liveness probe of the database.

@@ -33,8 +33,7 @@ impl PgConn {
              CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at_ms BIGINT NOT NULL);",
         )?;
         let result = self.apply_migrations();
-        self.client
-            .batch_execute("SELECT pg_advisory_unlock(7182)")?;
+        self.client.batch_execute("SELECT pg_advisory_unlock(7182)")?;
         result
     }
 
@@ -42,10 +41,7 @@ impl PgConn {
         for (version, sql) in MIGRATIONS {
             let done = self
                 .client
-                .query_opt(
-                    "SELECT version FROM schema_migrations WHERE version = $1",
-                    &[version],
-                )?
+                .query_opt("SELECT version FROM schema_migrations WHERE version = $1", &[version])?
                 .is_some();
             if !done {
                 let mut tx = self.client.transaction()?;
@@ -82,21 +78,11 @@ fn read_row(row: &::postgres::Row) -> StoreResult<Row> {
     for (i, column) in row.columns().iter().enumerate() {
         let cell = match *column.type_() {
             Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Cell::Int),
-            Type::INT4 => row
-                .try_get::<_, Option<i32>>(i)?
-                .map(|v| Cell::Int(v.into())),
-            Type::INT2 => row
-                .try_get::<_, Option<i16>>(i)?
-                .map(|v| Cell::Int(v.into())),
-            Type::BOOL => row
-                .try_get::<_, Option<bool>>(i)?
-                .map(|v| Cell::Int(v.into())),
+            Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| Cell::Int(v.into())),
+            Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| Cell::Int(v.into())),
+            Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(|v| Cell::Int(v.into())),
             Type::TEXT | Type::VARCHAR => row.try_get::<_, Option<String>>(i)?.map(Cell::Text),
-            ref other => {
-                return Err(StoreError::Backend(format!(
-                    "unexpected column type {other}"
-                )))
-            }
+            ref other => return Err(StoreError::Backend(format!("unexpected column type {other}"))),
         };
         cells.push(cell.unwrap_or(Cell::Null));
     }
@@ -112,11 +98,7 @@ impl Conn for PgConn {
         let stmt = self.prepare(sql)?;
         let bound: Vec<_> = params.iter().map(bind).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref()).collect();
-        self.client
-            .query(&stmt, &refs)?
-            .iter()
-            .map(read_row)
-            .collect()
+        self.client.query(&stmt, &refs)?.iter().map(read_row).collect()
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> StoreResult<u64> {

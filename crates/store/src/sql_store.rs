@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use qiao_domain::conversation::Role;
-use qiao_domain::ids::{
-    ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId,
-};
+use qiao_domain::ids::{ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId};
 use qiao_domain::message::Draft;
 
 use crate::engine::Conn;
@@ -35,17 +33,20 @@ type Opener = dyn Fn() -> StoreResult<Box<dyn Conn>> + Send + Sync;
 pub struct SqlStore {
     writer: Writer,
     readers: Readers,
+    /// For SQLite: this process is the file's only writer while the store is open.
+    _lock: Option<crate::sqlite::WriterLock>,
 }
 
 /// Opens (creating and migrating as needed) the store and starts its writer.
 /// Blocking: call from a blocking context or before the runtime is busy.
 pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlStore> {
+    let mut lock = None;
     let (writer_conn, opener): (Box<dyn Conn>, Arc<Opener>) = match location {
         Location::Sqlite(path) => {
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
             }
+            lock = Some(crate::sqlite::WriterLock::acquire(path)?);
             let mut conn = SqliteConn::open(path)?;
             conn.migrate()?;
             let path = path.clone();
@@ -65,6 +66,7 @@ pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlSto
         }
     };
     Ok(SqlStore {
+        _lock: lock,
         writer: Writer::start(writer_conn, sink)?,
         readers: Readers::new(opener),
     })
@@ -73,15 +75,11 @@ pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlSto
 #[async_trait]
 impl Store for SqlStore {
     async fn create_user(&self, new: NewUser) -> StoreResult<UserRecord> {
-        self.writer
-            .run(move |tx| accounts::create_user(tx, new))
-            .await
+        self.writer.run(move |tx| accounts::create_user(tx, new)).await
     }
 
     async fn user(&self, id: UserId) -> StoreResult<UserRecord> {
-        self.readers
-            .run(move |c| crate::ops::require_user(c, id))
-            .await
+        self.readers.run(move |c| crate::ops::require_user(c, id)).await
     }
 
     async fn users(&self, ids: &[UserId]) -> StoreResult<Vec<UserRecord>> {
@@ -90,9 +88,7 @@ impl Store for SqlStore {
     }
 
     async fn find_user(&self, lookup: UserLookup) -> StoreResult<Option<UserRecord>> {
-        self.readers
-            .run(move |c| accounts::find_user(c, &lookup))
-            .await
+        self.readers.run(move |c| accounts::find_user(c, &lookup)).await
     }
 
     async fn update_profile(&self, id: UserId, update: ProfileUpdate) -> StoreResult<UserRecord> {
@@ -103,16 +99,12 @@ impl Store for SqlStore {
 
     async fn set_qiao_id(&self, id: UserId, qiao_id: &str) -> StoreResult<UserRecord> {
         let qiao_id = qiao_id.to_owned();
-        self.writer
-            .run(move |tx| accounts::set_qiao_id(tx, id, &qiao_id))
-            .await
+        self.writer.run(move |tx| accounts::set_qiao_id(tx, id, &qiao_id)).await
     }
 
     async fn discover(&self, hashes: &[String]) -> StoreResult<Vec<(String, UserRecord)>> {
         let hashes = hashes.to_vec();
-        self.readers
-            .run(move |c| accounts::discover(c, &hashes))
-            .await
+        self.readers.run(move |c| accounts::discover(c, &hashes)).await
     }
 
     async fn create_session(
@@ -136,9 +128,7 @@ impl Store for SqlStore {
     }
 
     async fn touch_session(&self, id: SessionId, now_ms: i64) -> StoreResult<()> {
-        self.writer
-            .run(move |tx| accounts::touch_session(tx, id, now_ms))
-            .await
+        self.writer.run(move |tx| accounts::touch_session(tx, id, now_ms)).await
     }
 
     async fn sessions(&self, user: UserId) -> StoreResult<Vec<SessionRecord>> {
@@ -146,9 +136,7 @@ impl Store for SqlStore {
     }
 
     async fn revoke_session(&self, user: UserId, id: SessionId) -> StoreResult<()> {
-        self.writer
-            .run(move |tx| accounts::revoke_session(tx, user, id))
-            .await
+        self.writer.run(move |tx| accounts::revoke_session(tx, user, id)).await
     }
 
     async fn request_friend(
@@ -165,28 +153,16 @@ impl Store for SqlStore {
     }
 
     async fn friend_requests(&self, user: UserId) -> StoreResult<Vec<FriendRequestRecord>> {
-        self.readers
-            .run(move |c| contacts::friend_requests(c, user))
-            .await
+        self.readers.run(move |c| contacts::friend_requests(c, user)).await
     }
 
-    async fn accept_friend(
-        &self,
-        user: UserId,
-        request: FriendRequestId,
-        now_ms: i64,
-    ) -> StoreResult<Friendship> {
+    async fn accept_friend(&self, user: UserId, request: FriendRequestId, now_ms: i64) -> StoreResult<Friendship> {
         self.writer
             .run(move |tx| contacts::accept_friend(tx, user, request, now_ms))
             .await
     }
 
-    async fn decline_friend(
-        &self,
-        user: UserId,
-        request: FriendRequestId,
-        now_ms: i64,
-    ) -> StoreResult<()> {
+    async fn decline_friend(&self, user: UserId, request: FriendRequestId, now_ms: i64) -> StoreResult<()> {
         self.writer
             .run(move |tx| contacts::decline_friend(tx, user, request, now_ms))
             .await
@@ -196,12 +172,7 @@ impl Store for SqlStore {
         self.readers.run(move |c| contacts::contacts(c, user)).await
     }
 
-    async fn set_remark(
-        &self,
-        user: UserId,
-        friend: UserId,
-        remark: Option<&str>,
-    ) -> StoreResult<ContactRecord> {
+    async fn set_remark(&self, user: UserId, friend: UserId, remark: Option<&str>) -> StoreResult<ContactRecord> {
         let remark = remark.map(str::to_owned);
         self.writer
             .run(move |tx| contacts::set_remark(tx, user, friend, remark.as_deref()))
@@ -221,21 +192,14 @@ impl Store for SqlStore {
     }
 
     async fn unblock(&self, user: UserId, target: UserId) -> StoreResult<()> {
-        self.writer
-            .run(move |tx| contacts::unblock(tx, user, target))
-            .await
+        self.writer.run(move |tx| contacts::unblock(tx, user, target)).await
     }
 
     async fn blocked(&self, user: UserId) -> StoreResult<Vec<UserId>> {
         self.readers.run(move |c| contacts::blocked(c, user)).await
     }
 
-    async fn open_direct(
-        &self,
-        user: UserId,
-        peer: UserId,
-        now_ms: i64,
-    ) -> StoreResult<ConversationId> {
+    async fn open_direct(&self, user: UserId, peer: UserId, now_ms: i64) -> StoreResult<ConversationId> {
         self.writer
             .run(move |tx| convs::open_direct(tx, user, peer, now_ms))
             .await
@@ -255,9 +219,7 @@ impl Store for SqlStore {
     }
 
     async fn conversations(&self, user: UserId) -> StoreResult<Vec<ConversationView>> {
-        self.readers
-            .run(move |c| convs::conversations(c, user))
-            .await
+        self.readers.run(move |c| convs::conversations(c, user)).await
     }
 
     async fn conversation(
@@ -265,9 +227,7 @@ impl Store for SqlStore {
         user: UserId,
         id: ConversationId,
     ) -> StoreResult<(ConversationView, Vec<MemberRecord>)> {
-        self.readers
-            .run(move |c| convs::conversation(c, user, id))
-            .await
+        self.readers.run(move |c| convs::conversation(c, user, id)).await
     }
 
     async fn update_group(
@@ -282,44 +242,24 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn invite(
-        &self,
-        actor: UserId,
-        id: ConversationId,
-        users: &[UserId],
-        now_ms: i64,
-    ) -> StoreResult<()> {
+    async fn invite(&self, actor: UserId, id: ConversationId, users: &[UserId], now_ms: i64) -> StoreResult<()> {
         let users = users.to_vec();
         self.writer
             .run(move |tx| convs::invite(tx, actor, id, &users, now_ms))
             .await
     }
 
-    async fn remove_member(
-        &self,
-        actor: UserId,
-        id: ConversationId,
-        target: UserId,
-        now_ms: i64,
-    ) -> StoreResult<()> {
+    async fn remove_member(&self, actor: UserId, id: ConversationId, target: UserId, now_ms: i64) -> StoreResult<()> {
         self.writer
             .run(move |tx| convs::remove_member(tx, actor, id, target, now_ms))
             .await
     }
 
     async fn leave(&self, user: UserId, id: ConversationId, now_ms: i64) -> StoreResult<()> {
-        self.writer
-            .run(move |tx| convs::leave(tx, user, id, now_ms))
-            .await
+        self.writer.run(move |tx| convs::leave(tx, user, id, now_ms)).await
     }
 
-    async fn transfer_owner(
-        &self,
-        actor: UserId,
-        id: ConversationId,
-        to: UserId,
-        now_ms: i64,
-    ) -> StoreResult<()> {
+    async fn transfer_owner(&self, actor: UserId, id: ConversationId, to: UserId, now_ms: i64) -> StoreResult<()> {
         self.writer
             .run(move |tx| convs::transfer_owner(tx, actor, id, to, now_ms))
             .await
@@ -363,12 +303,7 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn recall(
-        &self,
-        user: UserId,
-        message: MessageId,
-        now_ms: i64,
-    ) -> StoreResult<MessageRecord> {
+    async fn recall(&self, user: UserId, message: MessageId, now_ms: i64) -> StoreResult<MessageRecord> {
         self.writer
             .run(move |tx| messages::recall(tx, user, message, now_ms))
             .await
@@ -388,9 +323,7 @@ impl Store for SqlStore {
     }
 
     async fn put_upload(&self, upload: UploadRecord) -> StoreResult<()> {
-        self.writer
-            .run(move |tx| messages::put_upload(tx, upload))
-            .await
+        self.writer.run(move |tx| messages::put_upload(tx, upload)).await
     }
 
     async fn upload(&self, hash: &str) -> StoreResult<Option<UploadRecord>> {
@@ -405,26 +338,17 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn events_since(
-        &self,
-        user: UserId,
-        since: StreamPos,
-        limit: usize,
-    ) -> StoreResult<Vec<EventRecord>> {
+    async fn events_since(&self, user: UserId, since: StreamPos, limit: usize) -> StoreResult<Vec<EventRecord>> {
         self.readers
             .run(move |c| sync::events_since(c, user, since, limit))
             .await
     }
 
     async fn head(&self) -> StoreResult<StreamPos> {
-        self.readers
-            .run(|c| crate::ops::head(c).map(StreamPos))
-            .await
+        self.readers.run(|c| crate::ops::head(c).map(StreamPos)).await
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.readers
-            .run(|c| c.query_one("SELECT 1", &[]).map(|_| ()))
-            .await
+        self.readers.run(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await
     }
 }

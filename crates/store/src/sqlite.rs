@@ -11,6 +11,34 @@ use crate::{StoreError, StoreResult};
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite_0001_chat.sql"))];
 
+/// Holds an exclusive OS lock beside the database file for as long as the
+/// store is open, so only one process writes a SQLite database. The writer's
+/// cache relies on that; a second `qiao serve` on the same data directory is
+/// refused instead of corrupting it.
+pub struct WriterLock {
+    _file: std::fs::File,
+}
+
+impl WriterLock {
+    pub fn acquire(db: &Path) -> StoreResult<Self> {
+        let path = db.with_extension("writer-lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError::Backend(format!("{}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Backend(format!(
+                "{} is in use by another Qiao process",
+                db.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Backend(format!("{}: {e}", path.display()))),
+        }
+    }
+}
+
 pub struct SqliteConn {
     conn: rusqlite::Connection,
 }

@@ -71,10 +71,7 @@ pub fn contact(c: &ContactRecord) -> api::Contact {
 
 pub fn conversation(c: &ConversationView) -> api::Conversation {
     let name = match &c.peer {
-        Some(peer) => c
-            .peer_remark
-            .clone()
-            .unwrap_or_else(|| peer.display_name.clone()),
+        Some(peer) => c.peer_remark.clone().unwrap_or_else(|| peer.display_name.clone()),
         None => c.name.clone(),
     };
     api::Conversation {

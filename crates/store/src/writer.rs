@@ -173,10 +173,12 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
         fail_all(conn, cache, batch, &e);
         return;
     }
-    // The write lock is held only for this transaction: between batches another
-    // node (PostgreSQL) or process (SQLite) may have written, so the cache is
-    // trusted within a batch only.
-    cache.conversations.clear();
+    // On PostgreSQL other nodes write between our batches, so the cache is
+    // trusted within a batch only. A SQLite file has exactly one writing
+    // process (see `sqlite::WriterLock`), so there it stays valid.
+    if conn.dialect() == crate::engine::Dialect::Postgres {
+        cache.conversations.clear();
+    }
     let mut events = Vec::new();
     let mut completions = Vec::with_capacity(batch.len());
     for job in batch {

@@ -22,9 +22,8 @@ use qiao_domain::limits::{MAX_GROUP_MEMBERS, RECALL_WINDOW_MS};
 use qiao_domain::message::{BlobHash, Content, Draft};
 use qiao_domain::Error;
 use qiao_store::{
-    CommittedEvent, EventRecord, EventSink, GroupUpdate, Location, MessageRecord, NewUser,
-    ProfileUpdate, ReceiptKind, RequestStatus, Store, StoreError, UploadRecord, UserLookup,
-    UserRecord,
+    CommittedEvent, EventRecord, EventSink, GroupUpdate, Location, MessageRecord, NewUser, ProfileUpdate, ReceiptKind,
+    RequestStatus, Store, StoreError, UploadRecord, UserLookup, UserRecord,
 };
 use serde_json::Value as Json;
 
@@ -94,10 +93,8 @@ impl Drop for PgDatabase {
     fn drop(&mut self) {
         let (url, name) = (self.admin_url.clone(), self.name.clone());
         let _ = std::thread::spawn(move || {
-            let dropped =
-                ::postgres::Client::connect(&url, ::postgres::NoTls).and_then(|mut admin| {
-                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                });
+            let dropped = ::postgres::Client::connect(&url, ::postgres::NoTls)
+                .and_then(|mut admin| admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
             if let Err(e) = dropped {
                 eprintln!("could not drop test database {name}: {e:?}");
             }
@@ -138,9 +135,7 @@ impl Harness {
             Engine::Postgres => tokio::task::spawn_blocking(move || {
                 let (mut admin, admin_url) = pg_admin();
                 let name = format!("qiao_test_{}", uuid::Uuid::new_v4().simple());
-                admin
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
-                    .unwrap();
+                admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
                 let database = PgDatabase {
                     admin_url: admin_url.clone(),
                     name: name.clone(),
@@ -165,10 +160,7 @@ impl Harness {
     /// A second store on the same database, as a second node (PostgreSQL) or
     /// process (SQLite) would open it, publishing to the same sink.
     pub async fn open_second(&self) -> Arc<dyn Store> {
-        let (location, publish_to) = (
-            self.location.clone(),
-            self.sink.clone() as Arc<dyn EventSink>,
-        );
+        let (location, publish_to) = (self.location.clone(), self.sink.clone() as Arc<dyn EventSink>);
         let store = tokio::task::spawn_blocking(move || qiao_store::open(&location, publish_to))
             .await
             .unwrap()
@@ -227,13 +219,21 @@ macro_rules! conformance {
 macro_rules! conformance_two_writers {
     ($($name:ident),+ $(,)?) => {$(
         mod $name {
+            /// A SQLite file has one writing process: a second store on it is refused.
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 let harness = super::Harness::new(super::Engine::Sqlite).await;
-                super::$name(harness.store(), harness.sink(), harness.open_second().await).await;
+                let (location, sink) = (harness.location.clone(), harness.sink() as std::sync::Arc<dyn qiao_store::EventSink>);
+                let second = tokio::task::spawn_blocking(move || qiao_store::open(&location, sink)).await.unwrap();
+                match second {
+                    Err(qiao_store::StoreError::Backend(message)) => assert!(message.contains("in use"), "{message}"),
+                    Err(other) => panic!("unexpected error {other:?}"),
+                    Ok(_) => panic!("a second writer opened the same SQLite file"),
+                }
                 harness.finish().await;
             }
 
+            /// Several nodes write one PostgreSQL database.
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 let harness = super::Harness::new(super::Engine::Postgres).await;
@@ -254,12 +254,7 @@ macro_rules! assert_rejected {
             Err(StoreError::Rejected(got)) => {
                 assert_eq!(got, $want, "wrong rejection from {}", stringify!($op))
             }
-            other => panic!(
-                "{}: expected Rejected({:?}), got {:?}",
-                stringify!($op),
-                $want,
-                other
-            ),
+            other => panic!("{}: expected Rejected({:?}), got {:?}", stringify!($op), $want, other),
         }
         assert_eq!(
             $store.head().await.unwrap(),
@@ -328,10 +323,7 @@ fn new_user(n: u32, name: &str) -> NewUser {
 }
 
 async fn mk_user(store: &dyn Store, n: u32) -> UserRecord {
-    store
-        .create_user(new_user(n, &format!("User {n}")))
-        .await
-        .unwrap()
+    store.create_user(new_user(n, &format!("User {n}"))).await.unwrap()
 }
 
 async fn mk_users(store: &dyn Store, ns: std::ops::RangeInclusive<u32>) -> Vec<UserId> {
@@ -345,11 +337,7 @@ async fn mk_users(store: &dyn Store, ns: std::ops::RangeInclusive<u32>) -> Vec<U
 /// Makes `a` and `b` friends; returns their direct conversation.
 async fn befriend(store: &dyn Store, a: UserId, b: UserId) -> ConversationId {
     let request = store.request_friend(a, b, "hi", T0).await.unwrap();
-    store
-        .accept_friend(b, request.id, T0)
-        .await
-        .unwrap()
-        .conversation_id
+    store.accept_friend(b, request.id, T0).await.unwrap().conversation_id
 }
 
 fn text(body: &str) -> Draft {
@@ -360,13 +348,7 @@ fn cmid(raw: &str) -> ClientMsgId {
     ClientMsgId::parse(raw).unwrap()
 }
 
-async fn say(
-    store: &dyn Store,
-    sender: UserId,
-    conv: ConversationId,
-    client_id: &str,
-    body: &str,
-) -> MessageRecord {
+async fn say(store: &dyn Store, sender: UserId, conv: ConversationId, client_id: &str, body: &str) -> MessageRecord {
     say_at(store, sender, conv, client_id, body, T0).await
 }
 
@@ -419,21 +401,13 @@ async fn member_ids(store: &dyn Store, viewer: UserId, conv: ConversationId) -> 
         .collect()
 }
 
-async fn role_of(
-    store: &dyn Store,
-    viewer: UserId,
-    conv: ConversationId,
-    user: UserId,
-) -> Option<Role> {
+async fn role_of(store: &dyn Store, viewer: UserId, conv: ConversationId, user: UserId) -> Option<Role> {
     let (_, members) = store.conversation(viewer, conv).await.unwrap();
     members.iter().find(|m| m.user.id == user).map(|m| m.role)
 }
 
 async fn all_events(store: &dyn Store, user: UserId) -> Vec<EventRecord> {
-    store
-        .events_since(user, StreamPos(0), 1_000_000)
-        .await
-        .unwrap()
+    store.events_since(user, StreamPos(0), 1_000_000).await.unwrap()
 }
 
 fn kinds_in(events: &[EventRecord], conv: ConversationId) -> Vec<EventKind> {
@@ -451,10 +425,7 @@ async fn assert_sync_matches_sink(store: &dyn Store, sink: &RecordingSink, users
     for &user in users {
         let synced = all_events(store, user).await;
         assert_increasing(synced.iter().map(|e| e.pos), "events_since");
-        let expected: Vec<_> = published
-            .iter()
-            .filter(|e| e.recipients.contains(&user))
-            .collect();
+        let expected: Vec<_> = published.iter().filter(|e| e.recipients.contains(&user)).collect();
         let got: Vec<_> = synced
             .iter()
             .map(|e| (e.pos, e.kind, e.conversation_id, e.at_ms))
@@ -469,8 +440,7 @@ async fn assert_sync_matches_sink(store: &dyn Store, sink: &RecordingSink, users
         );
         for (s, e) in synced.iter().zip(expected) {
             // A recall rewrites the stored payload of `message.new`; live delivery had the original.
-            let recalled =
-                s.kind == EventKind::MessageNew && json(&s.data)["recalled"] == Json::Bool(true);
+            let recalled = s.kind == EventKind::MessageNew && json(&s.data)["recalled"] == Json::Bool(true);
             if !recalled {
                 assert_eq!(s.data, *e.data, "user {user}: payload at {:?}", s.pos);
             }
@@ -500,10 +470,7 @@ async fn users_create_and_find(store: Arc<dyn Store>, sink: Arc<RecordingSink>) 
     assert_eq!(a.password_hash, "hash-a");
     assert_eq!(a.display_name, "Alice");
     assert_eq!((a.region, a.language), (Region::Cn, Language::ZhCn));
-    assert_eq!(
-        (a.qiao_id.clone(), a.avatar.clone(), a.created_at_ms),
-        (None, None, T0)
-    );
+    assert_eq!((a.qiao_id.clone(), a.avatar.clone(), a.created_at_ms), (None, None, T0));
 
     // Email only, and a second user without a phone: NULLs are not duplicates.
     let email_only = |email: &str, name: &str| NewUser {
@@ -516,10 +483,7 @@ async fn users_create_and_find(store: Arc<dyn Store>, sink: Arc<RecordingSink>) 
         language: Language::EnUs,
         now_ms: T0 + 1,
     };
-    let b = store
-        .create_user(email_only("bob@example.com", "Bob"))
-        .await
-        .unwrap();
+    let b = store.create_user(email_only("bob@example.com", "Bob")).await.unwrap();
     let c = store
         .create_user(email_only("carol@example.com", "Carol"))
         .await
@@ -530,10 +494,7 @@ async fn users_create_and_find(store: Arc<dyn Store>, sink: Arc<RecordingSink>) 
 
     assert_eq!(store.user(a.id).await.unwrap(), a);
     assert_eq!(
-        store
-            .users(&[c.id, a.id, UserId(999_999), b.id])
-            .await
-            .unwrap(),
+        store.users(&[c.id, a.id, UserId(999_999), b.id]).await.unwrap(),
         vec![a.clone(), b.clone(), c.clone()]
     );
     assert!(store.users(&[]).await.unwrap().is_empty());
@@ -549,10 +510,7 @@ async fn users_create_and_find(store: Arc<dyn Store>, sink: Arc<RecordingSink>) 
             .unwrap(),
         Some(b.clone())
     );
-    assert_eq!(
-        store.find_user(UserLookup::Phone(phone(2))).await.unwrap(),
-        None
-    );
+    assert_eq!(store.find_user(UserLookup::Phone(phone(2))).await.unwrap(), None);
     assert_eq!(
         store
             .find_user(UserLookup::Email("nobody@example.com".into()))
@@ -561,27 +519,16 @@ async fn users_create_and_find(store: Arc<dyn Store>, sink: Arc<RecordingSink>) 
         None
     );
     assert_eq!(
-        store
-            .find_user(UserLookup::QiaoId("alice_q".into()))
-            .await
-            .unwrap(),
+        store.find_user(UserLookup::QiaoId("alice_q".into())).await.unwrap(),
         None
     );
     let a = store.set_qiao_id(a.id, "alice_q").await.unwrap();
     assert_eq!(
-        store
-            .find_user(UserLookup::QiaoId("alice_q".into()))
-            .await
-            .unwrap(),
+        store.find_user(UserLookup::QiaoId("alice_q".into())).await.unwrap(),
         Some(a.clone())
     );
 
-    assert_rejected!(
-        store,
-        sink,
-        store.user(UserId(999_999)),
-        Error::UserNotFound
-    );
+    assert_rejected!(store, sink, store.user(UserId(999_999)), Error::UserNotFound);
     // Accounts are not events.
     assert_eq!(sink.len(), 0);
 }
@@ -591,12 +538,7 @@ async fn users_duplicates_rejected(store: Arc<dyn Store>, sink: Arc<RecordingSin
 
     let mut same_phone = new_user(2, "Phone Thief");
     same_phone.phone = a.phone.clone();
-    assert_rejected!(
-        store,
-        sink,
-        store.create_user(same_phone),
-        Error::PhoneTaken
-    );
+    assert_rejected!(store, sink, store.create_user(same_phone), Error::PhoneTaken);
     assert_eq!(
         store
             .find_user(UserLookup::Email("user2@example.com".into()))
@@ -611,16 +553,8 @@ async fn users_duplicates_rejected(store: Arc<dyn Store>, sink: Arc<RecordingSin
 
     let mut same_email = new_user(3, "Email Thief");
     same_email.email = a.email.clone();
-    assert_rejected!(
-        store,
-        sink,
-        store.create_user(same_email),
-        Error::EmailTaken
-    );
-    assert_eq!(
-        store.find_user(UserLookup::Phone(phone(3))).await.unwrap(),
-        None
-    );
+    assert_rejected!(store, sink, store.create_user(same_email), Error::EmailTaken);
+    assert_eq!(store.find_user(UserLookup::Phone(phone(3))).await.unwrap(), None);
     assert_eq!(
         store
             .find_user(UserLookup::Email("user1@example.com".into()))
@@ -631,10 +565,7 @@ async fn users_duplicates_rejected(store: Arc<dyn Store>, sink: Arc<RecordingSin
 
     // Neither rejection burned anything a later registration could trip over.
     let b = mk_user(&*store, 2).await;
-    assert_eq!(
-        store.find_user(UserLookup::Phone(phone(2))).await.unwrap(),
-        Some(b)
-    );
+    assert_eq!(store.find_user(UserLookup::Phone(phone(2))).await.unwrap(), Some(b));
     assert_eq!(store.user(a.id).await.unwrap(), a);
 }
 
@@ -652,30 +583,14 @@ async fn users_qiao_id(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
         }
     );
 
-    assert_rejected!(
-        store,
-        sink,
-        store.set_qiao_id(a.id, "alice_2"),
-        Error::QiaoIdAlreadySet
-    );
+    assert_rejected!(store, sink, store.set_qiao_id(a.id, "alice_2"), Error::QiaoIdAlreadySet);
+    assert_eq!(store.user(a.id).await.unwrap().qiao_id.as_deref(), Some("alice_q"));
     assert_eq!(
-        store.user(a.id).await.unwrap().qiao_id.as_deref(),
-        Some("alice_q")
-    );
-    assert_eq!(
-        store
-            .find_user(UserLookup::QiaoId("alice_2".into()))
-            .await
-            .unwrap(),
+        store.find_user(UserLookup::QiaoId("alice_2".into())).await.unwrap(),
         None
     );
 
-    assert_rejected!(
-        store,
-        sink,
-        store.set_qiao_id(b.id, "alice_q"),
-        Error::QiaoIdTaken
-    );
+    assert_rejected!(store, sink, store.set_qiao_id(b.id, "alice_q"), Error::QiaoIdTaken);
     assert_eq!(store.user(b.id).await.unwrap().qiao_id, None);
     assert_eq!(
         store
@@ -693,10 +608,7 @@ async fn users_qiao_id(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
         Error::UserNotFound
     );
     assert_eq!(
-        store
-            .find_user(UserLookup::QiaoId("ghost_q".into()))
-            .await
-            .unwrap(),
+        store.find_user(UserLookup::QiaoId("ghost_q".into())).await.unwrap(),
         None
     );
 
@@ -730,10 +642,7 @@ async fn users_update_profile(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
 
     // An empty update changes nothing.
     assert_eq!(
-        store
-            .update_profile(a.id, ProfileUpdate::default())
-            .await
-            .unwrap(),
+        store.update_profile(a.id, ProfileUpdate::default()).await.unwrap(),
         expected
     );
 
@@ -784,10 +693,7 @@ async fn users_discover(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
         .await
         .unwrap();
     assert_eq!(found, vec![(hash(1), a.clone()), (hash(2), b.clone())]);
-    assert_eq!(
-        store.discover(&[hash(2)]).await.unwrap(),
-        vec![(hash(2), b)]
-    );
+    assert_eq!(store.discover(&[hash(2)]).await.unwrap(), vec![(hash(2), b)]);
     assert!(store.discover(&[]).await.unwrap().is_empty());
     assert!(store.discover(&[hash(3)]).await.unwrap().is_empty());
 }
@@ -798,18 +704,9 @@ async fn sessions_lifecycle(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     let a = mk_user(&*store, 1).await.id;
     let b = mk_user(&*store, 2).await.id;
 
-    let a1 = store
-        .create_session(a, "tok-a1", "Phone", T0)
-        .await
-        .unwrap();
-    let a2 = store
-        .create_session(a, "tok-a2", "Laptop", T0 + 1)
-        .await
-        .unwrap();
-    let b1 = store
-        .create_session(b, "tok-b1", "Tablet", T0 + 2)
-        .await
-        .unwrap();
+    let a1 = store.create_session(a, "tok-a1", "Phone", T0).await.unwrap();
+    let a2 = store.create_session(a, "tok-a2", "Laptop", T0 + 1).await.unwrap();
+    let b1 = store.create_session(b, "tok-b1", "Tablet", T0 + 2).await.unwrap();
     assert_eq!(
         (
             a1.user_id,
@@ -821,19 +718,10 @@ async fn sessions_lifecycle(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     );
     assert_ne!(a1.id, a2.id);
 
-    assert_eq!(
-        store.session_by_token("tok-a1").await.unwrap(),
-        Some(a1.clone())
-    );
-    assert_eq!(
-        store.session_by_token("tok-b1").await.unwrap(),
-        Some(b1.clone())
-    );
+    assert_eq!(store.session_by_token("tok-a1").await.unwrap(), Some(a1.clone()));
+    assert_eq!(store.session_by_token("tok-b1").await.unwrap(), Some(b1.clone()));
     assert_eq!(store.session_by_token("tok-nope").await.unwrap(), None);
-    assert_eq!(
-        store.sessions(a).await.unwrap(),
-        vec![a1.clone(), a2.clone()]
-    );
+    assert_eq!(store.sessions(a).await.unwrap(), vec![a1.clone(), a2.clone()]);
     assert_eq!(store.sessions(b).await.unwrap(), vec![b1.clone()]);
 
     store.touch_session(a2.id, T0 + 500).await.unwrap();
@@ -842,10 +730,7 @@ async fn sessions_lifecycle(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
 
     // Someone else's session, or none at all, is not found.
     assert_rejected!(store, sink, store.revoke_session(a, b1.id), Error::NotFound);
-    assert_eq!(
-        store.session_by_token("tok-b1").await.unwrap(),
-        Some(b1.clone())
-    );
+    assert_eq!(store.session_by_token("tok-b1").await.unwrap(), Some(b1.clone()));
     assert_rejected!(
         store,
         sink,
@@ -882,10 +767,7 @@ async fn contacts_request(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     assert!(store.friend_requests(a.id).await.unwrap().is_empty());
 
     let mark = sink.len();
-    let request = store
-        .request_friend(a.id, b.id, "hello", T0 + 10)
-        .await
-        .unwrap();
+    let request = store.request_friend(a.id, b.id, "hello", T0 + 10).await.unwrap();
     assert_eq!(
         (
             request.from.id,
@@ -902,35 +784,20 @@ async fn contacts_request(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     assert_eq!(published.len(), 2);
     let mut heard = Vec::new();
     for event in &published {
-        assert_eq!(
-            (event.kind, event.conversation_id),
-            (EventKind::FriendRequest, None)
-        );
+        assert_eq!((event.kind, event.conversation_id), (EventKind::FriendRequest, None));
         assert_eq!(json(&event.data)["id"], Json::from(request.id.0));
         assert_eq!(event.recipients.len(), 1);
         heard.push(event.recipients[0]);
     }
     assert_eq!(sorted(&heard), sorted(&[a.id, b.id]));
 
-    assert_eq!(
-        store.friend_requests(b.id).await.unwrap(),
-        vec![request.clone()]
-    );
-    assert_eq!(
-        store.friend_requests(a.id).await.unwrap(),
-        vec![request.clone()]
-    );
+    assert_eq!(store.friend_requests(b.id).await.unwrap(), vec![request.clone()]);
+    assert_eq!(store.friend_requests(a.id).await.unwrap(), vec![request.clone()]);
 
     // Asking again refreshes the pending request instead of adding one.
-    let again = store
-        .request_friend(a.id, b.id, "hello again", T0 + 20)
-        .await
-        .unwrap();
+    let again = store.request_friend(a.id, b.id, "hello again", T0 + 20).await.unwrap();
     assert_eq!(again.id, request.id);
-    assert_eq!(
-        (again.greeting.as_str(), again.created_at_ms),
-        ("hello again", T0 + 20)
-    );
+    assert_eq!((again.greeting.as_str(), again.created_at_ms), ("hello again", T0 + 20));
     assert_eq!(store.friend_requests(b.id).await.unwrap(), vec![again]);
     assert!(store.contacts(a.id).await.unwrap().is_empty());
 }
@@ -978,22 +845,10 @@ async fn contacts_accept(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     );
     assert_eq!(view.peer.map(|p| p.id), Some(b));
     assert_eq!(
-        members
-            .iter()
-            .map(|m| (m.user.id, m.role))
-            .collect::<BTreeSet<_>>(),
+        members.iter().map(|m| (m.user.id, m.role)).collect::<BTreeSet<_>>(),
         BTreeSet::from([(a, Role::Member), (b, Role::Member)])
     );
-    assert_eq!(
-        store
-            .conversation(b, conv)
-            .await
-            .unwrap()
-            .0
-            .peer
-            .map(|p| p.id),
-        Some(a)
-    );
+    assert_eq!(store.conversation(b, conv).await.unwrap().0.peer.map(|p| p.id), Some(a));
     assert_eq!(
         store
             .conversations(b)
@@ -1092,12 +947,7 @@ async fn contacts_accept(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     );
     assert!(store.contacts(c).await.unwrap().is_empty());
     assert!(store.conversations(c).await.unwrap().is_empty());
-    assert_rejected!(
-        store,
-        sink,
-        store.open_direct(a, c, T0 + 12),
-        Error::NotFriends
-    );
+    assert_rejected!(store, sink, store.open_direct(a, c, T0 + 12), Error::NotFriends);
 
     // A request the other way is answered by the acceptance too.
     let c_to_a = store.request_friend(c, a, "hi a", T0 + 20).await.unwrap();
@@ -1129,10 +979,7 @@ async fn contacts_decline(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
 
     let requests = store.friend_requests(b).await.unwrap();
     assert_eq!(
-        requests
-            .iter()
-            .map(|r| (r.id, r.status))
-            .collect::<Vec<_>>(),
+        requests.iter().map(|r| (r.id, r.status)).collect::<Vec<_>>(),
         vec![(request.id, RequestStatus::Declined)]
     );
 
@@ -1168,34 +1015,15 @@ async fn contacts_remark_and_delete(store: Arc<dyn Store>, sink: Arc<RecordingSi
     say(&*store, a, conv, "m1", "hi bob").await;
 
     let contact = store.set_remark(a, b, Some("Bobby")).await.unwrap();
-    assert_eq!(
-        (contact.user.id, contact.remark.as_deref()),
-        (b, Some("Bobby"))
-    );
-    assert_eq!(
-        store.contacts(a).await.unwrap()[0].remark.as_deref(),
-        Some("Bobby")
-    );
+    assert_eq!((contact.user.id, contact.remark.as_deref()), (b, Some("Bobby")));
+    assert_eq!(store.contacts(a).await.unwrap()[0].remark.as_deref(), Some("Bobby"));
     assert_eq!(store.contacts(b).await.unwrap()[0].remark, None);
     let view = store.conversation(a, conv).await.unwrap().0;
     assert_eq!(view.peer_remark.as_deref(), Some("Bobby"));
-    assert_eq!(
-        store.conversation(b, conv).await.unwrap().0.peer_remark,
-        None
-    );
+    assert_eq!(store.conversation(b, conv).await.unwrap().0.peer_remark, None);
 
-    assert_rejected!(
-        store,
-        sink,
-        store.set_remark(a, c, Some("Stranger")),
-        Error::NotFriends
-    );
-    assert!(store
-        .contacts(a)
-        .await
-        .unwrap()
-        .iter()
-        .all(|k| k.user.id != c));
+    assert_rejected!(store, sink, store.set_remark(a, c, Some("Stranger")), Error::NotFriends);
+    assert!(store.contacts(a).await.unwrap().iter().all(|k| k.user.id != c));
 
     let cleared = store.set_remark(a, b, None).await.unwrap();
     assert_eq!(cleared.remark, None);
@@ -1224,22 +1052,9 @@ async fn contacts_remark_and_delete(store: Arc<dyn Store>, sink: Arc<RecordingSi
         store.send(b, conv, cmid("m3"), text("hello?"), T0 + 101),
         Error::NotFriends
     );
-    assert_eq!(
-        seqs(&store.history(a, conv, None, 10).await.unwrap()),
-        vec![1]
-    );
-    assert_rejected!(
-        store,
-        sink,
-        store.delete_contact(a, b, T0 + 102),
-        Error::NotFriends
-    );
-    assert_rejected!(
-        store,
-        sink,
-        store.open_direct(a, b, T0 + 102),
-        Error::NotFriends
-    );
+    assert_eq!(seqs(&store.history(a, conv, None, 10).await.unwrap()), vec![1]);
+    assert_rejected!(store, sink, store.delete_contact(a, b, T0 + 102), Error::NotFriends);
+    assert_rejected!(store, sink, store.open_direct(a, b, T0 + 102), Error::NotFriends);
 
     // Befriending again reuses the conversation and its numbering.
     assert_eq!(befriend(&*store, b, a).await, conv);
@@ -1254,12 +1069,7 @@ async fn contacts_block(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     say(&*store, b, conv, "b1", "hi").await;
 
     assert_rejected!(store, sink, store.block(a, a, T0), Error::CannotAddSelf);
-    assert_rejected!(
-        store,
-        sink,
-        store.block(a, UserId(999_999), T0),
-        Error::UserNotFound
-    );
+    assert_rejected!(store, sink, store.block(a, UserId(999_999), T0), Error::UserNotFound);
     assert!(store.blocked(a).await.unwrap().is_empty());
 
     store.block(a, c, T0 + 1).await.unwrap();
@@ -1299,10 +1109,7 @@ async fn contacts_block(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
         store.send(a, conv, cmid("a1"), text("bye"), T0 + 5),
         Error::Blocked
     );
-    assert_eq!(
-        seqs(&store.history(a, conv, None, 10).await.unwrap()),
-        vec![1]
-    );
+    assert_eq!(seqs(&store.history(a, conv, None, 10).await.unwrap()), vec![1]);
     // Still friends: a block is not a deletion.
     assert_eq!(store.contacts(b).await.unwrap().len(), 1);
 
@@ -1323,12 +1130,7 @@ async fn groups_create_and_invite(store: Arc<dyn Store>, sink: Arc<RecordingSink
     befriend(&*store, o, f3).await;
     let conversations_before = store.conversations(o).await.unwrap();
 
-    assert_rejected!(
-        store,
-        sink,
-        store.create_group(o, "G", &[f1, s], T0),
-        Error::NotFriends
-    );
+    assert_rejected!(store, sink, store.create_group(o, "G", &[f1, s], T0), Error::NotFriends);
     assert_rejected!(
         store,
         sink,
@@ -1345,18 +1147,10 @@ async fn groups_create_and_invite(store: Arc<dyn Store>, sink: Arc<RecordingSink
 
     let mark = sink.len();
     // Duplicates and the owner in the list are fine.
-    let g = store
-        .create_group(o, "G", &[f1, f2, o, f1], T0 + 1)
-        .await
-        .unwrap();
+    let g = store.create_group(o, "G", &[f1, f2, o, f1], T0 + 1).await.unwrap();
     let (view, members) = store.conversation(f1, g).await.unwrap();
     assert_eq!(
-        (
-            view.kind,
-            view.name.as_str(),
-            view.owner_id,
-            view.member_count
-        ),
+        (view.kind, view.name.as_str(), view.owner_id, view.member_count),
         (Kind::Group, "G", Some(o), 3)
     );
     assert_eq!(view.peer, None);
@@ -1380,36 +1174,11 @@ async fn groups_create_and_invite(store: Arc<dyn Store>, sink: Arc<RecordingSink
     assert_eq!(data["name"], Json::from("G"));
 
     // Any member may invite, but only their own friends.
-    assert_rejected!(
-        store,
-        sink,
-        store.invite(f1, g, &[f3], T0 + 2),
-        Error::NotFriends
-    );
-    assert_rejected!(
-        store,
-        sink,
-        store.invite(s, g, &[f3], T0 + 2),
-        Error::NotMember
-    );
-    assert_rejected!(
-        store,
-        sink,
-        store.invite(o, g, &[f1], T0 + 2),
-        Error::AlreadyMember
-    );
-    assert_rejected!(
-        store,
-        sink,
-        store.invite(o, g, &[f3, o], T0 + 2),
-        Error::AlreadyMember
-    );
-    assert_rejected!(
-        store,
-        sink,
-        store.invite(o, direct_f1, &[f2], T0 + 2),
-        Error::Forbidden
-    );
+    assert_rejected!(store, sink, store.invite(f1, g, &[f3], T0 + 2), Error::NotFriends);
+    assert_rejected!(store, sink, store.invite(s, g, &[f3], T0 + 2), Error::NotMember);
+    assert_rejected!(store, sink, store.invite(o, g, &[f1], T0 + 2), Error::AlreadyMember);
+    assert_rejected!(store, sink, store.invite(o, g, &[f3, o], T0 + 2), Error::AlreadyMember);
+    assert_rejected!(store, sink, store.invite(o, direct_f1, &[f2], T0 + 2), Error::Forbidden);
     assert_rejected!(
         store,
         sink,
@@ -1417,10 +1186,7 @@ async fn groups_create_and_invite(store: Arc<dyn Store>, sink: Arc<RecordingSink
         Error::ConversationNotFound
     );
     assert_eq!(member_ids(&*store, o, g).await, BTreeSet::from([o, f1, f2]));
-    assert_eq!(
-        member_ids(&*store, o, direct_f1).await,
-        BTreeSet::from([o, f1])
-    );
+    assert_eq!(member_ids(&*store, o, direct_f1).await, BTreeSet::from([o, f1]));
     assert_rejected!(store, sink, store.conversation(f3, g), Error::NotMember);
 
     let mark = sink.len();
@@ -1431,12 +1197,7 @@ async fn groups_create_and_invite(store: Arc<dyn Store>, sink: Arc<RecordingSink
     assert_eq!(sorted(&published[0].recipients), sorted(&[o, f1, f2, f3]));
     assert_eq!(json(&published[0].data)["user_ids"], Json::from(vec![f3.0]));
     assert_eq!(store.conversation(f3, g).await.unwrap().0.member_count, 4);
-    assert!(store
-        .conversations(f3)
-        .await
-        .unwrap()
-        .iter()
-        .any(|v| v.id == g));
+    assert!(store.conversations(f3).await.unwrap().iter().any(|v| v.id == g));
 }
 
 async fn groups_governance(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
@@ -1447,10 +1208,7 @@ async fn groups_governance(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     for friend in [a, x, m1, m2] {
         direct = befriend(&*store, o, friend).await;
     }
-    let g = store
-        .create_group(o, "Team", &[a, x, m1, m2], T0)
-        .await
-        .unwrap();
+    let g = store.create_group(o, "Team", &[a, x, m1, m2], T0).await.unwrap();
 
     // Roles: only the owner manages them, and never to or from owner.
     store.set_role(o, g, a, Role::Admin, T0 + 1).await.unwrap();
@@ -1478,34 +1236,16 @@ async fn groups_governance(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     assert_eq!(role_of(&*store, o, g, o).await, Some(Role::Owner));
 
     // Removal: owner anyone, admin plain members only, members nobody.
-    assert_rejected!(
-        store,
-        sink,
-        store.remove_member(a, g, x, T0 + 3),
-        Error::Forbidden
-    );
-    assert_rejected!(
-        store,
-        sink,
-        store.remove_member(a, g, o, T0 + 3),
-        Error::Forbidden
-    );
-    assert_rejected!(
-        store,
-        sink,
-        store.remove_member(m1, g, m2, T0 + 3),
-        Error::Forbidden
-    );
+    assert_rejected!(store, sink, store.remove_member(a, g, x, T0 + 3), Error::Forbidden);
+    assert_rejected!(store, sink, store.remove_member(a, g, o, T0 + 3), Error::Forbidden);
+    assert_rejected!(store, sink, store.remove_member(m1, g, m2, T0 + 3), Error::Forbidden);
     assert_rejected!(
         store,
         sink,
         store.remove_member(o, direct, m2, T0 + 3),
         Error::Forbidden
     );
-    assert_eq!(
-        member_ids(&*store, o, g).await,
-        BTreeSet::from([o, a, x, m1, m2])
-    );
+    assert_eq!(member_ids(&*store, o, g).await, BTreeSet::from([o, a, x, m1, m2]));
 
     let mark = sink.len();
     store.remove_member(a, g, m2, T0 + 4).await.unwrap();
@@ -1514,21 +1254,10 @@ async fn groups_governance(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     assert_eq!(published[0].kind, EventKind::MemberRemoved);
     // The removed member hears of it.
     assert_eq!(sorted(&published[0].recipients), sorted(&[o, a, x, m1, m2]));
-    assert_eq!(
-        member_ids(&*store, o, g).await,
-        BTreeSet::from([o, a, x, m1])
-    );
+    assert_eq!(member_ids(&*store, o, g).await, BTreeSet::from([o, a, x, m1]));
     assert_rejected!(store, sink, store.conversation(m2, g), Error::NotMember);
-    assert_rejected!(
-        store,
-        sink,
-        store.remove_member(o, g, m2, T0 + 5),
-        Error::NotMember
-    );
-    assert_eq!(
-        member_ids(&*store, o, g).await,
-        BTreeSet::from([o, a, x, m1])
-    );
+    assert_rejected!(store, sink, store.remove_member(o, g, m2, T0 + 5), Error::NotMember);
+    assert_eq!(member_ids(&*store, o, g).await, BTreeSet::from([o, a, x, m1]));
 
     // Group info: owner and admins.
     assert_rejected!(
@@ -1585,42 +1314,22 @@ async fn groups_governance(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     );
 
     // Leaving: the owner must hand over first.
-    assert_rejected!(
-        store,
-        sink,
-        store.leave(o, g, T0 + 9),
-        Error::OwnerMustTransfer
-    );
+    assert_rejected!(store, sink, store.leave(o, g, T0 + 9), Error::OwnerMustTransfer);
     assert_rejected!(
         store,
         sink,
         store.remove_member(o, g, o, T0 + 9),
         Error::OwnerMustTransfer
     );
-    assert_rejected!(
-        store,
-        sink,
-        store.transfer_owner(a, g, m1, T0 + 9),
-        Error::Forbidden
-    );
+    assert_rejected!(store, sink, store.transfer_owner(a, g, m1, T0 + 9), Error::Forbidden);
     assert_rejected!(
         store,
         sink,
         store.transfer_owner(o, g, o, T0 + 9),
         Error::InvalidRequest
     );
-    assert_rejected!(
-        store,
-        sink,
-        store.transfer_owner(o, g, m2, T0 + 9),
-        Error::NotMember
-    );
-    assert_rejected!(
-        store,
-        sink,
-        store.leave(o, direct, T0 + 9),
-        Error::Forbidden
-    );
+    assert_rejected!(store, sink, store.transfer_owner(o, g, m2, T0 + 9), Error::NotMember);
+    assert_rejected!(store, sink, store.leave(o, direct, T0 + 9), Error::Forbidden);
     assert_eq!(role_of(&*store, o, g, o).await, Some(Role::Owner));
     assert_eq!(store.conversation(o, g).await.unwrap().0.owner_id, Some(o));
 
@@ -1649,12 +1358,7 @@ async fn groups_governance(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     assert_eq!(published[0].kind, EventKind::MemberLeft);
     assert!(published[0].recipients.contains(&o));
     assert_eq!(member_ids(&*store, m1, g).await, BTreeSet::from([a, x, m1]));
-    assert!(store
-        .conversations(o)
-        .await
-        .unwrap()
-        .iter()
-        .all(|v| v.id != g));
+    assert!(store.conversations(o).await.unwrap().iter().all(|v| v.id != g));
     assert_rejected!(store, sink, store.leave(o, g, T0 + 13), Error::NotMember);
     assert_eq!(member_ids(&*store, m1, g).await, BTreeSet::from([a, x, m1]));
 
@@ -1701,31 +1405,17 @@ async fn groups_full(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
         store.create_group(owner, "Too big", &friends, T0 + 1),
         Error::GroupFull
     );
-    assert_eq!(
-        store.conversations(owner).await.unwrap().len(),
-        conversations_before
-    );
+    assert_eq!(store.conversations(owner).await.unwrap().len(), conversations_before);
 
     let (last, fitting) = friends.split_last().unwrap();
-    let g = store
-        .create_group(owner, "Big", &fitting[..99], T0 + 2)
-        .await
-        .unwrap();
-    store
-        .invite(owner, g, &fitting[99..], T0 + 3)
-        .await
-        .unwrap();
+    let g = store.create_group(owner, "Big", &fitting[..99], T0 + 2).await.unwrap();
+    store.invite(owner, g, &fitting[99..], T0 + 3).await.unwrap();
     assert_eq!(
         store.conversation(owner, g).await.unwrap().0.member_count,
         MAX_GROUP_MEMBERS as i64
     );
 
-    assert_rejected!(
-        store,
-        sink,
-        store.invite(owner, g, &[*last], T0 + 4),
-        Error::GroupFull
-    );
+    assert_rejected!(store, sink, store.invite(owner, g, &[*last], T0 + 4), Error::GroupFull);
     assert_eq!(
         store.conversation(owner, g).await.unwrap().0.member_count,
         MAX_GROUP_MEMBERS as i64
@@ -1733,10 +1423,7 @@ async fn groups_full(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     assert_rejected!(store, sink, store.conversation(*last, g), Error::NotMember);
 
     // Room for one once someone goes.
-    store
-        .remove_member(owner, g, fitting[0], T0 + 5)
-        .await
-        .unwrap();
+    store.remove_member(owner, g, fitting[0], T0 + 5).await.unwrap();
     store.invite(owner, g, &[*last], T0 + 6).await.unwrap();
     let (view, members) = store.conversation(*last, g).await.unwrap();
     assert_eq!(
@@ -1765,8 +1452,7 @@ async fn messages_seq_has_no_gaps(store: Arc<dyn Store>, sink: Arc<RecordingSink
         Error::NotMember
     );
     assert_eq!(say(&*store, b, d, "d2", "two").await.seq, 2);
-    let quote_elsewhere =
-        Draft::new(Content::text("re").unwrap(), Some(in_group.id), Vec::new()).unwrap();
+    let quote_elsewhere = Draft::new(Content::text("re").unwrap(), Some(in_group.id), Vec::new()).unwrap();
     assert_rejected!(
         store,
         sink,
@@ -1809,13 +1495,7 @@ async fn messages_seq_has_no_gaps(store: Arc<dyn Store>, sink: Arc<RecordingSink
     );
     assert_eq!(say(&*store, a, d, "d4", "four").await.seq, 4);
     // A retry returns the old message and does not consume a number.
-    assert!(
-        !store
-            .send(a, d, cmid("d1"), text("one"), T0)
-            .await
-            .unwrap()
-            .created
-    );
+    assert!(!store.send(a, d, cmid("d1"), text("one"), T0).await.unwrap().created);
     assert_eq!(say(&*store, b, d, "d5", "five").await.seq, 5);
 
     // Each conversation has its own numbering.
@@ -1832,10 +1512,7 @@ async fn messages_seq_has_no_gaps(store: Arc<dyn Store>, sink: Arc<RecordingSink
         vec!["one", "two", "three", "four", "five"]
     );
     assert_eq!(store.conversation(a, d).await.unwrap().0.last_seq, 5);
-    assert_eq!(
-        seqs(&store.history(c, g, None, 100).await.unwrap()),
-        vec![2, 1]
-    );
+    assert_eq!(seqs(&store.history(c, g, None, 100).await.unwrap()), vec![2, 1]);
     assert_rejected!(store, sink, store.history(c, d, None, 10), Error::NotMember);
 
     // The published message.new events carry the same numbers, in order.
@@ -1857,10 +1534,7 @@ async fn messages_idempotent_send(store: Arc<dyn Store>, sink: Arc<RecordingSink
     let g = store.create_group(a, "G", &[m], T0).await.unwrap();
 
     let mark = sink.len();
-    let first = store
-        .send(a, d, cmid("same-1"), text("hello"), T0)
-        .await
-        .unwrap();
+    let first = store.send(a, d, cmid("same-1"), text("hello"), T0).await.unwrap();
     assert!(first.created);
     assert_eq!(first.message.seq, 1);
     assert_eq!(sink.len(), mark + 1);
@@ -1872,11 +1546,7 @@ async fn messages_idempotent_send(store: Arc<dyn Store>, sink: Arc<RecordingSink
         .unwrap();
     assert!(!retry.created);
     assert_eq!(retry.message, first.message);
-    assert_eq!(
-        store.head().await.unwrap(),
-        head,
-        "a retry appended an event"
-    );
+    assert_eq!(store.head().await.unwrap(), head, "a retry appended an event");
     assert_eq!(sink.len(), mark + 1, "a retry published an event");
 
     assert_rejected!(
@@ -1891,12 +1561,7 @@ async fn messages_idempotent_send(store: Arc<dyn Store>, sink: Arc<RecordingSink
         store.send(a, g, cmid("same-1"), text("hello"), T0),
         Error::IdempotencyConflict
     );
-    let quoting = Draft::new(
-        Content::text("hello").unwrap(),
-        Some(first.message.id),
-        Vec::new(),
-    )
-    .unwrap();
+    let quoting = Draft::new(Content::text("hello").unwrap(), Some(first.message.id), Vec::new()).unwrap();
     assert_rejected!(
         store,
         sink,
@@ -1910,10 +1575,7 @@ async fn messages_idempotent_send(store: Arc<dyn Store>, sink: Arc<RecordingSink
     assert!(store.history(a, g, None, 10).await.unwrap().is_empty());
 
     // The key belongs to the sender: someone else may use the same one.
-    let other = store
-        .send(b, d, cmid("same-1"), text("hello"), T0)
-        .await
-        .unwrap();
+    let other = store.send(b, d, cmid("same-1"), text("hello"), T0).await.unwrap();
     assert!(other.created);
     assert_eq!((other.message.seq, other.message.sender_id), (2, b));
 
@@ -1924,10 +1586,7 @@ async fn messages_idempotent_send(store: Arc<dyn Store>, sink: Arc<RecordingSink
         .unwrap()
         .message;
     store.leave(m, g, T0 + 1).await.unwrap();
-    let late = store
-        .send(m, g, cmid("m-1"), text("bye all"), T0 + 2)
-        .await
-        .unwrap();
+    let late = store.send(m, g, cmid("m-1"), text("bye all"), T0 + 2).await.unwrap();
     assert!(!late.created);
     assert_eq!(late.message, in_group);
     assert_rejected!(
@@ -1946,42 +1605,22 @@ async fn messages_history_paging(store: Arc<dyn Store>, sink: Arc<RecordingSink>
     let d = befriend(&*store, a, b).await;
     for i in 1..=10 {
         let sender = if i % 2 == 0 { b } else { a };
-        say_at(
-            &*store,
-            sender,
-            d,
-            &format!("h{i}"),
-            &format!("message {i}"),
-            T0 + i,
-        )
-        .await;
+        say_at(&*store, sender, d, &format!("h{i}"), &format!("message {i}"), T0 + i).await;
     }
 
     let page = store.history(a, d, None, 3).await.unwrap();
     assert_eq!(seqs(&page), vec![10, 9, 8]);
     assert_eq!(page[0].text.as_deref(), Some("message 10"));
     assert_eq!(page[0].sender_id, b);
-    assert_eq!(
-        seqs(&store.history(b, d, Some(8), 3).await.unwrap()),
-        vec![7, 6, 5]
-    );
-    assert_eq!(
-        seqs(&store.history(b, d, Some(5), 3).await.unwrap()),
-        vec![4, 3, 2]
-    );
-    assert_eq!(
-        seqs(&store.history(b, d, Some(2), 3).await.unwrap()),
-        vec![1]
-    );
+    assert_eq!(seqs(&store.history(b, d, Some(8), 3).await.unwrap()), vec![7, 6, 5]);
+    assert_eq!(seqs(&store.history(b, d, Some(5), 3).await.unwrap()), vec![4, 3, 2]);
+    assert_eq!(seqs(&store.history(b, d, Some(2), 3).await.unwrap()), vec![1]);
     assert!(store.history(b, d, Some(1), 3).await.unwrap().is_empty());
     assert_eq!(
         seqs(&store.history(a, d, None, 100).await.unwrap()),
         (1..=10).rev().collect::<Vec<_>>()
     );
-    assert_eq!(
-        seqs(&store.history(a, d, Some(1000), 2).await.unwrap()),
-        vec![10, 9]
-    );
+    assert_eq!(seqs(&store.history(a, d, Some(1000), 2).await.unwrap()), vec![10, 9]);
 
     assert_rejected!(store, sink, store.history(s, d, None, 10), Error::NotMember);
     assert_rejected!(
@@ -2001,14 +1640,8 @@ async fn messages_history_paging(store: Arc<dyn Store>, sink: Arc<RecordingSink>
     for i in 1..=2 {
         say(&*store, b, g, &format!("late{i}"), "after c").await;
     }
-    assert_eq!(
-        seqs(&store.history(c, g, None, 100).await.unwrap()),
-        vec![5, 4]
-    );
-    assert_eq!(
-        seqs(&store.history(c, g, Some(5), 100).await.unwrap()),
-        vec![4]
-    );
+    assert_eq!(seqs(&store.history(c, g, None, 100).await.unwrap()), vec![5, 4]);
+    assert_eq!(seqs(&store.history(c, g, Some(5), 100).await.unwrap()), vec![4]);
     assert_eq!(
         seqs(&store.history(a, g, None, 100).await.unwrap()),
         vec![5, 4, 3, 2, 1]
@@ -2029,12 +1662,7 @@ async fn messages_recall(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     let kept = say_at(&*store, a, d, "k1", "keep me", T0).await;
     let edge = say_at(&*store, a, d, "e1", "edge", T0).await;
 
-    assert_rejected!(
-        store,
-        sink,
-        store.recall(b, secret.id, T0 + 1000),
-        Error::Forbidden
-    );
+    assert_rejected!(store, sink, store.recall(b, secret.id, T0 + 1000), Error::Forbidden);
     assert_rejected!(
         store,
         sink,
@@ -2058,10 +1686,7 @@ async fn messages_recall(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     let mark = sink.len();
     let recalled = store.recall(a, secret.id, T0 + 60_000).await.unwrap();
     assert!(recalled.recalled);
-    assert_eq!(
-        (recalled.id, recalled.seq, recalled.text.clone()),
-        (secret.id, 1, None)
-    );
+    assert_eq!((recalled.id, recalled.seq, recalled.text.clone()), (secret.id, 1, None));
     let published = sink.since(mark);
     assert_eq!(published.len(), 1);
     assert_eq!(
@@ -2082,10 +1707,7 @@ async fn messages_recall(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
         Error::AlreadyRecalled
     );
     // Exactly at the end of the window is still inside it.
-    store
-        .recall(a, edge.id, T0 + RECALL_WINDOW_MS)
-        .await
-        .unwrap();
+    store.recall(a, edge.id, T0 + RECALL_WINDOW_MS).await.unwrap();
 
     let history = store.history(b, d, None, 10).await.unwrap();
     assert_eq!(seqs(&history), vec![3, 2, 1]);
@@ -2115,10 +1737,7 @@ async fn messages_recall(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
             .unwrap();
         assert_eq!(json(&new_kept.data)["text"], Json::from("keep me"));
         assert_eq!(
-            events
-                .iter()
-                .filter(|e| e.kind == EventKind::MessageRecalled)
-                .count(),
+            events.iter().filter(|e| e.kind == EventKind::MessageRecalled).count(),
             2
         );
     }
@@ -2150,10 +1769,7 @@ async fn messages_receipts(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     assert_eq!(marks(store.clone()).await, (0, 0));
 
     let mark = sink.len();
-    store
-        .receipt(b, d, ReceiptKind::Delivered, 2, T0 + 1)
-        .await
-        .unwrap();
+    store.receipt(b, d, ReceiptKind::Delivered, 2, T0 + 1).await.unwrap();
     let published = sink.since(mark);
     assert_eq!(published.len(), 1);
     assert_eq!(
@@ -2170,18 +1786,9 @@ async fn messages_receipts(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
 
     // Marks never move back, and not moving emits nothing.
     let head = store.head().await.unwrap();
-    store
-        .receipt(b, d, ReceiptKind::Delivered, 1, T0 + 2)
-        .await
-        .unwrap();
-    store
-        .receipt(b, d, ReceiptKind::Delivered, 2, T0 + 2)
-        .await
-        .unwrap();
-    store
-        .receipt(b, d, ReceiptKind::Read, 0, T0 + 2)
-        .await
-        .unwrap();
+    store.receipt(b, d, ReceiptKind::Delivered, 1, T0 + 2).await.unwrap();
+    store.receipt(b, d, ReceiptKind::Delivered, 2, T0 + 2).await.unwrap();
+    store.receipt(b, d, ReceiptKind::Read, 0, T0 + 2).await.unwrap();
     assert_eq!(store.head().await.unwrap(), head);
     assert_eq!(marks(store.clone()).await, (2, 0));
 
@@ -2212,29 +1819,20 @@ async fn messages_receipts(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     assert_eq!(marks(store.clone()).await, (2, 0));
     assert_eq!(store.conversation(b, d).await.unwrap().0.unread, 3);
 
-    store
-        .receipt(b, d, ReceiptKind::Read, 1, T0 + 4)
-        .await
-        .unwrap();
+    store.receipt(b, d, ReceiptKind::Read, 1, T0 + 4).await.unwrap();
     assert_eq!(marks(store.clone()).await, (2, 1));
     assert_eq!(store.conversation(b, d).await.unwrap().0.unread, 2);
 
     // Read implies delivered, with a single read event.
     let mark = sink.len();
-    store
-        .receipt(b, d, ReceiptKind::Read, 3, T0 + 5)
-        .await
-        .unwrap();
+    store.receipt(b, d, ReceiptKind::Read, 3, T0 + 5).await.unwrap();
     assert_eq!(
         sink.since(mark).iter().map(|e| e.kind).collect::<Vec<_>>(),
         vec![EventKind::ReceiptRead]
     );
     assert_eq!(marks(store.clone()).await, (3, 3));
     assert_eq!(store.conversation(b, d).await.unwrap().0.unread, 0);
-    store
-        .receipt(b, d, ReceiptKind::Delivered, 3, T0 + 6)
-        .await
-        .unwrap();
+    store.receipt(b, d, ReceiptKind::Delivered, 3, T0 + 6).await.unwrap();
     assert_eq!(sink.len(), mark + 1);
 }
 
@@ -2256,17 +1854,11 @@ async fn messages_conversation_views(store: Arc<dyn Store>, _sink: Arc<Recording
 
     let views = store.conversations(a).await.unwrap();
     // Newest activity first.
-    assert_eq!(
-        views.iter().map(|v| v.id).collect::<Vec<_>>(),
-        vec![with_c, g, with_b]
-    );
+    assert_eq!(views.iter().map(|v| v.id).collect::<Vec<_>>(), vec![with_c, g, with_b]);
     let by_id = |id| views.iter().find(|v| v.id == id).unwrap().clone();
     // Own messages and recalled ones are not unread.
     assert_eq!((by_id(with_b).unread, by_id(with_b).last_seq), (2, 4));
-    assert_eq!(
-        by_id(with_b).last_message.map(|m| m.text),
-        Some(Some("yes".to_owned()))
-    );
+    assert_eq!(by_id(with_b).last_message.map(|m| m.text), Some(Some("yes".to_owned())));
     assert_eq!((by_id(g).unread, by_id(g).member_count), (1, 3));
     assert_eq!(by_id(with_c).unread, 0);
     assert_eq!(by_id(with_c).peer.map(|p| p.id), Some(c));
@@ -2298,41 +1890,22 @@ async fn messages_reply_and_mentions(store: Arc<dyn Store>, sink: Arc<RecordingS
     let in_d = say(&*store, a, d, "d1", "direct").await;
     let in_g = say(&*store, b, g, "g1", "group").await;
 
-    let reply = Draft::new(
-        Content::text("re: group").unwrap(),
-        Some(in_g.id),
-        vec![b, c, b],
-    )
-    .unwrap();
-    let sent = store
-        .send(c, g, cmid("g2"), reply, T0)
-        .await
-        .unwrap()
-        .message;
+    let reply = Draft::new(Content::text("re: group").unwrap(), Some(in_g.id), vec![b, c, b]).unwrap();
+    let sent = store.send(c, g, cmid("g2"), reply, T0).await.unwrap().message;
     assert_eq!(
         (sent.reply_to, sent.mentions.clone(), sent.seq),
         (Some(in_g.id), vec![b, c], 2)
     );
     assert_eq!(store.history(a, g, None, 1).await.unwrap(), vec![sent]);
 
-    let foreign = Draft::new(
-        Content::text("re: direct").unwrap(),
-        Some(in_d.id),
-        Vec::new(),
-    )
-    .unwrap();
+    let foreign = Draft::new(Content::text("re: direct").unwrap(), Some(in_d.id), Vec::new()).unwrap();
     assert_rejected!(
         store,
         sink,
         store.send(c, g, cmid("g3"), foreign, T0),
         Error::MessageNotFound
     );
-    let missing = Draft::new(
-        Content::text("re: ?").unwrap(),
-        Some(MessageId(999_999)),
-        Vec::new(),
-    )
-    .unwrap();
+    let missing = Draft::new(Content::text("re: ?").unwrap(), Some(MessageId(999_999)), Vec::new()).unwrap();
     assert_rejected!(
         store,
         sink,
@@ -2341,20 +1914,9 @@ async fn messages_reply_and_mentions(store: Arc<dyn Store>, sink: Arc<RecordingS
     );
     let outsider = mk_user(&*store, 4).await.id;
     let mention = Draft::new(Content::text("@someone").unwrap(), None, vec![outsider]).unwrap();
-    assert_rejected!(
-        store,
-        sink,
-        store.send(c, g, cmid("g5"), mention, T0),
-        Error::NotMember
-    );
-    assert_eq!(
-        seqs(&store.history(a, g, None, 10).await.unwrap()),
-        vec![2, 1]
-    );
-    assert_eq!(
-        say(&*store, c, g, "g3", "after the rejections").await.seq,
-        3
-    );
+    assert_rejected!(store, sink, store.send(c, g, cmid("g5"), mention, T0), Error::NotMember);
+    assert_eq!(seqs(&store.history(a, g, None, 10).await.unwrap()), vec![2, 1]);
+    assert_eq!(say(&*store, c, g, "g3", "after the rejections").await.seq, 3);
 }
 
 // ---------------------------------------------------------------- uploads
@@ -2401,11 +1963,7 @@ async fn uploads_access(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     );
     assert!(!store.may_read_upload(m, &hash).await.unwrap());
 
-    let sent = store
-        .send(a, g, cmid("a-img"), image(), T0 + 1)
-        .await
-        .unwrap()
-        .message;
+    let sent = store.send(a, g, cmid("a-img"), image(), T0 + 1).await.unwrap().message;
     assert_eq!(
         (
             sent.kind.as_str(),
@@ -2414,24 +1972,12 @@ async fn uploads_access(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
             sent.size,
             sent.text.clone()
         ),
-        (
-            "image",
-            Some(hash.as_str()),
-            Some("image/png"),
-            Some(1234),
-            None
-        )
+        ("image", Some(hash.as_str()), Some("image/png"), Some(1234), None)
     );
     assert!(store.may_read_upload(m, &hash).await.unwrap());
     assert!(!store.may_read_upload(s, &hash).await.unwrap());
     // Now m may forward it.
-    assert!(
-        store
-            .send(m, g, cmid("m-img"), image(), T0 + 2)
-            .await
-            .unwrap()
-            .created
-    );
+    assert!(store.send(m, g, cmid("m-img"), image(), T0 + 2).await.unwrap().created);
 
     store.leave(m, g, T0 + 3).await.unwrap();
     assert!(!store.may_read_upload(m, &hash).await.unwrap());
@@ -2478,20 +2024,11 @@ async fn uploads_access(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     );
     let as_file = Content::file(BlobHash::parse(&doc).unwrap(), "report.pdf").unwrap();
     let file = store
-        .send(
-            a,
-            g,
-            cmid("a-doc"),
-            Draft::new(as_file, None, vec![]).unwrap(),
-            T0 + 6,
-        )
+        .send(a, g, cmid("a-doc"), Draft::new(as_file, None, vec![]).unwrap(), T0 + 6)
         .await
         .unwrap();
     assert_eq!(
-        (
-            file.message.kind.as_str(),
-            file.message.file_name.as_deref()
-        ),
+        (file.message.kind.as_str(), file.message.file_name.as_deref()),
         ("file", Some("report.pdf"))
     );
 
@@ -2571,10 +2108,7 @@ async fn sync_membership_window(store: Arc<dyn Store>, sink: Arc<RecordingSink>)
         .filter(|e| e.kind == MessageNew && e.conversation_id == Some(g))
         .map(|e| json(&e.data)["text"].clone())
         .collect();
-    assert_eq!(
-        texts,
-        vec![Json::from("three"), Json::from("four"), Json::from("five")]
-    );
+    assert_eq!(texts, vec![Json::from("three"), Json::from("four"), Json::from("five")]);
     assert!(all_events(&*store, f3)
         .await
         .iter()
@@ -2599,21 +2133,11 @@ async fn sync_membership_window(store: Arc<dyn Store>, sink: Arc<RecordingSink>)
     assert_eq!(o_personal.count(), 6);
 
     // A conversation event inside the window but before `since` is not repeated.
-    let joined_at = f2_events
-        .iter()
-        .find(|e| e.conversation_id == Some(g))
-        .unwrap()
-        .pos;
+    let joined_at = f2_events.iter().find(|e| e.conversation_id == Some(g)).unwrap().pos;
     let after = store.events_since(f2, joined_at, 100).await.unwrap();
     assert_eq!(
         kinds_in(&after, g),
-        vec![
-            MessageNew,
-            MessageNew,
-            MemberRemoved,
-            MessageNew,
-            ConversationUpdated
-        ]
+        vec![MessageNew, MessageNew, MemberRemoved, MessageNew, ConversationUpdated]
     );
 
     assert_sync_matches_sink(&*store, &sink, &[o, f1, f2, f3]).await;
@@ -2630,10 +2154,7 @@ async fn sync_paging(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
         say(&*store, a, d, &format!("d{i}"), "direct").await;
         say(&*store, c, g, &format!("g{i}"), "group").await;
     }
-    store
-        .receipt(b, d, ReceiptKind::Read, 10, T0)
-        .await
-        .unwrap();
+    store.receipt(b, d, ReceiptKind::Read, 10, T0).await.unwrap();
 
     let full = all_events(&*store, a).await;
     // Per friendship: friend.request, conversation.created, friend.accepted; then the group, 20 messages, a receipt.
@@ -2684,13 +2205,7 @@ async fn concurrent_sends(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
         let sender = if i % 2 == 0 { a } else { b };
         sends.push(tokio::spawn(async move {
             sending
-                .send(
-                    sender,
-                    d,
-                    cmid(&format!("c{i}")),
-                    text(&format!("message {i}")),
-                    T0 + i,
-                )
+                .send(sender, d, cmid(&format!("c{i}")), text(&format!("message {i}")), T0 + i)
                 .await
                 .unwrap()
         }));
@@ -2744,12 +2259,7 @@ async fn concurrent_sends(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     let retries: Vec<_> = (0..10)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .send(b, d, cmid("dup"), text("once"), T0 + 999)
-                    .await
-                    .unwrap()
-            })
+            tokio::spawn(async move { store.send(b, d, cmid("dup"), text("once"), T0 + 999).await.unwrap() })
         })
         .collect();
     let mut created = 0;
@@ -2772,25 +2282,14 @@ async fn concurrent_sends(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
 /// Two stores on one database (PostgreSQL nodes, or SQLite processes) must see
 /// each other's writes: numbering continues, and a friendship or membership
 /// ended through one is ended for the other.
-async fn two_writers_share_one_database(
-    store: Arc<dyn Store>,
-    sink: Arc<RecordingSink>,
-    second: Arc<dyn Store>,
-) {
+async fn two_writers_share_one_database(store: Arc<dyn Store>, sink: Arc<RecordingSink>, second: Arc<dyn Store>) {
     let [a, b, m] = mk_users(&*store, 1..=3).await[..] else {
         unreachable!()
     };
     let d = befriend(&*store, a, b).await;
     for i in 1..=6 {
-        let (node, sender) = if i % 2 == 0 {
-            (&second, b)
-        } else {
-            (&store, a)
-        };
-        assert_eq!(
-            say(&**node, sender, d, &format!("n{i}"), "hop").await.seq,
-            i
-        );
+        let (node, sender) = if i % 2 == 0 { (&second, b) } else { (&store, a) };
+        assert_eq!(say(&**node, sender, d, &format!("n{i}"), "hop").await.seq, i);
     }
     assert_eq!(
         seqs(&second.history(a, d, None, 10).await.unwrap()),
@@ -2798,13 +2297,7 @@ async fn two_writers_share_one_database(
     );
 
     // Each writer's own retry and conflict checks see the other's messages.
-    assert!(
-        !second
-            .send(a, d, cmid("n1"), text("hop"), T0)
-            .await
-            .unwrap()
-            .created
-    );
+    assert!(!second.send(a, d, cmid("n1"), text("hop"), T0).await.unwrap().created);
     assert_rejected!(
         store,
         sink,

@@ -23,17 +23,11 @@ const MAX_DEVICE_CHARS: usize = 64;
 fn device_name(raw: Option<&str>) -> Result<String, Error> {
     match raw {
         None => Ok(DEFAULT_DEVICE.to_owned()),
-        Some(name) => {
-            qiao_domain::identity::parse_short_text(name, MAX_DEVICE_CHARS, Error::InvalidRequest)
-        }
+        Some(name) => qiao_domain::identity::parse_short_text(name, MAX_DEVICE_CHARS, Error::InvalidRequest),
     }
 }
 
-async fn start_session(
-    app: &AppState,
-    user: qiao_store::UserRecord,
-    device: &str,
-) -> ApiResult<api::AuthResponse> {
+async fn start_session(app: &AppState, user: qiao_store::UserRecord, device: &str) -> ApiResult<api::AuthResponse> {
     let token = new_token();
     let session = app
         .store
@@ -88,10 +82,7 @@ pub async fn register(
             now_ms: app.clock.now_ms(),
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(start_session(&app, user, &device).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(start_session(&app, user, &device).await?)))
 }
 
 /// Reads a sign-in identifier as a phone, an email or a Qiao ID.
@@ -133,11 +124,7 @@ pub async fn login(
         app.metrics.logins_failed.inc();
         return Err(Error::BadCredentials.into());
     };
-    if !app
-        .passwords
-        .verify(req.password, user.password_hash.clone())
-        .await
-    {
+    if !app.passwords.verify(req.password, user.password_hash.clone()).await {
         app.metrics.logins_failed.inc();
         return Err(Error::BadCredentials.into());
     }
@@ -151,10 +138,7 @@ pub async fn logout(State(app): State<AppState>, auth: AuthUser) -> ApiResult<St
 }
 
 #[utoipa::path(get, path = "/api/sessions", tag = "accounts", responses((status = 200, body = Vec<api::SessionInfo>)), security(("bearer" = [])))]
-pub async fn sessions(
-    State(app): State<AppState>,
-    auth: AuthUser,
-) -> ApiResult<Json<Vec<api::SessionInfo>>> {
+pub async fn sessions(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<api::SessionInfo>>> {
     let sessions = app.store.sessions(auth.user).await?;
     Ok(Json(
         sessions
@@ -172,11 +156,7 @@ pub async fn sessions(
 
 #[utoipa::path(delete, path = "/api/sessions/{id}", tag = "accounts", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = api::ErrorBody)), security(("bearer" = [])))]
-pub async fn revoke_session(
-    State(app): State<AppState>,
-    auth: AuthUser,
-    Path(id): Path<i64>,
-) -> ApiResult<StatusCode> {
+pub async fn revoke_session(State(app): State<AppState>, auth: AuthUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     app.store.revoke_session(auth.user, SessionId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -193,11 +173,7 @@ pub async fn update_me(
     auth: AuthUser,
     ApiJson(req): ApiJson<api::UpdateProfileRequest>,
 ) -> ApiResult<Json<api::Profile>> {
-    let display_name = req
-        .display_name
-        .as_deref()
-        .map(DisplayName::parse)
-        .transpose()?;
+    let display_name = req.display_name.as_deref().map(DisplayName::parse).transpose()?;
     let language = req.language.as_deref().map(Language::parse).transpose()?;
     let avatar = match req.avatar.as_deref() {
         None => None,
@@ -209,9 +185,7 @@ pub async fn update_me(
                 .upload(blob.as_str())
                 .await?
                 .ok_or(ApiError(Error::UploadNotFound))?;
-            if upload.kind != "image"
-                || !app.store.may_read_upload(auth.user, blob.as_str()).await?
-            {
+            if upload.kind != "image" || !app.store.may_read_upload(auth.user, blob.as_str()).await? {
                 return Err(Error::UploadNotFound.into());
             }
             Some(Some(blob.as_str().to_owned()))
@@ -222,9 +196,7 @@ pub async fn update_me(
         avatar,
         language,
     };
-    Ok(Json(wire::profile(
-        &app.store.update_profile(auth.user, update).await?,
-    )))
+    Ok(Json(wire::profile(&app.store.update_profile(auth.user, update).await?)))
 }
 
 #[utoipa::path(put, path = "/api/me/qiao-id", tag = "accounts", request_body = api::SetQiaoIdRequest,

@@ -17,9 +17,7 @@ use crate::error::{ApiJson, ApiResult};
 use crate::state::AppState;
 
 fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[utoipa::path(post, path = "/api/contacts/discover", tag = "contacts", request_body = api::DiscoverRequest,
@@ -64,21 +62,13 @@ pub async fn request_friend(
     };
     let request = app
         .store
-        .request_friend(
-            auth.user,
-            UserId(req.to_user_id),
-            &greeting,
-            app.clock.now_ms(),
-        )
+        .request_friend(auth.user, UserId(req.to_user_id), &greeting, app.clock.now_ms())
         .await?;
     Ok((StatusCode::CREATED, Json(wire::friend_request(&request))))
 }
 
 #[utoipa::path(get, path = "/api/friend-requests", tag = "contacts", responses((status = 200, body = api::FriendRequests)), security(("bearer" = [])))]
-pub async fn friend_requests(
-    State(app): State<AppState>,
-    auth: AuthUser,
-) -> ApiResult<Json<api::FriendRequests>> {
+pub async fn friend_requests(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<api::FriendRequests>> {
     let all = app.store.friend_requests(auth.user).await?;
     let (incoming, outgoing): (Vec<_>, Vec<_>) = all.iter().partition(|r| r.to.id == auth.user);
     Ok(Json(api::FriendRequests {
@@ -90,11 +80,7 @@ pub async fn friend_requests(
 #[utoipa::path(post, path = "/api/friend-requests/{id}/accept", tag = "contacts", params(("id" = i64, Path)),
     responses((status = 200, body = api::Contact), (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn accept(
-    State(app): State<AppState>,
-    auth: AuthUser,
-    Path(id): Path<i64>,
-) -> ApiResult<Json<api::Contact>> {
+pub async fn accept(State(app): State<AppState>, auth: AuthUser, Path(id): Path<i64>) -> ApiResult<Json<api::Contact>> {
     let friendship = app
         .store
         .accept_friend(auth.user, FriendRequestId(id), app.clock.now_ms())
@@ -109,11 +95,7 @@ pub async fn accept(
 
 #[utoipa::path(post, path = "/api/friend-requests/{id}/decline", tag = "contacts", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = api::ErrorBody)), security(("bearer" = [])))]
-pub async fn decline(
-    State(app): State<AppState>,
-    auth: AuthUser,
-    Path(id): Path<i64>,
-) -> ApiResult<StatusCode> {
+pub async fn decline(State(app): State<AppState>, auth: AuthUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     app.store
         .decline_friend(auth.user, FriendRequestId(id), app.clock.now_ms())
         .await?;
@@ -121,17 +103,9 @@ pub async fn decline(
 }
 
 #[utoipa::path(get, path = "/api/contacts", tag = "contacts", responses((status = 200, body = Vec<api::Contact>)), security(("bearer" = [])))]
-pub async fn contacts(
-    State(app): State<AppState>,
-    auth: AuthUser,
-) -> ApiResult<Json<Vec<api::Contact>>> {
+pub async fn contacts(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<api::Contact>>> {
     Ok(Json(
-        app.store
-            .contacts(auth.user)
-            .await?
-            .iter()
-            .map(wire::contact)
-            .collect(),
+        app.store.contacts(auth.user).await?.iter().map(wire::contact).collect(),
     ))
 }
 
@@ -169,41 +143,23 @@ pub async fn delete_contact(
 }
 
 #[utoipa::path(get, path = "/api/blocks", tag = "contacts", responses((status = 200, body = Vec<api::UserSummary>)), security(("bearer" = [])))]
-pub async fn blocks(
-    State(app): State<AppState>,
-    auth: AuthUser,
-) -> ApiResult<Json<Vec<api::UserSummary>>> {
+pub async fn blocks(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<api::UserSummary>>> {
     let ids = app.store.blocked(auth.user).await?;
     Ok(Json(
-        app.store
-            .users(&ids)
-            .await?
-            .iter()
-            .map(wire::user_summary)
-            .collect(),
+        app.store.users(&ids).await?.iter().map(wire::user_summary).collect(),
     ))
 }
 
 #[utoipa::path(put, path = "/api/blocks/{user_id}", tag = "contacts", params(("user_id" = i64, Path)),
     responses((status = 204), (status = 404, body = api::ErrorBody)), security(("bearer" = [])))]
-pub async fn block(
-    State(app): State<AppState>,
-    auth: AuthUser,
-    Path(user_id): Path<i64>,
-) -> ApiResult<StatusCode> {
-    app.store
-        .block(auth.user, UserId(user_id), app.clock.now_ms())
-        .await?;
+pub async fn block(State(app): State<AppState>, auth: AuthUser, Path(user_id): Path<i64>) -> ApiResult<StatusCode> {
+    app.store.block(auth.user, UserId(user_id), app.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(delete, path = "/api/blocks/{user_id}", tag = "contacts", params(("user_id" = i64, Path)),
     responses((status = 204)), security(("bearer" = [])))]
-pub async fn unblock(
-    State(app): State<AppState>,
-    auth: AuthUser,
-    Path(user_id): Path<i64>,
-) -> ApiResult<StatusCode> {
+pub async fn unblock(State(app): State<AppState>, auth: AuthUser, Path(user_id): Path<i64>) -> ApiResult<StatusCode> {
     app.store.unblock(auth.user, UserId(user_id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

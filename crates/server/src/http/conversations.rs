@@ -15,11 +15,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiJson, ApiResult};
 use crate::state::AppState;
 
-async fn detail(
-    app: &AppState,
-    user: UserId,
-    id: ConversationId,
-) -> ApiResult<Json<api::ConversationDetail>> {
+async fn detail(app: &AppState, user: UserId, id: ConversationId) -> ApiResult<Json<api::ConversationDetail>> {
     let (view, members) = app.store.conversation(user, id).await?;
     Ok(Json(api::ConversationDetail {
         conversation: wire::conversation(&view),
@@ -36,10 +32,7 @@ fn user_ids(ids: &[i64]) -> Result<Vec<UserId>, Error> {
 
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations",
     responses((status = 200, body = Vec<api::Conversation>)), security(("bearer" = [])))]
-pub async fn list(
-    State(app): State<AppState>,
-    auth: AuthUser,
-) -> ApiResult<Json<Vec<api::Conversation>>> {
+pub async fn list(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<api::Conversation>>> {
     Ok(Json(
         app.store
             .conversations(auth.user)
@@ -109,9 +102,7 @@ pub async fn update(
     let announcement = match req.announcement.as_deref().map(str::trim) {
         None => None,
         Some("") => Some(String::new()),
-        Some(text) if text.chars().count() > MAX_ANNOUNCEMENT_CHARS => {
-            return Err(Error::TooLong.into())
-        }
+        Some(text) if text.chars().count() > MAX_ANNOUNCEMENT_CHARS => return Err(Error::TooLong.into()),
         Some(text) => Some(text.to_owned()),
     };
     if name.is_none() && announcement.is_none() {
@@ -119,12 +110,7 @@ pub async fn update(
     }
     let id = ConversationId(id);
     app.store
-        .update_group(
-            auth.user,
-            id,
-            GroupUpdate { name, announcement },
-            app.clock.now_ms(),
-        )
+        .update_group(auth.user, id, GroupUpdate { name, announcement }, app.clock.now_ms())
         .await?;
     detail(&app, auth.user, id).await
 }
@@ -143,9 +129,7 @@ pub async fn invite(
         return Err(Error::InvalidRequest.into());
     }
     let id = ConversationId(id);
-    app.store
-        .invite(auth.user, id, &users, app.clock.now_ms())
-        .await?;
+    app.store.invite(auth.user, id, &users, app.clock.now_ms()).await?;
     detail(&app, auth.user, id).await
 }
 
@@ -158,23 +142,14 @@ pub async fn remove(
     Path((id, user_id)): Path<(i64, i64)>,
 ) -> ApiResult<StatusCode> {
     app.store
-        .remove_member(
-            auth.user,
-            ConversationId(id),
-            UserId(user_id),
-            app.clock.now_ms(),
-        )
+        .remove_member(auth.user, ConversationId(id), UserId(user_id), app.clock.now_ms())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/conversations/{id}/leave", tag = "conversations", params(("id" = i64, Path)),
     responses((status = 204), (status = 409, body = api::ErrorBody)), security(("bearer" = [])))]
-pub async fn leave(
-    State(app): State<AppState>,
-    auth: AuthUser,
-    Path(id): Path<i64>,
-) -> ApiResult<StatusCode> {
+pub async fn leave(State(app): State<AppState>, auth: AuthUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     app.store
         .leave(auth.user, ConversationId(id), app.clock.now_ms())
         .await?;

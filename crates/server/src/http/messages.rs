@@ -28,10 +28,7 @@ pub fn parse_send(req: &api::SendMessageRequest) -> Result<(ClientMsgId, Draft),
     let content = match req.kind.as_str() {
         "text" => Content::text(req.text.as_deref().ok_or(Error::InvalidRequest)?)?,
         "image" => Content::Image { blob: blob()? },
-        "file" => Content::file(
-            blob()?,
-            req.file_name.as_deref().ok_or(Error::InvalidRequest)?,
-        )?,
+        "file" => Content::file(blob()?, req.file_name.as_deref().ok_or(Error::InvalidRequest)?)?,
         _ => return Err(Error::InvalidRequest),
     };
     let draft = Draft::new(
@@ -50,10 +47,7 @@ pub async fn send_message(
     req: &api::SendMessageRequest,
 ) -> ApiResult<Sent> {
     let (client_id, draft) = parse_send(req)?;
-    let sent = app
-        .store
-        .send(sender, id, client_id, draft, app.clock.now_ms())
-        .await?;
+    let sent = app.store.send(sender, id, client_id, draft, app.clock.now_ms()).await?;
     if sent.created {
         app.metrics.messages_sent.inc();
     }
@@ -117,15 +111,8 @@ pub async fn history(
 #[utoipa::path(post, path = "/api/messages/{id}/recall", tag = "messages", params(("id" = i64, Path)),
     responses((status = 200, body = api::Message), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn recall(
-    State(app): State<AppState>,
-    auth: AuthUser,
-    Path(id): Path<i64>,
-) -> ApiResult<Json<api::Message>> {
-    let message = app
-        .store
-        .recall(auth.user, MessageId(id), app.clock.now_ms())
-        .await?;
+pub async fn recall(State(app): State<AppState>, auth: AuthUser, Path(id): Path<i64>) -> ApiResult<Json<api::Message>> {
+    let message = app.store.recall(auth.user, MessageId(id), app.clock.now_ms()).await?;
     Ok(Json(wire::message(&message)))
 }
 
@@ -143,13 +130,7 @@ pub async fn receipt(
         _ => return Err(Error::InvalidRequest.into()),
     };
     app.store
-        .receipt(
-            auth.user,
-            ConversationId(id),
-            kind,
-            req.up_to_seq,
-            app.clock.now_ms(),
-        )
+        .receipt(auth.user, ConversationId(id), kind, req.up_to_seq, app.clock.now_ms())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -87,9 +87,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = qiao_api::Health)))]
 pub async fn healthz() -> Json<qiao_api::Health> {
-    Json(qiao_api::Health {
-        status: "ok".into(),
-    })
+    Json(qiao_api::Health { status: "ok".into() })
 }
 
 /// Readiness: the database answers too.
@@ -97,10 +95,7 @@ pub async fn healthz() -> Json<qiao_api::Health> {
     responses((status = 200, body = qiao_api::Health), (status = 503, body = qiao_api::Health)))]
 pub async fn readyz(State(app): State<AppState>) -> Response {
     match app.store.ping().await {
-        Ok(()) => Json(qiao_api::Health {
-            status: "ready".into(),
-        })
-        .into_response(),
+        Ok(()) => Json(qiao_api::Health { status: "ready".into() }).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
             (
@@ -116,10 +111,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(),
     )
 }

@@ -35,10 +35,7 @@ pub async fn sync(
         return Err(Error::InvalidCursor.into());
     }
     let limit = page_limit(query.limit)?;
-    let events = app
-        .store
-        .events_since(auth.user, StreamPos(since), limit)
-        .await?;
+    let events = app.store.events_since(auth.user, StreamPos(since), limit).await?;
     let next = events.last().map_or(since, |e| e.pos.0);
     Ok(Json(api::SyncResponse {
         has_more: events.len() == limit,

@@ -20,10 +20,7 @@ use crate::state::AppState;
 
 /// `blobs/ab/abcdef…`: two-level fan-out keeps directories small.
 pub fn blob_path(app: &AppState, hash: &BlobHash) -> PathBuf {
-    app.config
-        .blob_dir()
-        .join(&hash.as_str()[..2])
-        .join(hash.as_str())
+    app.config.blob_dir().join(&hash.as_str()[..2]).join(hash.as_str())
 }
 
 #[utoipa::path(post, path = "/api/uploads", tag = "messages",
@@ -46,13 +43,7 @@ pub async fn upload(
     let mime = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         .unwrap_or_default();
     let kind = sniff_upload(&mime, &body)?;
     let hash = BlobHash::parse(&hex::encode(Sha256::digest(&body)))?;
@@ -106,11 +97,7 @@ async fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Resu
 #[utoipa::path(get, path = "/api/uploads/{hash}", tag = "messages", params(("hash" = String, Path)),
     responses((status = 200, description = "the bytes", content_type = "application/octet-stream"), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn download(
-    State(app): State<AppState>,
-    auth: AuthUser,
-    Path(hash): Path<String>,
-) -> ApiResult<Response> {
+pub async fn download(State(app): State<AppState>, auth: AuthUser, Path(hash): Path<String>) -> ApiResult<Response> {
     let hash = BlobHash::parse(&hash)?;
     // Not ours to read looks the same as not there.
     if !app.store.may_read_upload(auth.user, hash.as_str()).await? {
@@ -127,10 +114,7 @@ pub async fn download(
     Ok((
         [
             (header::CONTENT_TYPE, upload.mime),
-            (
-                header::CACHE_CONTROL,
-                "private, max-age=31536000, immutable".to_owned(),
-            ),
+            (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_owned()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
         bytes,

@@ -98,8 +98,7 @@ mod rate_limits {
 
     #[tokio::test]
     async fn login_attempts_are_limited_per_account() {
-        let app =
-            TestApp::spawn_with(Backend::Sqlite, |c| c.login_per_account_per_minute = 3).await;
+        let app = TestApp::spawn_with(Backend::Sqlite, |c| c.login_per_account_per_minute = 3).await;
         let lin = app.register("Lin").await;
         for _ in 0..3 {
             let reply = app
@@ -131,8 +130,7 @@ mod rate_limits {
 
     #[tokio::test]
     async fn login_attempts_are_limited_per_address() {
-        let app =
-            TestApp::spawn_with(Backend::Sqlite, |c| c.login_per_address_per_minute = 4).await;
+        let app = TestApp::spawn_with(Backend::Sqlite, |c| c.login_per_address_per_minute = 4).await;
         let users = [
             app.register("A").await,
             app.register("B").await,

@@ -50,7 +50,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub config: Config,
-    _dir: tempfile::TempDir,
+    _dir: Arc<tempfile::TempDir>,
     counter: AtomicU64,
 }
 
@@ -75,11 +75,7 @@ impl Reply {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
         assert_eq!(self.body["code"], code, "body: {}", self.body);
         let message = self.body["message"].as_str().unwrap_or_default().to_owned();
-        assert!(
-            !message.is_empty(),
-            "error without a message: {}",
-            self.body
-        );
+        assert!(!message.is_empty(), "error without a message: {}", self.body);
         message
     }
 
@@ -102,9 +98,7 @@ fn create_pg_database() -> String {
     let name = format!("qiao_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = postgres::Client::connect(PG_ADMIN_URL, postgres::NoTls)
         .expect("PostgreSQL must be running on 127.0.0.1:5432 for the test suite");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
     format!("postgres://postgres@127.0.0.1:5432/{name}")
 }
 
@@ -117,11 +111,7 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let database = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(
-                tokio::task::spawn_blocking(create_pg_database)
-                    .await
-                    .unwrap(),
-            ),
+            Backend::Postgres => Some(tokio::task::spawn_blocking(create_pg_database).await.unwrap()),
         };
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -136,6 +126,10 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
+        Self::start(config, Arc::new(dir)).await
+    }
+
+    async fn start(config: Config, dir: Arc<tempfile::TempDir>) -> Self {
         let clock = Arc::new(ManualClock::new());
         let app = Application::build_with_clock(config.clone(), clock.clone())
             .await
@@ -150,6 +144,20 @@ impl TestApp {
             _dir: dir,
             counter: AtomicU64::new(1),
         }
+    }
+
+    /// Two nodes on one PostgreSQL database, talking over NATS at 127.0.0.1:4222.
+    pub async fn cluster_of_two() -> (TestApp, TestApp) {
+        let subject = format!("qiao.test.{}", uuid::Uuid::new_v4().simple());
+        let first = Self::spawn_with(Backend::Postgres, |c| {
+            c.nats_url = Some("nats://127.0.0.1:4222".into());
+            c.nats_subject = subject;
+        })
+        .await;
+        let second = Self::start(first.config.clone(), Arc::clone(&first._dir)).await;
+        // Users registered on either node get distinct phone numbers.
+        second.counter.store(1_000_000, Ordering::Relaxed);
+        (first, second)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -191,8 +199,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, user: &TestUser, path: &str) -> Reply {
-        self.request(Method::GET, path, Some(&user.token), None, "en-US")
-            .await
+        self.request(Method::GET, path, Some(&user.token), None, "en-US").await
     }
 
     pub async fn post(&self, user: &TestUser, path: &str, body: Value) -> Reply {
@@ -200,15 +207,8 @@ impl TestApp {
             .await
     }
 
-    pub async fn call(
-        &self,
-        method: Method,
-        user: &TestUser,
-        path: &str,
-        body: Option<Value>,
-    ) -> Reply {
-        self.request(method, path, Some(&user.token), body, "en-US")
-            .await
+    pub async fn call(&self, method: Method, user: &TestUser, path: &str, body: Option<Value>) -> Reply {
+        self.request(method, path, Some(&user.token), body, "en-US").await
     }
 
     pub async fn register(&self, name: &str) -> TestUser {
@@ -255,19 +255,11 @@ impl TestApp {
     /// Makes two users friends; returns their direct conversation.
     pub async fn befriend(&self, a: &TestUser, b: &TestUser) -> i64 {
         let request: api::FriendRequest = self
-            .post(
-                a,
-                "/api/friend-requests",
-                json!({"to_user_id": b.id, "greeting": "hi"}),
-            )
+            .post(a, "/api/friend-requests", json!({"to_user_id": b.id, "greeting": "hi"}))
             .await
             .typed();
         let contact: api::Contact = self
-            .post(
-                b,
-                &format!("/api/friend-requests/{}/accept", request.id),
-                json!({}),
-            )
+            .post(b, &format!("/api/friend-requests/{}/accept", request.id), json!({}))
             .await
             .typed();
         contact.conversation_id
@@ -309,11 +301,7 @@ impl TestApp {
     pub async fn create_group(&self, owner: &TestUser, name: &str, members: &[&TestUser]) -> i64 {
         let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
         let detail: api::ConversationDetail = self
-            .post(
-                owner,
-                "/api/groups",
-                json!({"name": name, "member_ids": ids}),
-            )
+            .post(owner, "/api/groups", json!({"name": name, "member_ids": ids}))
             .await
             .typed();
         detail.conversation.id
@@ -324,9 +312,7 @@ impl TestApp {
         if let Some(since) = since {
             url.push_str(&format!("&since={since}"));
         }
-        let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
-            .await
-            .unwrap();
+        let (socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
         let mut client = WsClient {
             socket,
             replayed: Vec::new(),
@@ -345,8 +331,7 @@ impl TestApp {
     }
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub struct WsClient {
     pub socket: Socket,

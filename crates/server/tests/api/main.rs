@@ -8,6 +8,7 @@ mod helpers;
 mod accounts;
 mod bad_input;
 mod chat;
+mod cluster;
 mod contacts;
 mod groups;
 mod operations;

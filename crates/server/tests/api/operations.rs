@@ -71,10 +71,7 @@ async fn the_openapi_document_lists_every_route() {
         "POST /api/contacts/discover",
         "PUT /api/blocks/{user_id}",
     ] {
-        assert!(
-            documented.contains(expected),
-            "{expected} missing from {documented:?}"
-        );
+        assert!(documented.contains(expected), "{expected} missing from {documented:?}");
     }
     assert!(documented.len() >= 40, "{}", documented.len());
 }
@@ -88,10 +85,5 @@ async fn the_web_client_is_served() {
         .to_str()
         .unwrap()
         .starts_with("text/html"));
-    assert!(index
-        .text()
-        .await
-        .unwrap()
-        .to_lowercase()
-        .contains("<!doctype html>"));
+    assert!(index.text().await.unwrap().to_lowercase().contains("<!doctype html>"));
 }

@@ -133,19 +133,14 @@ mod slow_clients {
         socket.set_recv_buffer_size(4096).unwrap();
         let stream = socket.connect(app.addr).await.unwrap();
         let url = format!("ws://{}/api/ws?token={}", app.addr, slow.token);
-        let (mut slow_ws, _) = tokio_tungstenite::client_async(url.as_str(), stream)
-            .await
-            .unwrap();
+        let (mut slow_ws, _) = tokio_tungstenite::client_async(url.as_str(), stream).await.unwrap();
         let mut fast_ws = app.ws(&fast, None).await;
 
         let big = "字".repeat(4000);
         for i in 0..BURST {
             app.send_text(&lin, group, &format!("{i} {big}")).await;
             let got = fast_ws.next_of("message.new").await;
-            assert!(got.data["text"]
-                .as_str()
-                .unwrap()
-                .starts_with(&format!("{i} ")));
+            assert!(got.data["text"].as_str().unwrap().starts_with(&format!("{i} ")));
         }
         // The slow client finds, after what was buffered, its socket closed with the "reconnect" code.
         let mut closed_with = None;
@@ -161,10 +156,7 @@ mod slow_clients {
             }
         }
         assert_eq!(closed_with, Some(4008), "after {received} frames");
-        assert!(
-            received < BURST + 1,
-            "it was dropped before getting everything"
-        );
+        assert!(received < BURST + 1, "it was dropped before getting everything");
         let metrics = app
             .http
             .get(app.url("/metrics"))
@@ -174,16 +166,10 @@ mod slow_clients {
             .text()
             .await
             .unwrap();
-        assert!(
-            metrics.contains("qiao_ws_dropped_slow_total 1"),
-            "{metrics}"
-        );
+        assert!(metrics.contains("qiao_ws_dropped_slow_total 1"), "{metrics}");
         // It catches up by sync and gets everything.
         let (events, _) = app.sync_all(&slow, 0).await;
-        assert_eq!(
-            events.iter().filter(|e| e.kind == "message.new").count(),
-            BURST
-        );
+        assert_eq!(events.iter().filter(|e| e.kind == "message.new").count(), BURST);
     }
 }
 

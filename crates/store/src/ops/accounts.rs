@@ -54,10 +54,7 @@ pub fn users(conn: &mut dyn Conn, ids: &[UserId]) -> StoreResult<Vec<UserRecord>
         placeholders(0, ids.len())
     );
     let values: Vec<Value> = ids.iter().map(|id| Value::from(id.0)).collect();
-    conn.query(&sql, &values)?
-        .iter()
-        .map(user_from_row)
-        .collect()
+    conn.query(&sql, &values)?.iter().map(user_from_row).collect()
 }
 
 pub fn find_user(conn: &mut dyn Conn, lookup: &UserLookup) -> StoreResult<Option<UserRecord>> {
@@ -72,23 +69,15 @@ pub fn find_user(conn: &mut dyn Conn, lookup: &UserLookup) -> StoreResult<Option
         .transpose()
 }
 
-pub fn update_profile(
-    tx: &mut Tx<'_>,
-    id: UserId,
-    update: ProfileUpdate,
-) -> StoreResult<UserRecord> {
+pub fn update_profile(tx: &mut Tx<'_>, id: UserId, update: ProfileUpdate) -> StoreResult<UserRecord> {
     require_user(tx.conn, id)?;
     if let Some(name) = update.display_name {
-        tx.conn.execute(
-            "UPDATE users SET display_name = $1 WHERE id = $2",
-            params![name, id.0],
-        )?;
+        tx.conn
+            .execute("UPDATE users SET display_name = $1 WHERE id = $2", params![name, id.0])?;
     }
     if let Some(avatar) = update.avatar {
-        tx.conn.execute(
-            "UPDATE users SET avatar = $1 WHERE id = $2",
-            params![avatar, id.0],
-        )?;
+        tx.conn
+            .execute("UPDATE users SET avatar = $1 WHERE id = $2", params![avatar, id.0])?;
     }
     if let Some(language) = update.language {
         tx.conn.execute(
@@ -111,10 +100,8 @@ pub fn set_qiao_id(tx: &mut Tx<'_>, id: UserId, qiao_id: &str) -> StoreResult<Us
     {
         return Err(Rejection::QiaoIdTaken.into());
     }
-    tx.conn.execute(
-        "UPDATE users SET qiao_id = $1 WHERE id = $2",
-        params![qiao_id, id.0],
-    )?;
+    tx.conn
+        .execute("UPDATE users SET qiao_id = $1 WHERE id = $2", params![qiao_id, id.0])?;
     require_user(tx.conn, id)
 }
 
@@ -156,16 +143,10 @@ pub fn create_session(
         "INSERT INTO sessions (user_id, token_hash, device_name, created_at_ms, last_seen_at_ms)
          VALUES ($1, $2, $3, $4, $4) RETURNING {SESSION_COLUMNS}"
     );
-    session_from_row(
-        &tx.conn
-            .query_one(&sql, params![user.0, token_hash, device, now_ms])?,
-    )
+    session_from_row(&tx.conn.query_one(&sql, params![user.0, token_hash, device, now_ms])?)
 }
 
-pub fn session_by_token(
-    conn: &mut dyn Conn,
-    token_hash: &str,
-) -> StoreResult<Option<SessionRecord>> {
+pub fn session_by_token(conn: &mut dyn Conn, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
     let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1");
     conn.query_opt(&sql, params![token_hash])?
         .map(|r| session_from_row(&r))

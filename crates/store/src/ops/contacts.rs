@@ -47,10 +47,7 @@ fn request_from_row(conn: &mut dyn Conn, row: &Row) -> StoreResult<FriendRequest
     })
 }
 
-fn request_by_id(
-    conn: &mut dyn Conn,
-    id: FriendRequestId,
-) -> StoreResult<Option<FriendRequestRecord>> {
+fn request_by_id(conn: &mut dyn Conn, id: FriendRequestId) -> StoreResult<Option<FriendRequestRecord>> {
     let sql = format!("SELECT {REQUEST_COLUMNS} FROM friend_requests WHERE id = $1");
     match conn.query_opt(&sql, params![id.0])? {
         Some(row) => Ok(Some(request_from_row(conn, &row)?)),
@@ -102,8 +99,7 @@ pub fn request_friend(
             )?
             .int(0)?,
     };
-    let request = request_by_id(tx.conn, FriendRequestId(id))?
-        .ok_or_else(|| super::corrupt("friend request"))?;
+    let request = request_by_id(tx.conn, FriendRequestId(id))?.ok_or_else(|| super::corrupt("friend request"))?;
     let data = wire::to_json::<FriendRequest>(&wire::friend_request(&request));
     for user in [to, from] {
         tx.emit(
@@ -127,11 +123,7 @@ pub fn friend_requests(conn: &mut dyn Conn, user: UserId) -> StoreResult<Vec<Fri
 }
 
 /// The pending request addressed to `user`, or why it can't be answered.
-fn pending_for(
-    conn: &mut dyn Conn,
-    user: UserId,
-    id: FriendRequestId,
-) -> StoreResult<FriendRequestRecord> {
+fn pending_for(conn: &mut dyn Conn, user: UserId, id: FriendRequestId) -> StoreResult<FriendRequestRecord> {
     let request = request_by_id(conn, id)?
         .filter(|r| r.to.id == user)
         .ok_or(StoreError::Rejected(Rejection::FriendRequestNotFound))?;
@@ -141,12 +133,7 @@ fn pending_for(
     Ok(request)
 }
 
-pub fn accept_friend(
-    tx: &mut Tx<'_>,
-    user: UserId,
-    id: FriendRequestId,
-    now_ms: i64,
-) -> StoreResult<Friendship> {
+pub fn accept_friend(tx: &mut Tx<'_>, user: UserId, id: FriendRequestId, now_ms: i64) -> StoreResult<Friendship> {
     let mut request = pending_for(tx.conn, user, id)?;
     let (a, b) = (request.from.id, request.to.id);
     tx.conn.execute(
@@ -189,12 +176,7 @@ pub fn accept_friend(
     })
 }
 
-pub fn decline_friend(
-    tx: &mut Tx<'_>,
-    user: UserId,
-    id: FriendRequestId,
-    now_ms: i64,
-) -> StoreResult<()> {
+pub fn decline_friend(tx: &mut Tx<'_>, user: UserId, id: FriendRequestId, now_ms: i64) -> StoreResult<()> {
     let request = pending_for(tx.conn, user, id)?;
     tx.conn.execute(
         "UPDATE friend_requests SET status = 'declined' WHERE id = $1",
@@ -229,28 +211,20 @@ fn contact_from_row(conn: &mut dyn Conn, row: &Row) -> StoreResult<ContactRecord
 const CONTACT_COLUMNS: &str = "friend_id, remark, conversation_id, since_ms";
 
 pub fn contacts(conn: &mut dyn Conn, user: UserId) -> StoreResult<Vec<ContactRecord>> {
-    let sql = format!(
-        "SELECT {CONTACT_COLUMNS} FROM friendships WHERE user_id = $1 ORDER BY since_ms, friend_id"
-    );
+    let sql = format!("SELECT {CONTACT_COLUMNS} FROM friendships WHERE user_id = $1 ORDER BY since_ms, friend_id");
     let rows = conn.query(&sql, params![user.0])?;
     rows.iter().map(|row| contact_from_row(conn, row)).collect()
 }
 
 pub fn contact(conn: &mut dyn Conn, user: UserId, friend: UserId) -> StoreResult<ContactRecord> {
-    let sql =
-        format!("SELECT {CONTACT_COLUMNS} FROM friendships WHERE user_id = $1 AND friend_id = $2");
+    let sql = format!("SELECT {CONTACT_COLUMNS} FROM friendships WHERE user_id = $1 AND friend_id = $2");
     let row = conn
         .query_opt(&sql, params![user.0, friend.0])?
         .ok_or(StoreError::Rejected(Rejection::NotFriends))?;
     contact_from_row(conn, &row)
 }
 
-pub fn set_remark(
-    tx: &mut Tx<'_>,
-    user: UserId,
-    friend: UserId,
-    remark: Option<&str>,
-) -> StoreResult<ContactRecord> {
+pub fn set_remark(tx: &mut Tx<'_>, user: UserId, friend: UserId, remark: Option<&str>) -> StoreResult<ContactRecord> {
     contact(tx.conn, user, friend)?;
     tx.conn.execute(
         "UPDATE friendships SET remark = $1 WHERE user_id = $2 AND friend_id = $3",
@@ -259,12 +233,7 @@ pub fn set_remark(
     contact(tx.conn, user, friend)
 }
 
-pub fn delete_contact(
-    tx: &mut Tx<'_>,
-    user: UserId,
-    friend: UserId,
-    now_ms: i64,
-) -> StoreResult<()> {
+pub fn delete_contact(tx: &mut Tx<'_>, user: UserId, friend: UserId, now_ms: i64) -> StoreResult<()> {
     let existing = contact(tx.conn, user, friend)?;
     tx.conn.execute(
         "DELETE FROM friendships WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)",

@@ -33,10 +33,7 @@ pub fn state(tx: &mut Tx<'_>, id: ConversationId) -> StoreResult<ConvState> {
     }
     let row = tx
         .conn
-        .query_opt(
-            "SELECT kind FROM conversations WHERE id = $1",
-            params![id.0],
-        )?
+        .query_opt("SELECT kind FROM conversations WHERE id = $1", params![id.0])?
         .ok_or(StoreError::Rejected(Rejection::ConversationNotFound))?;
     let kind = Kind::parse(&row.text(0)?).ok_or_else(|| corrupt("conversation kind"))?;
     let last_seq = tx
@@ -85,11 +82,7 @@ fn require_group(state: &ConvState) -> StoreResult<()> {
 }
 
 /// Whether the two people of a direct conversation may message each other now.
-pub fn direct_open(
-    tx: &mut Tx<'_>,
-    id: ConversationId,
-    state: &ConvState,
-) -> StoreResult<Result<(), Rejection>> {
+pub fn direct_open(tx: &mut Tx<'_>, id: ConversationId, state: &ConvState) -> StoreResult<Result<(), Rejection>> {
     if let Some(known) = state.direct_open {
         return Ok(known);
     }
@@ -112,13 +105,7 @@ pub fn direct_open(
     Ok(verdict)
 }
 
-fn add_member(
-    tx: &mut Tx<'_>,
-    id: ConversationId,
-    user: UserId,
-    role: Role,
-    now_ms: i64,
-) -> StoreResult<()> {
+fn add_member(tx: &mut Tx<'_>, id: ConversationId, user: UserId, role: Role, now_ms: i64) -> StoreResult<()> {
     let pos = head(tx.conn)?;
     let seq = tx
         .conn
@@ -140,12 +127,7 @@ fn add_member(
 }
 
 /// The direct conversation of two users, created (with both as members) on first use.
-pub fn direct_conversation(
-    tx: &mut Tx<'_>,
-    a: UserId,
-    b: UserId,
-    now_ms: i64,
-) -> StoreResult<ConversationId> {
+pub fn direct_conversation(tx: &mut Tx<'_>, a: UserId, b: UserId, now_ms: i64) -> StoreResult<ConversationId> {
     let key = direct_key(a, b);
     if let Some(row) = tx.conn.query_opt(
         "SELECT id FROM conversations WHERE direct_key = $1",
@@ -187,12 +169,7 @@ fn membership(id: ConversationId, actor: UserId, user_ids: Vec<i64>) -> String {
     })
 }
 
-pub fn open_direct(
-    tx: &mut Tx<'_>,
-    user: UserId,
-    peer: UserId,
-    now_ms: i64,
-) -> StoreResult<ConversationId> {
+pub fn open_direct(tx: &mut Tx<'_>, user: UserId, peer: UserId, now_ms: i64) -> StoreResult<ConversationId> {
     if user == peer {
         return Err(Rejection::CannotAddSelf.into());
     }
@@ -270,10 +247,8 @@ pub fn update_group(
     require_group(&st)?;
     rules::may_edit_info(role)?;
     if let Some(name) = &update.name {
-        tx.conn.execute(
-            "UPDATE conversations SET name = $1 WHERE id = $2",
-            params![name, id.0],
-        )?;
+        tx.conn
+            .execute("UPDATE conversations SET name = $1 WHERE id = $2", params![name, id.0])?;
     }
     if let Some(announcement) = &update.announcement {
         let value = Some(announcement.as_str()).filter(|a| !a.is_empty());
@@ -301,13 +276,7 @@ pub fn update_group(
     Ok(())
 }
 
-pub fn invite(
-    tx: &mut Tx<'_>,
-    actor: UserId,
-    id: ConversationId,
-    users: &[UserId],
-    now_ms: i64,
-) -> StoreResult<()> {
+pub fn invite(tx: &mut Tx<'_>, actor: UserId, id: ConversationId, users: &[UserId], now_ms: i64) -> StoreResult<()> {
     let st = state(tx, id)?;
     let role = role_of(&st, actor)?;
     require_group(&st)?;
@@ -388,12 +357,7 @@ pub fn leave(tx: &mut Tx<'_>, user: UserId, id: ConversationId, now_ms: i64) -> 
     depart(tx, id, user, user, EventKind::MemberLeft, now_ms)
 }
 
-fn set_member_role(
-    tx: &mut Tx<'_>,
-    id: ConversationId,
-    user: UserId,
-    role: Role,
-) -> StoreResult<()> {
+fn set_member_role(tx: &mut Tx<'_>, id: ConversationId, user: UserId, role: Role) -> StoreResult<()> {
     tx.conn.execute(
         "UPDATE members SET role = $1 WHERE conversation_id = $2 AND user_id = $3",
         params![role.as_str(), id.0, user.0],
@@ -430,13 +394,7 @@ fn role_changed(
     Ok(())
 }
 
-pub fn transfer_owner(
-    tx: &mut Tx<'_>,
-    actor: UserId,
-    id: ConversationId,
-    to: UserId,
-    now_ms: i64,
-) -> StoreResult<()> {
+pub fn transfer_owner(tx: &mut Tx<'_>, actor: UserId, id: ConversationId, to: UserId, now_ms: i64) -> StoreResult<()> {
     let st = state(tx, id)?;
     let role = role_of(&st, actor)?;
     require_group(&st)?;
@@ -477,11 +435,7 @@ pub fn set_role(
 // ----- reads -----
 
 /// The member row of a current member, or `NotMember`.
-pub fn membership_row(
-    conn: &mut dyn Conn,
-    user: UserId,
-    id: ConversationId,
-) -> StoreResult<(i64, i64)> {
+pub fn membership_row(conn: &mut dyn Conn, user: UserId, id: ConversationId) -> StoreResult<(i64, i64)> {
     if conn
         .query_opt("SELECT 1 FROM conversations WHERE id = $1", params![id.0])?
         .is_none()
@@ -516,7 +470,9 @@ fn view(conn: &mut dyn Conn, user: UserId, id: ConversationId) -> StoreResult<Co
             params![id.0, last_read.max(joined_seq), user.0],
         )?
         .int(0)?;
-    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq DESC LIMIT 1");
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq DESC LIMIT 1"
+    );
     let last_message = conn
         .query_opt(&sql, params![id.0, joined_seq])?
         .map(|r| message_from_row(&r))
@@ -575,11 +531,7 @@ pub fn conversations(conn: &mut dyn Conn, user: UserId) -> StoreResult<Vec<Conve
         .iter()
         .map(|r| view(conn, user, ConversationId(r.int(0)?)))
         .collect::<StoreResult<Vec<_>>>()?;
-    let activity = |v: &ConversationView| {
-        v.last_message
-            .as_ref()
-            .map_or(v.created_at_ms, |m| m.sent_at_ms)
-    };
+    let activity = |v: &ConversationView| v.last_message.as_ref().map_or(v.created_at_ms, |m| m.sent_at_ms);
     views.sort_by(|a, b| activity(b).cmp(&activity(a)).then(b.id.cmp(&a.id)));
     Ok(views)
 }

@@ -15,14 +15,8 @@ use crate::wire;
 use crate::writer::{Audience, Tx};
 use crate::{Sent, StoreError, StoreResult};
 
-fn message_by_client_id(
-    conn: &mut dyn Conn,
-    sender: UserId,
-    client_id: &str,
-) -> StoreResult<Option<MessageRecord>> {
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_msg_id = $2"
-    );
+fn message_by_client_id(conn: &mut dyn Conn, sender: UserId, client_id: &str) -> StoreResult<Option<MessageRecord>> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_msg_id = $2");
     conn.query_opt(&sql, params![sender.0, client_id])?
         .map(|r| message_from_row(&r))
         .transpose()
@@ -51,11 +45,7 @@ fn same_message(stored: &MessageRecord, conversation: ConversationId, draft: &Dr
 }
 
 fn mentions_text(mentions: &[UserId]) -> String {
-    mentions
-        .iter()
-        .map(|u| u.0.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+    mentions.iter().map(|u| u.0.to_string()).collect::<Vec<_>>().join(",")
 }
 
 pub fn send(
@@ -91,8 +81,7 @@ pub fn send(
     }
     let (mut mime, mut size) = (None, None);
     if let Some(blob) = draft.content.blob() {
-        let upload = upload(tx.conn, blob.as_str())?
-            .ok_or(StoreError::Rejected(Rejection::UploadNotFound))?;
+        let upload = upload(tx.conn, blob.as_str())?.ok_or(StoreError::Rejected(Rejection::UploadNotFound))?;
         if !may_read_upload(tx.conn, sender, blob.as_str())? {
             return Err(Rejection::UploadNotFound.into());
         }
@@ -176,10 +165,7 @@ pub fn send(
         st.recipients,
         now_ms,
     )?;
-    Ok(Sent {
-        message,
-        created: true,
-    })
+    Ok(Sent { message, created: true })
 }
 
 pub fn history(
@@ -201,32 +187,19 @@ pub fn history(
         .collect()
 }
 
-pub fn recall(
-    tx: &mut Tx<'_>,
-    user: UserId,
-    id: MessageId,
-    now_ms: i64,
-) -> StoreResult<MessageRecord> {
-    let found =
-        message_by_id(tx.conn, id)?.ok_or(StoreError::Rejected(Rejection::MessageNotFound))?;
+pub fn recall(tx: &mut Tx<'_>, user: UserId, id: MessageId, now_ms: i64) -> StoreResult<MessageRecord> {
+    let found = message_by_id(tx.conn, id)?.ok_or(StoreError::Rejected(Rejection::MessageNotFound))?;
     let st = state(tx, found.conversation_id)?;
     if !st.members.contains_key(&user) {
         return Err(Rejection::MessageNotFound.into());
     }
-    message::may_recall(
-        found.sender_id,
-        user,
-        found.sent_at_ms,
-        now_ms,
-        found.recalled,
-    )?;
+    message::may_recall(found.sender_id, user, found.sent_at_ms, now_ms, found.recalled)?;
     tx.conn.execute(
         "UPDATE messages SET recalled = 1, text = NULL, blob = NULL, file_name = NULL, mime = NULL, size = NULL
          WHERE id = $1",
         params![id.0],
     )?;
-    let recalled =
-        message_by_id(tx.conn, id)?.ok_or(StoreError::Rejected(Rejection::MessageNotFound))?;
+    let recalled = message_by_id(tx.conn, id)?.ok_or(StoreError::Rejected(Rejection::MessageNotFound))?;
     // The recalled content must not be replayed by a later sync either.
     tx.conn.execute(
         "UPDATE events SET data = $1 WHERE message_id = $2 AND kind = $3",
@@ -279,8 +252,7 @@ pub fn receipt(
     if up_to_seq <= current {
         return Ok(());
     }
-    let sql =
-        format!("UPDATE members SET {column} = $1 WHERE conversation_id = $2 AND user_id = $3");
+    let sql = format!("UPDATE members SET {column} = $1 WHERE conversation_id = $2 AND user_id = $3");
     tx.conn.execute(&sql, params![up_to_seq, id.0, user.0])?;
     if kind == ReceiptKind::Read && up_to_seq > delivered {
         tx.conn.execute(
@@ -293,14 +265,7 @@ pub fn receipt(
         user_id: user.0,
         up_to_seq,
     });
-    tx.emit(
-        event,
-        Audience::Conversation(id),
-        None,
-        data,
-        st.recipients,
-        now_ms,
-    )?;
+    tx.emit(event, Audience::Conversation(id), None, data, st.recipients, now_ms)?;
     Ok(())
 }
 
@@ -321,7 +286,14 @@ pub fn put_upload(tx: &mut Tx<'_>, upload: UploadRecord) -> StoreResult<()> {
     tx.conn.execute(
         "INSERT INTO uploads (hash, mime, size, kind, uploader_id, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (hash) DO NOTHING",
-        params![upload.hash.as_str(), upload.mime.as_str(), upload.size, upload.kind.as_str(), upload.uploader_id.0, upload.created_at_ms],
+        params![
+            upload.hash.as_str(),
+            upload.mime.as_str(),
+            upload.size,
+            upload.kind.as_str(),
+            upload.uploader_id.0,
+            upload.created_at_ms
+        ],
     )?;
     tx.conn.execute(
         "INSERT INTO upload_grants (hash, user_id) VALUES ($1, $2) ON CONFLICT (hash, user_id) DO NOTHING",

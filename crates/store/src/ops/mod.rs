@@ -43,8 +43,7 @@ pub fn require_user(conn: &mut dyn Conn, id: UserId) -> StoreResult<UserRecord> 
     user_by_id(conn, id)?.ok_or(StoreError::Rejected(qiao_domain::Error::UserNotFound))
 }
 
-pub const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, seq, sender_id, client_msg_id, kind, text, blob, \
+pub const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, kind, text, blob, \
      file_name, mime, size, reply_to, mentions, sent_at_ms, recalled";
 
 pub fn message_from_row(row: &Row) -> StoreResult<MessageRecord> {
@@ -79,6 +78,5 @@ pub fn corrupt(what: &str) -> StoreError {
 
 /// The newest stream position, where a new member's view of the stream starts.
 pub fn head(conn: &mut dyn Conn) -> StoreResult<i64> {
-    conn.query_one("SELECT COALESCE(MAX(pos), 0) FROM events", &[])?
-        .int(0)
+    conn.query_one("SELECT COALESCE(MAX(pos), 0) FROM events", &[])?.int(0)
 }
