@@ -51,6 +51,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub config: Config,
     _dir: Arc<tempfile::TempDir>,
+    /// The PostgreSQL database this app created and drops at the end.
+    owned_database: Option<String>,
     counter: AtomicU64,
 }
 
@@ -126,7 +128,10 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
-        Self::start(config, Arc::new(dir)).await
+        let owned = config.database.clone();
+        let mut app = Self::start(config, Arc::new(dir)).await;
+        app.owned_database = owned;
+        app
     }
 
     async fn start(config: Config, dir: Arc<tempfile::TempDir>) -> Self {
@@ -143,6 +148,7 @@ impl TestApp {
             config,
             _dir: dir,
             counter: AtomicU64::new(1),
+            owned_database: None,
         }
     }
 
@@ -328,6 +334,23 @@ impl TestApp {
                 other => panic!("unexpected frame before synced: {other:?}"),
             }
         }
+    }
+}
+
+impl Drop for TestApp {
+    /// Drops this test's PostgreSQL database. On its own thread: the sync
+    /// client must not run inside the test's async runtime.
+    fn drop(&mut self) {
+        let Some(url) = self.owned_database.take() else { return };
+        let Some(name) = url.rsplit('/').next().map(str::to_owned) else {
+            return;
+        };
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut admin) = postgres::Client::connect(PG_ADMIN_URL, postgres::NoTls) {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        })
+        .join();
     }
 }
 

@@ -1,0 +1,141 @@
+//! The chat journey from a terminal: the real `qiao` binary against a real server.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use qiao_server::{Application, Config};
+
+async fn server() -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        argon2_memory_kib: 1024,
+        argon2_iterations: 1,
+        ..Config::default()
+    };
+    let app = Application::build(config).await.unwrap();
+    let url = format!("http://{}", app.local_addr().unwrap());
+    tokio::spawn(app.run());
+    (url, dir)
+}
+
+fn qiao(server: &str, profile: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qiao"))
+        .args(["--server", server, "--profile"])
+        .arg(profile)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs a command that must succeed; returns its standard output.
+async fn ok(server: &str, profile: &Path, args: &[&str]) -> String {
+    let (server, profile) = (server.to_owned(), profile.to_owned());
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        qiao(&server, &profile, &refs)
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn first_number_after(text: &str, marker: &str) -> i64 {
+    let rest = &text[text
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker:?} not in {text:?}"))
+        + marker.len()..];
+    rest.trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_journey_from_a_terminal() {
+    let (url, dir) = server().await;
+    let lin = dir.path().join("lin.json");
+    let emily = dir.path().join("emily.json");
+
+    ok(
+        &url,
+        &lin,
+        &[
+            "register",
+            "--phone",
+            "+8613800000001",
+            "--password",
+            "secret123",
+            "--name",
+            "Lin",
+        ],
+    )
+    .await;
+    ok(
+        &url,
+        &emily,
+        &[
+            "register",
+            "--phone",
+            "+15550000002",
+            "--password",
+            "secret456",
+            "--name",
+            "Emily",
+            "--region",
+            "US",
+        ],
+    )
+    .await;
+    ok(&url, &emily, &["set-id", "emily_nyc"]).await;
+    assert!(ok(&url, &emily, &["whoami"]).await.contains("emily_nyc"));
+
+    let sent = ok(&url, &lin, &["add", "emily_nyc", "--greeting", "我是林"]).await;
+    let request = first_number_after(&sent, "friend request");
+    let requests = ok(&url, &emily, &["requests"]).await;
+    assert!(requests.contains("我是林"), "{requests}");
+    let accepted = ok(&url, &emily, &["accept", &request.to_string()]).await;
+    let conversation = first_number_after(&accepted, "conversation");
+
+    ok(
+        &url,
+        &lin,
+        &["send", &conversation.to_string(), "hello from the terminal"],
+    )
+    .await;
+    let watched = ok(&url, &emily, &["watch", &conversation.to_string(), "--count", "1"]).await;
+    assert!(watched.contains("hello from the terminal"), "{watched}");
+    let history = ok(&url, &lin, &["history", &conversation.to_string()]).await;
+    assert!(
+        history.contains("#1") && history.contains("hello from the terminal"),
+        "{history}"
+    );
+    assert!(ok(&url, &emily, &["chats"]).await.contains("Lin"));
+
+    // Errors come back readable, with their stable code, and fail the command.
+    let wrong = tokio::task::spawn_blocking({
+        let (url, lin) = (url.clone(), lin.clone());
+        move || qiao(&url, &lin, &["send", "999999", "nobody there"])
+    })
+    .await
+    .unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("conversation_not_found"));
+
+    ok(&url, &lin, &["logout"]).await;
+    let after = tokio::task::spawn_blocking(move || qiao(&url, &lin, &["whoami"]))
+        .await
+        .unwrap();
+    assert!(!after.status.success(), "signed out");
+}
