@@ -33,7 +33,8 @@ async function signUp(page, user, { local } = {}) {
 }
 
 function convRow(page, name) {
-  return page.getByTestId('conv-row').filter({ hasText: name });
+  const exact = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\(\\d+\\))?$`);
+  return page.getByTestId('conv-row').filter({ has: page.getByTestId('conv-name').filter({ hasText: exact }) });
 }
 
 function messages(page) {

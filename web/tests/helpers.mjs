@@ -38,6 +38,7 @@ async function until(fn, timeoutMs, what) {
     try {
       if (await fn()) return;
     } catch (e) {
+      if (e.fatal) throw e;
       last = e;
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -62,7 +63,10 @@ export class QiaoServer {
       throw new Error(`qiao binary not found at ${QIAO_BIN}: run \`cargo build -p qiao\` or set QIAO_BIN`);
     }
     if (!this.port) this.port = await freePort();
+    // The server reads every QIAO_* variable as configuration and rejects
+    // unknown ones, so QIAO_BIN (ours) must not reach it.
     const env = { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' };
+    delete env.QIAO_BIN;
     this.proc = spawn(QIAO_BIN, ['serve', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir], {
       env,
       cwd: this.dataDir,
@@ -81,7 +85,7 @@ export class QiaoServer {
     });
     await until(
       async () => {
-        if (exited) throw new Error(`server exited early:\n${this.log.join('')}`);
+        if (exited) throw Object.assign(new Error(`server exited early:\n${this.log.join('')}`), { fatal: true });
         const res = await fetch(`${this.url}/healthz`);
         return res.ok && (await res.json()).status === 'ok';
       },
