@@ -9,7 +9,10 @@ pub mod error;
 pub mod event;
 pub mod identity;
 pub mod ids;
+pub mod ledger;
 pub mod limits;
 pub mod message;
+pub mod money;
+pub mod red_packet;
 
 pub use error::Error;

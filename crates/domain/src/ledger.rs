@@ -1,0 +1,294 @@
+//! Double-entry rules, TigerBeetle style: every transfer debits one account
+//! and credits another by the same positive amount of one currency, so the
+//! sum of all balances of a currency is zero, always. Transfers are pending
+//! (reserved) then posted or voided, exactly once; the journal is never edited.
+//!
+//! This module is the arithmetic and the rules; stores keep the journal.
+
+use crate::money::{Amount, Currency};
+
+/// What a ledger account is for; decides its balance rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountKind {
+    /// A user's stored value in one currency. Never below zero.
+    Wallet,
+    /// A user's pay-later line. Never below minus its limit.
+    CreditLine { limit_minor: i64 },
+    /// Money held for a pending transfer or red packet. Never below zero.
+    Escrow,
+    /// The outside world behind a bank connector: goes negative as money comes in.
+    BankClearing,
+    /// Fees earned. Never below zero.
+    FeeIncome,
+    /// What Qiao owes a merchant. Never below zero.
+    MerchantSettlement,
+    /// The other side of currency conversions. Unconstrained.
+    FxPosition,
+}
+
+impl AccountKind {
+    /// The lowest net balance (credits minus debits, pending debits counted) allowed.
+    pub fn floor_minor(self) -> Option<i64> {
+        match self {
+            AccountKind::Wallet | AccountKind::Escrow | AccountKind::FeeIncome | AccountKind::MerchantSettlement => {
+                Some(0)
+            }
+            AccountKind::CreditLine { limit_minor } => Some(-limit_minor),
+            AccountKind::BankClearing | AccountKind::FxPosition => None,
+        }
+    }
+}
+
+/// The four running totals of an account, all non-negative and overflow-checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Totals {
+    pub debits_posted: i64,
+    pub credits_posted: i64,
+    pub debits_pending: i64,
+    pub credits_pending: i64,
+}
+
+impl Totals {
+    /// Credits minus debits of posted transfers.
+    pub fn posted_balance(&self) -> Option<i64> {
+        self.credits_posted.checked_sub(self.debits_posted)
+    }
+
+    /// What may still be spent: posted balance less pending debits.
+    pub fn available(&self) -> Option<i64> {
+        self.posted_balance()?.checked_sub(self.debits_pending)
+    }
+}
+
+/// One account as the rules see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Account {
+    pub kind: AccountKind,
+    pub currency: Currency,
+    pub totals: Totals,
+}
+
+/// Why the ledger refuses a transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("insufficient funds")]
+    InsufficientFunds,
+    #[error("credit limit exceeded")]
+    CreditLimitExceeded,
+    #[error("currency mismatch")]
+    CurrencyMismatch,
+    #[error("same account on both sides")]
+    SameAccount,
+    #[error("overflow")]
+    Overflow,
+}
+
+/// Whether the transfer is reserved or final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Pending,
+    Posted,
+}
+
+fn add(a: i64, b: i64) -> Result<i64, LedgerError> {
+    a.checked_add(b).ok_or(LedgerError::Overflow)
+}
+
+fn sub(a: i64, b: i64) -> Result<i64, LedgerError> {
+    a.checked_sub(b).ok_or(LedgerError::Overflow)
+}
+
+/// The new totals of (debit, credit) after a transfer, or why it is refused.
+/// Pure: the caller persists both or neither.
+pub fn apply(
+    debit: &Account,
+    credit: &Account,
+    same_account: bool,
+    amount: Amount,
+    phase: Phase,
+) -> Result<(Totals, Totals), LedgerError> {
+    if same_account {
+        return Err(LedgerError::SameAccount);
+    }
+    if debit.currency != amount.currency() || credit.currency != amount.currency() {
+        return Err(LedgerError::CurrencyMismatch);
+    }
+    let (mut d, mut c) = (debit.totals, credit.totals);
+    match phase {
+        Phase::Pending => {
+            d.debits_pending = add(d.debits_pending, amount.minor())?;
+            c.credits_pending = add(c.credits_pending, amount.minor())?;
+        }
+        Phase::Posted => {
+            d.debits_posted = add(d.debits_posted, amount.minor())?;
+            c.credits_posted = add(c.credits_posted, amount.minor())?;
+        }
+    }
+    check_floor(debit.kind, &d)?;
+    Ok((d, c))
+}
+
+/// Settles a pending transfer: posted (`post = true`) or voided, exactly once —
+/// the caller checks the transfer is still pending.
+pub fn settle(debit: &Account, credit: &Account, amount: Amount, post: bool) -> Result<(Totals, Totals), LedgerError> {
+    let (mut d, mut c) = (debit.totals, credit.totals);
+    d.debits_pending = sub(d.debits_pending, amount.minor())?;
+    c.credits_pending = sub(c.credits_pending, amount.minor())?;
+    if d.debits_pending < 0 || c.credits_pending < 0 {
+        return Err(LedgerError::Overflow);
+    }
+    if post {
+        d.debits_posted = add(d.debits_posted, amount.minor())?;
+        c.credits_posted = add(c.credits_posted, amount.minor())?;
+    }
+    Ok((d, c))
+}
+
+fn check_floor(kind: AccountKind, totals: &Totals) -> Result<(), LedgerError> {
+    let Some(floor) = kind.floor_minor() else { return Ok(()) };
+    let available = totals.available().ok_or(LedgerError::Overflow)?;
+    if available >= floor {
+        Ok(())
+    } else if matches!(kind, AccountKind::CreditLine { .. }) {
+        Err(LedgerError::CreditLimitExceeded)
+    } else {
+        Err(LedgerError::InsufficientFunds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn account(kind: AccountKind) -> Account {
+        Account {
+            kind,
+            currency: Currency::Cny,
+            totals: Totals::default(),
+        }
+    }
+
+    #[test]
+    fn wallets_never_go_negative() {
+        let bank = account(AccountKind::BankClearing);
+        let mut wallet = account(AccountKind::Wallet);
+        let hundred = Amount::new(100, Currency::Cny).expect("positive");
+        let (b, w) = apply(&bank, &wallet, false, hundred, Phase::Posted).expect("top-up");
+        assert_eq!((b.posted_balance(), w.posted_balance()), (Some(-100), Some(100)));
+        wallet.totals = w;
+        let other = account(AccountKind::Wallet);
+        let too_much = Amount::new(101, Currency::Cny).expect("positive");
+        assert_eq!(
+            apply(&wallet, &other, false, too_much, Phase::Posted),
+            Err(LedgerError::InsufficientFunds)
+        );
+        assert_eq!(
+            apply(&wallet, &wallet, true, hundred, Phase::Posted),
+            Err(LedgerError::SameAccount)
+        );
+    }
+
+    #[test]
+    fn credit_lines_stop_at_their_limit() {
+        let line = account(AccountKind::CreditLine { limit_minor: 500 });
+        let merchant = account(AccountKind::MerchantSettlement);
+        assert!(apply(
+            &line,
+            &merchant,
+            false,
+            Amount::new(500, Currency::Cny).expect("positive"),
+            Phase::Posted
+        )
+        .is_ok());
+        assert_eq!(
+            apply(
+                &line,
+                &merchant,
+                false,
+                Amount::new(501, Currency::Cny).expect("positive"),
+                Phase::Posted
+            ),
+            Err(LedgerError::CreditLimitExceeded)
+        );
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Transfer {
+            from: usize,
+            to: usize,
+            minor: i64,
+            pending: bool,
+        },
+        Settle {
+            index: usize,
+            post: bool,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..5usize, 0..5usize, 1..1_000i64, any::<bool>()).prop_map(|(from, to, minor, pending)| Op::Transfer {
+                from,
+                to,
+                minor,
+                pending
+            }),
+            (0..64usize, any::<bool>()).prop_map(|(index, post)| Op::Settle { index, post }),
+        ]
+    }
+
+    proptest! {
+        /// Any sequence of transfers and settlements, some refused, keeps every
+        /// invariant: the currency sums to zero (posted and pending alike), no
+        /// account breaks its floor, and a pending transfer settles once.
+        #[test]
+        fn random_operations_keep_every_invariant(ops in proptest::collection::vec(op(), 1..200)) {
+            let kinds = [
+                AccountKind::BankClearing,
+                AccountKind::Wallet,
+                AccountKind::Wallet,
+                AccountKind::Escrow,
+                AccountKind::CreditLine { limit_minor: 2_000 },
+            ];
+            let mut accounts: Vec<Account> = kinds.iter().map(|k| account(*k)).collect();
+            let mut pending: Vec<Option<(usize, usize, Amount)>> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Transfer { from, to, minor, pending: is_pending } => {
+                        let amount = Amount::new(minor, Currency::Cny).expect("positive");
+                        let phase = if is_pending { Phase::Pending } else { Phase::Posted };
+                        let before = accounts.clone();
+                        match apply(&accounts[from], &accounts[to], from == to, amount, phase) {
+                            Ok((d, c)) => {
+                                accounts[from].totals = d;
+                                accounts[to].totals = c;
+                                if is_pending { pending.push(Some((from, to, amount))); }
+                            }
+                            Err(_) => prop_assert_eq!(&accounts, &before),
+                        }
+                    }
+                    Op::Settle { index, post } => {
+                        if let Some(slot) = pending.get_mut(index) {
+                            if let Some((from, to, amount)) = slot.take() {
+                                let (d, c) = settle(&accounts[from], &accounts[to], amount, post).expect("settles");
+                                accounts[from].totals = d;
+                                accounts[to].totals = c;
+                            }
+                        }
+                    }
+                }
+                let posted: i64 = accounts.iter().map(|a| a.totals.posted_balance().expect("no overflow")).sum();
+                let pending_net: i64 = accounts.iter().map(|a| a.totals.credits_pending - a.totals.debits_pending).sum();
+                prop_assert_eq!(posted, 0);
+                prop_assert_eq!(pending_net, 0);
+                for a in &accounts {
+                    if let Some(floor) = a.kind.floor_minor() {
+                        prop_assert!(a.totals.available().expect("no overflow") >= floor, "{:?}", a);
+                    }
+                }
+            }
+        }
+    }
+}
