@@ -75,7 +75,7 @@ pub async fn connect(
         .unwrap_or_default();
     Ok(upgrade
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        .write_buffer_size(8 * 1024)
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
         .on_upgrade(move |socket| run(app, auth.user, query.since, language, socket)))
 }
@@ -128,8 +128,7 @@ async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language
         tokio::select! {
             frame = subscription.frames.recv() => match frame {
                 Some(Frame::Event { pos, text }) if pos > cursor => {
-                    if sink.send(Message::Text(text)).await.is_err() { break; }
-                    cursor = pos;
+                    if !write_queued(&mut sink, &mut subscription.frames, &mut cursor, pos, text).await { break; }
                 }
                 Some(Frame::Event { .. }) => {}
                 Some(Frame::Wake) => {
@@ -158,6 +157,39 @@ async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+/// Most frames written in one flush.
+const MAX_FRAMES_PER_FLUSH: usize = 64;
+
+/// Writes this frame and whatever else is already queued, then flushes once:
+/// under load a device gets many frames per system call. False when the
+/// connection is gone.
+async fn write_queued(
+    sink: &mut Sink,
+    frames: &mut mpsc::Receiver<Frame>,
+    cursor: &mut i64,
+    pos: i64,
+    text: Utf8Bytes,
+) -> bool {
+    if sink.feed(Message::Text(text)).await.is_err() {
+        return false;
+    }
+    *cursor = pos;
+    for _ in 1..MAX_FRAMES_PER_FLUSH {
+        match frames.try_recv() {
+            Ok(Frame::Event { pos, text }) if pos > *cursor => {
+                if sink.feed(Message::Text(text)).await.is_err() {
+                    return false;
+                }
+                *cursor = pos;
+            }
+            // Already replayed; wakes exist only in cluster mode, which never queues events.
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    sink.flush().await.is_ok()
+}
 
 /// Sends every stored event after `cursor`, advancing it. False when the
 /// connection is gone or the store failed (the socket is then closed).

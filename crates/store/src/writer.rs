@@ -29,7 +29,7 @@ const QUEUE_DEPTH: usize = 65_536;
 pub struct ConvState {
     pub kind: Kind,
     pub last_seq: i64,
-    pub members: HashMap<UserId, Role>,
+    pub members: Arc<HashMap<UserId, Role>>,
     pub recipients: Arc<[UserId]>,
     /// Whether the two people of a direct conversation may message each other.
     pub direct_open: Option<Result<(), qiao_domain::Error>>,

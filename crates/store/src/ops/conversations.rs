@@ -1,6 +1,7 @@
 //! Direct and group conversations, membership and group governance.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use qiao_api::MembershipData;
 use qiao_domain::conversation::{self as rules, Kind, Role};
@@ -56,7 +57,7 @@ pub fn state(tx: &mut Tx<'_>, id: ConversationId) -> StoreResult<ConvState> {
     let state = ConvState {
         kind,
         last_seq,
-        members,
+        members: Arc::new(members),
         recipients: recipients.into(),
         direct_open: None,
     };
