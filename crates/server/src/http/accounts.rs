@@ -249,8 +249,11 @@ pub struct SearchQuery {
 pub async fn search(
     State(app): State<AppState>,
     _auth: AuthUser,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Vec<api::UserSummary>>> {
+    // Lookups by phone number are how numbers get enumerated: limit them like other public calls.
+    app.limits.public(peer.ip())?;
     let Query(query) = query.map_err(|_| ApiError(Error::InvalidRequest))?;
     let found = match lookup_of(&query.q) {
         Some(lookup) => app.store.find_user(lookup).await?,

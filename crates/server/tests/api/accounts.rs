@@ -160,4 +160,26 @@ mod rate_limits {
             .await;
         reply.assert_error(429, "rate_limited");
     }
+
+    #[tokio::test]
+    async fn registration_and_search_share_the_public_budget() {
+        let app = TestApp::spawn_with(Backend::Sqlite, |c| c.public_per_address_per_minute = 3).await;
+        let lin = app.register("Lin").await;
+        for _ in 0..2 {
+            app.get(&lin, "/api/users/search?q=somebody_else").await.ok();
+        }
+        app.get(&lin, "/api/users/search?q=somebody_else")
+            .await
+            .assert_error(429, "rate_limited");
+        let reply = app
+            .request(
+                Method::POST,
+                "/api/auth/register",
+                None,
+                Some(json!({"phone": "+15559990000", "password": "long enough", "display_name": "X", "region": "US", "language": "en-US"})),
+                "zh-CN",
+            )
+            .await;
+        assert_eq!(reply.assert_error(429, "rate_limited"), "尝试次数过多，请稍后再试。");
+    }
 }
