@@ -2,7 +2,7 @@
 // detail pane), and the live event stream feeding the store and the views.
 
 import { api, forgetBlobs, getToken, onUnauthorized, setToken } from './api.js';
-import { clear, h, icon } from './dom.js';
+import { avatar, clear, h, icon } from './dom.js';
 import { applyI18n, lang, onLangChange, t } from './i18n.js';
 import { emit, on, pendingIncoming, refreshContacts, refreshConversations, refreshRequests, reset, store, totalUnread } from './store.js';
 import { badge, emptyState, setBadge, showError } from './ui.js';
@@ -10,7 +10,7 @@ import { signInView, signUpView } from './views/auth.js';
 import { chatsView } from './views/chats.js';
 import { addFriendView, contactsView, contactView, newGroupView, requestsView } from './views/contacts.js';
 import { conversationView } from './views/conversation.js';
-import { meView } from './views/me.js';
+import { forgetQr, meView, qrCard } from './views/me.js';
 import { EventSocket, forgetCursor } from './ws.js';
 
 const app = document.getElementById('app');
@@ -91,7 +91,7 @@ function buildShell() {
   const tabbar = h(
     'nav',
     { class: 'tabbar', testid: 'tabbar' },
-    h('div', { class: 'rail-me' }),
+    h('a', { class: 'rail-me', href: '#/me', testid: 'rail-me' }, avatar(store.me, 36)),
     tab('chats', 'chats', 'tab_chats', chatsBadge),
     tab('contacts', 'contacts', 'tab_contacts', contactsBadge),
     tab('me', 'me', 'tab_me', null),
@@ -109,6 +109,9 @@ function buildShell() {
 }
 
 function placeholder(tabName) {
+  if (tabName === 'me') {
+    return h('div', { class: 'placeholder placeholder-me' }, qrCard({ testid: 'qr-card-main', large: true }));
+  }
   return h('div', { class: 'placeholder' }, emptyState(tabName === 'chats' ? 'select_chat' : 'app_name'));
 }
 
@@ -241,6 +244,7 @@ function endSession() {
   setToken(null);
   reset();
   forgetBlobs();
+  forgetQr();
   unmount();
   location.hash = '#/login';
   route();

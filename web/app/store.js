@@ -107,23 +107,26 @@ export function reset() {
   store.requests = { incoming: [], outgoing: [] };
   store.connected = false;
   store.users.clear();
+  tried.clear();
 }
 
-const fetching = new Set();
+const tried = new Set();
 
 /** Loads users this device has not seen yet (e.g. senders in a group), then emits 'users'. */
 export async function ensureUsers(ids) {
-  const missing = [...new Set(ids)].filter((id) => id && !userById(id) && !fetching.has(id));
+  const missing = [...new Set(ids)].filter((id) => id && !userById(id) && !tried.has(id));
   if (!missing.length) return;
-  missing.forEach((id) => fetching.add(id));
-  await Promise.all(
+  missing.forEach((id) => tried.add(id));
+  const found = await Promise.all(
     missing.map((id) =>
       api
         .user(id)
-        .then(rememberUser)
-        .catch(() => {})
-        .finally(() => fetching.delete(id)),
+        .then((u) => {
+          rememberUser(u);
+          return true;
+        })
+        .catch(() => false),
     ),
   );
-  emit('users');
+  if (found.some(Boolean)) emit('users');
 }

@@ -80,8 +80,12 @@ export class QiaoServer {
     this.proc.stderr.on('data', keep);
     const proc = this.proc;
     let exited = false;
+    // Never leave a server behind, even if the test process dies on an error.
+    const reap = () => proc.kill('SIGKILL');
+    process.once('exit', reap);
     proc.once('exit', () => {
       exited = true;
+      process.removeListener('exit', reap);
     });
     await until(
       async () => {
@@ -141,7 +145,7 @@ export async function newPage(browser, { viewport = PHONE, locale = 'en-US' } = 
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) page.errors.push(m.text());
+    if (m.type() === 'error' && !/Failed to load resource|WebSocket connection to/.test(m.text())) page.errors.push(m.text());
   });
   return page;
 }

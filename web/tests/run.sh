@@ -38,4 +38,4 @@ if [ ! -x "$QIAO_BIN" ]; then
 fi
 export QIAO_BIN
 
-node --test --test-concurrency=1 tests/
+node --test tests/

@@ -73,7 +73,18 @@ impl Config {
         if path.exists() || file.is_some() {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment.merge(Env::prefixed("QIAO_")).extract().map_err(Box::new)
+        // Only this struct's fields: other QIAO_* variables (the CLI's QIAO_SERVER,
+        // QIAO_PROFILE, …) belong to other programs and must not stop the server.
+        let known = Self::field_names();
+        let env = Env::prefixed("QIAO_").filter(move |key| known.iter().any(|k| k == key.as_str()));
+        figment.merge(env).extract().map_err(Box::new)
+    }
+
+    fn field_names() -> Vec<String> {
+        match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
     }
 
     pub fn sqlite_path(&self) -> PathBuf {
@@ -88,6 +99,13 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_names_cover_every_field() {
+        let names = Config::field_names();
+        assert!(names.contains(&"listen".to_owned()) && names.contains(&"nats_url".to_owned()));
+        assert_eq!(names.len(), 14, "{names:?}");
+    }
 
     #[test]
     fn example_config_parses_and_matches_defaults() {

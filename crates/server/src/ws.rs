@@ -5,7 +5,9 @@
 //! device to the hub *first*, then replays every event after `P` from the
 //! store, sends `{"type":"synced","pos":…}`, then streams live events,
 //! skipping any it already replayed. So a reconnect with the last cursor
-//! loses nothing and duplicates nothing.
+//! loses nothing and duplicates nothing. Without `since`, `synced` carries the
+//! current end of the stream: the cursor to keep. A `since` past the end is
+//! refused as `invalid_cursor`.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -64,8 +66,10 @@ pub async fn connect(
         .or_else(|| bearer(&headers))
         .ok_or(ApiError(Error::Unauthorized))?;
     let auth = authenticate(&app, token).await?;
-    if query.since.is_some_and(|s| s < 0) {
-        return Err(Error::InvalidCursor.into());
+    if let Some(since) = query.since {
+        if since < 0 || since > app.store.head().await?.0 {
+            return Err(Error::InvalidCursor.into());
+        }
     }
     let upgrade = upgrade.map_err(|_| ApiError(Error::InvalidRequest))?;
     let language = query
@@ -103,7 +107,19 @@ async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language
     let mut subscription = app.hub.subscribe(user, app.config.ws_queue_depth);
     let (mut sink, stream) = socket.split();
 
-    let mut cursor = since.unwrap_or(0);
+    // Without a cursor the device starts at the end of the stream: it is told
+    // where that is, and gets what comes after.
+    let mut cursor = match since {
+        Some(since) => since,
+        None => match app.store.head().await {
+            Ok(head) => head.0,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the stream head failed");
+                let _ = sink.send(close(1011, "store unavailable; reconnect")).await;
+                return;
+            }
+        },
+    };
     if since.is_some() && !catch_up(&app, user, &mut cursor, &mut sink).await {
         return;
     }

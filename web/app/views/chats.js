@@ -2,7 +2,7 @@
 // message and the unread count.
 
 import { avatar, clear, groupAvatar, h, icon } from '../dom.js';
-import { emit, on, refreshConversations, store, userById } from '../store.js';
+import { emit, ensureUsers, on, refreshConversations, store, userById } from '../store.js';
 import { actionSheet, badge, emptyState, setTitle, showError, topbar } from '../ui.js';
 
 /** A one-line preview of a message, as [i18n key, args] or plain text. */
@@ -37,7 +37,7 @@ function convRow(conv, activeId) {
   const time = last ? h('span', { class: 'conv-time', i18n: ['list_time', { ms: last.sent_at_ms }] }) : null;
   const lead = h('span', { class: 'avatar-wrap' }, conv.kind === 'group' ? groupAvatar(48) : avatar(conv.peer || { id: conv.id, display_name: conv.name }, 48), badge(conv.unread, 'unread-badge'));
   const title = h('span', { class: 'conv-name', testid: 'conv-name' });
-  setTitle(title, { plain: conv.kind === 'group' ? `${conv.name} (${conv.member_count})` : conv.name });
+  setTitle(title, conv.kind === 'group' ? ['group_title', { name: conv.name, n: conv.member_count }] : { plain: conv.name });
   return h(
     'a',
     {
@@ -80,11 +80,14 @@ export function chatsView(root, { activeId } = {}) {
       return;
     }
     for (const conv of store.conversations) list.appendChild(convRow(conv, active));
+    // Group previews name the sender: fetch people this device has not met.
+    ensureUsers(store.conversations.filter((c) => c.kind === 'group' && c.last_message).map((c) => c.last_message.sender_id));
   };
   render();
   refreshConversations().catch(showError);
   const offs = [
     on('conversations', render),
+    on('users', render),
     on('connection', (up) => {
       status.hidden = up;
     }),

@@ -247,7 +247,7 @@ export function newGroupView(root) {
   const selected = new Set();
   const create = h('button', {
     type: 'button',
-    class: 'btn btn-primary btn-small',
+    class: 'btn btn-primary btn-block',
     testid: 'group-create',
     i18n: ['create_group', { n: 0 }],
     disabled: true,
@@ -289,7 +289,7 @@ export function newGroupView(root) {
     }
   };
   root.append(
-    topbar({ back: '#/contacts', title: 'new_group', actions: [create] }),
+    topbar({ back: '#/contacts', title: 'new_group' }),
     h(
       'div',
       { class: 'list-scroll' },
@@ -297,6 +297,7 @@ export function newGroupView(root) {
       error.el,
       h('h2', { class: 'section-title', i18n: 'select_members' }),
       list,
+      h('div', { class: 'sticky-action' }, create),
     ),
   );
   render();

@@ -2,7 +2,7 @@
 // replies, recall, delivered/read receipts.
 
 import { api, blobUrl, newClientMsgId, primeBlob } from '../api.js';
-import { avatar, clear, h, icon, setPlain, setText } from '../dom.js';
+import { avatar, clear, h, icon, setText } from '../dom.js';
 import { t } from '../i18n.js';
 import { emit, ensureUsers, on, refreshConversations, rememberUser, store, userById } from '../store.js';
 import { actionSheet, emptyState, setTitle, showError, toast, topbar } from '../ui.js';
@@ -11,6 +11,9 @@ const PAGE = 50;
 const RECALL_MS = 2 * 60 * 1000;
 const TIME_GAP_MS = 5 * 60 * 1000;
 const LONG_PRESS_MS = 500;
+// Types the server accepts as declared (it checks the bytes); others go as octet-stream files.
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+const FILE_TYPES = ['application/pdf', 'text/plain', 'application/zip'];
 
 export function conversationView(root, { id }) {
   const convId = Number(id);
@@ -34,9 +37,9 @@ export function conversationView(root, { id }) {
   const itemsEl = h('div', { class: 'msg-items' });
   const scroller = h('div', { class: 'messages', testid: 'message-list' }, loadEarlier, itemsEl);
 
-  const input = h('textarea', { class: 'composer-input', testid: 'composer-input', rows: 1, ph: 'message_ph', maxlength: 4000 });
+  const input = h('textarea', { class: 'composer-input', testid: 'composer-input', rows: 1, ph: 'message_ph', maxlength: 4000, enterkeyhint: 'send' });
   const sendBtn = h('button', { type: 'button', class: 'btn btn-primary btn-send', testid: 'send-button', i18n: 'send', disabled: true, onclick: () => sendText() });
-  const imageInput = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', testid: 'image-input', hidden: true, onchange: () => pickFiles(imageInput) });
+  const imageInput = h('input', { type: 'file', accept: IMAGE_TYPES.join(','), multiple: true, testid: 'image-input', hidden: true, onchange: () => pickFiles(imageInput) });
   const fileInput = h('input', { type: 'file', testid: 'file-input', hidden: true, onchange: () => pickFiles(fileInput) });
   const attachPanel = h(
     'div',
@@ -68,6 +71,14 @@ export function conversationView(root, { id }) {
     }
   });
   input.addEventListener('focus', () => (attachPanel.hidden = true));
+  input.addEventListener('paste', (e) => {
+    const files = [...(e.clipboardData?.files || [])].filter((f) => /^image\//.test(f.type));
+    if (!files.length) return;
+    e.preventDefault();
+    (async () => {
+      for (const f of files) await sendFile(f);
+    })();
+  });
   scroller.addEventListener('scroll', () => {
     if (scroller.scrollTop < 40 && hasMore) loadMore();
   });
@@ -199,11 +210,19 @@ export function conversationView(root, { id }) {
     return (m && m.user) || userById(id) || { id, display_name: '?' };
   }
 
+  function quoteState(m) {
+    if (!m.reply_to) return '';
+    const q = byId.get(m.reply_to);
+    return q ? (q.recalled ? 'recalled' : 'shown') : 'missing';
+  }
+
   function elementFor(m) {
     const key = keyOf(m);
     let el = elements.get(key);
-    if (!el || el._recalled !== !!m.recalled) {
+    const qs = quoteState(m);
+    if (!el || el._recalled !== !!m.recalled || el._quote !== qs) {
       el = messageEl(m);
+      el._quote = qs;
       elements.set(key, el);
     }
     el._msg = m;
@@ -256,7 +275,9 @@ export function conversationView(root, { id }) {
       if (!m || !status) continue;
       status.classList.remove('failed', 'read');
       status.onclick = null;
-      delete status.dataset.testid;
+      status.removeAttribute('title');
+      delete status.dataset.i18nTitle;
+      delete status.dataset.receipt;
       status.dataset.testid = 'msg-status';
       if (m.state === 'sending') {
         setText(status, 'status_sending');
@@ -264,6 +285,7 @@ export function conversationView(root, { id }) {
       } else if (m.state === 'failed') {
         setText(status, 'status_failed');
         status.classList.add('failed');
+        status.dataset.i18nTitle = 'retry';
         status.title = t('retry');
         status.onclick = () => m.retry && m.retry();
         status.hidden = false;
@@ -291,7 +313,7 @@ export function conversationView(root, { id }) {
         items.push({
           key: 'copy',
           testid: 'action-copy',
-          run: () => navigator.clipboard?.writeText(cur.text).then(() => toast({ key: 'copied' }), () => {}),
+          run: () => copyText(cur.text).then(() => toast({ key: 'copied' }), () => {}),
         });
       }
       if (cur.id && !cur.recalled) items.push({ key: 'quote', testid: 'action-quote', run: () => setReply(cur) });
@@ -300,12 +322,26 @@ export function conversationView(root, { id }) {
       }
       if (items.length) actionSheet(items);
     };
-    bubble.addEventListener('contextmenu', open);
+    // Right click on a desktop, long press on a phone (Android fires
+    // contextmenu itself; iOS does not, hence the timer).
     let timer = null;
-    bubble.addEventListener('touchstart', (e) => {
-      timer = setTimeout(() => open(e), LONG_PRESS_MS);
-    }, { passive: false });
-    for (const ev of ['touchend', 'touchmove', 'touchcancel']) bubble.addEventListener(ev, () => clearTimeout(timer));
+    let openedAt = 0;
+    bubble.addEventListener('contextmenu', (e) => {
+      clearTimeout(timer);
+      if (Date.now() - openedAt < 800) {
+        e.preventDefault();
+        return;
+      }
+      open(e);
+    });
+    bubble.addEventListener('touchstart', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        openedAt = Date.now();
+        open({ preventDefault() {} });
+      }, LONG_PRESS_MS);
+    }, { passive: true });
+    for (const ev of ['touchend', 'touchmove', 'touchcancel']) bubble.addEventListener(ev, () => clearTimeout(timer), { passive: true });
   }
 
   async function recall(m) {
@@ -378,7 +414,8 @@ export function conversationView(root, { id }) {
   }
 
   async function sendFile(file) {
-    const isImage = /^image\//.test(file.type);
+    const isImage = IMAGE_TYPES.includes(file.type);
+    const uploadType = isImage || FILE_TYPES.includes(file.type) ? file.type : 'application/octet-stream';
     const localUrl = isImage ? URL.createObjectURL(file) : null;
     const clientId = newClientMsgId();
     const p = {
@@ -400,7 +437,7 @@ export function conversationView(root, { id }) {
       updateStatuses();
       let up;
       try {
-        up = await api.upload(file, file.type || 'application/octet-stream');
+        up = await api.upload(file, uploadType);
       } catch (err) {
         p.state = 'failed';
         if (!disposed) updateStatuses();
@@ -464,9 +501,8 @@ export function conversationView(root, { id }) {
     previewTimer = setTimeout(() => refreshConversations().catch(() => {}), 300);
   }
 
-  async function loadDetail() {
-    const d = await api.conversation(convId);
-    if (disposed) return;
+  function applyDetail(d) {
+    const kindChanged = !conv || conv.kind !== d.conversation.kind;
     conv = d.conversation;
     members.clear();
     for (const m of d.members) {
@@ -474,16 +510,31 @@ export function conversationView(root, { id }) {
       rememberUser(m.user);
     }
     renderTitle();
-    updateStatuses();
+    if (kindChanged) elements.clear();
+    layout();
   }
 
-  async function loadInitial() {
-    const page = await api.history(convId, { limit: PAGE });
-    if (disposed) return;
-    for (const m of page) if (!byId.has(m.id) || !m.recalled) byId.set(m.id, m);
+  async function loadDetail() {
+    const d = await api.conversation(convId);
+    if (!disposed) applyDetail(d);
+  }
+
+  function applyHistory(page) {
+    for (const m of page) {
+      const known = byId.get(m.id);
+      if (!known || !known.recalled) byId.set(m.id, m);
+    }
     hasMore = page.length === PAGE;
     layout({ stick: true });
     ensureUsers(page.map((m) => m.sender_id));
+  }
+
+  async function loadInitial() {
+    // Both at once, applied in order: senders' names and receipts need the members.
+    const [d, page] = await Promise.all([api.conversation(convId), api.history(convId, { limit: PAGE })]);
+    if (disposed) return;
+    applyDetail(d);
+    applyHistory(page);
     markRead();
   }
 
@@ -545,10 +596,9 @@ export function conversationView(root, { id }) {
       }
     }),
     on('users', () => {
-      for (const el of itemsEl.querySelectorAll('.msg-sender')) {
-        const m = el.closest('.msg')?._msg;
-        if (m) setPlain(el, nameOf(m.sender_id));
-      }
+      // Names and avatars of people met just now: rebuild (images come from the cache).
+      elements.clear();
+      layout();
     }),
     on('synced', () => markRead()),
   ];
@@ -559,8 +609,7 @@ export function conversationView(root, { id }) {
 
   (async () => {
     try {
-      await Promise.all([loadDetail(), loadInitial()]);
-      markRead();
+      await loadInitial();
     } catch (err) {
       if (disposed) return;
       if (err.status === 403 || err.status === 404) {
@@ -579,4 +628,19 @@ export function conversationView(root, { id }) {
     window.removeEventListener('focus', onVisibility);
     emit('active-conversation', null);
   };
+}
+
+/** Clipboard write with a fallback for pages not served over HTTPS. */
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  const area = h('textarea', { style: { position: 'fixed', opacity: '0', top: '0' }, readonly: true });
+  area.value = text;
+  document.body.appendChild(area);
+  area.select();
+  const ok = document.execCommand('copy');
+  area.remove();
+  if (!ok) throw new Error('copy failed');
 }

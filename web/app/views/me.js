@@ -10,14 +10,7 @@ export function meView(root, { onLogout }) {
   const body = h('div', { class: 'list-scroll me' });
   root.append(topbar({ title: 'tab_me', testid: 'me-title' }), body);
 
-  const qrImg = h('img', { class: 'qr-image', testid: 'qr-image', alt: 'my_qr', width: 200, height: 200 });
-  api
-    .myQr()
-    .then((qr) => {
-      qrImg.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(qr.svg)}`;
-      qrImg.dataset.payload = qr.payload;
-    })
-    .catch(showError);
+  const qr = qrCard({ testid: 'qr-card' });
 
   const render = () => {
     const me = store.me;
@@ -75,13 +68,7 @@ export function meView(root, { onLogout }) {
         ),
       ),
       qiao,
-      h(
-        'div',
-        { class: 'card qr-card', testid: 'qr-card' },
-        h('div', { class: 'qr-title' }, icon('qr', 'icon icon-sm'), h('span', { i18n: 'my_qr' })),
-        qrImg,
-        h('p', { class: 'hint', i18n: 'qr_hint' }),
-      ),
+      qr,
       h(
         'div',
         { class: 'group-rows' },
@@ -101,4 +88,46 @@ export function meView(root, { onLogout }) {
   };
   render();
   return on('me', render);
+}
+
+let qrCache = null;
+
+function loadQr() {
+  if (!qrCache) {
+    qrCache = api.myQr().catch((err) => {
+      qrCache = null;
+      throw err;
+    });
+  }
+  return qrCache;
+}
+
+export function forgetQr() {
+  qrCache = null;
+}
+
+/** The personal QR code card; `large` adds the name and region (the desktop detail pane). */
+export function qrCard({ testid, large = false }) {
+  const img = h('img', { class: 'qr-image', testid: large ? 'qr-image-large' : 'qr-image', alt: 'my_qr', width: 200, height: 200 });
+  loadQr()
+    .then((qr) => {
+      img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(qr.svg)}`;
+      img.dataset.payload = qr.payload;
+    })
+    .catch(showError);
+  const me = store.me;
+  return h(
+    'div',
+    { class: `card qr-card${large ? ' qr-card-large' : ''}`, testid },
+    large
+      ? h(
+          'div',
+          { class: 'profile-head' },
+          avatar(me, 56),
+          h('div', { class: 'profile-meta' }, h('div', { class: 'profile-name' }, me.display_name), h('div', { class: 'muted', i18n: ['region_is', { region: me.region }] })),
+        )
+      : h('div', { class: 'qr-title' }, icon('qr', 'icon icon-sm'), h('span', { i18n: 'my_qr' })),
+    img,
+    h('p', { class: 'hint', i18n: 'qr_hint' }),
+  );
 }

@@ -34,6 +34,11 @@ pub async fn sync(
     if since < 0 {
         return Err(Error::InvalidCursor.into());
     }
+    // A cursor past the end is a stale position (say, from before a restore): refuse it
+    // rather than let the device wait for events it will never be sent.
+    if since > app.store.head().await?.0 {
+        return Err(Error::InvalidCursor.into());
+    }
     let limit = page_limit(query.limit)?;
     let events = app.store.events_since(auth.user, StreamPos(since), limit).await?;
     let next = events.last().map_or(since, |e| e.pos.0);

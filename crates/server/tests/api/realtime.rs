@@ -57,6 +57,11 @@ both_stores! {
         assert_eq!(same, next);
 
         // Reconnecting a socket with a cursor replays exactly what came after it.
+        // Without a cursor, a socket starts at the end of the stream.
+        let fresh = app.ws(&emily, None).await;
+        assert!(fresh.replayed.is_empty());
+        assert_eq!(fresh.synced_at, next);
+        drop(fresh);
         let midpoint = missed[59].pos;
         let mut ws = app.ws(&emily, Some(midpoint)).await;
         let replayed: Vec<_> = ws.replayed.iter().map(|e| e.data["text"].as_str().unwrap().to_owned()).collect();
