@@ -74,12 +74,15 @@ fn role_of(state: &ConvState, user: UserId) -> StoreResult<Role> {
         .ok_or(StoreError::Rejected(Rejection::NotMember))
 }
 
-fn require_group(state: &ConvState) -> StoreResult<()> {
-    if state.kind == Kind::Group {
-        Ok(())
-    } else {
-        Err(Rejection::Forbidden.into())
+/// A group's state and the caller's role in it: `NotMember` for outsiders,
+/// `Forbidden` when the conversation is a direct one.
+fn group_member(tx: &mut Tx<'_>, id: ConversationId, user: UserId) -> StoreResult<(ConvState, Role)> {
+    let state = state(tx, id)?;
+    let role = role_of(&state, user)?;
+    if state.kind != Kind::Group {
+        return Err(Rejection::Forbidden.into());
     }
+    Ok((state, role))
 }
 
 /// Whether the two people of a direct conversation may message each other now.
@@ -243,9 +246,7 @@ pub fn update_group(
     update: GroupUpdate,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let st = state(tx, id)?;
-    let role = role_of(&st, actor)?;
-    require_group(&st)?;
+    let (st, role) = group_member(tx, id, actor)?;
     rules::may_edit_info(role)?;
     if let Some(name) = &update.name {
         tx.conn
@@ -278,9 +279,7 @@ pub fn update_group(
 }
 
 pub fn invite(tx: &mut Tx<'_>, actor: UserId, id: ConversationId, users: &[UserId], now_ms: i64) -> StoreResult<()> {
-    let st = state(tx, id)?;
-    let role = role_of(&st, actor)?;
-    require_group(&st)?;
+    let (st, role) = group_member(tx, id, actor)?;
     let mut users = users.to_vec();
     users.sort();
     users.dedup();
@@ -342,18 +341,14 @@ pub fn remove_member(
     if actor == target {
         return leave(tx, actor, id, now_ms);
     }
-    let st = state(tx, id)?;
-    let role = role_of(&st, actor)?;
-    require_group(&st)?;
+    let (st, role) = group_member(tx, id, actor)?;
     let target_role = role_of(&st, target)?;
     rules::may_remove(role, target_role)?;
     depart(tx, id, actor, target, EventKind::MemberRemoved, now_ms)
 }
 
 pub fn leave(tx: &mut Tx<'_>, user: UserId, id: ConversationId, now_ms: i64) -> StoreResult<()> {
-    let st = state(tx, id)?;
-    let role = role_of(&st, user)?;
-    require_group(&st)?;
+    let (st, role) = group_member(tx, id, user)?;
     rules::may_leave(role, st.members.len())?;
     depart(tx, id, user, user, EventKind::MemberLeft, now_ms)
 }
@@ -396,9 +391,7 @@ fn role_changed(
 }
 
 pub fn transfer_owner(tx: &mut Tx<'_>, actor: UserId, id: ConversationId, to: UserId, now_ms: i64) -> StoreResult<()> {
-    let st = state(tx, id)?;
-    let role = role_of(&st, actor)?;
-    require_group(&st)?;
+    let (st, role) = group_member(tx, id, actor)?;
     rules::may_manage_roles(role)?;
     role_of(&st, to)?;
     if to == actor {
@@ -422,9 +415,7 @@ pub fn set_role(
     role: Role,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let st = state(tx, id)?;
-    let actor_role = role_of(&st, actor)?;
-    require_group(&st)?;
+    let (st, actor_role) = group_member(tx, id, actor)?;
     rules::may_manage_roles(actor_role)?;
     if role == Role::Owner || role_of(&st, target)? == Role::Owner {
         return Err(Rejection::InvalidRequest.into());
