@@ -103,6 +103,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::track))
         .layer(axum::middleware::from_fn(crate::error::localize))
         .layer(DefaultBodyLimit::max(state.config.max_upload_bytes + 1))
-        .layer(TraceLayer::new_for_http())
+        // Spans name the path only: the WebSocket's token travels in the query string.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+            tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
+        }))
         .with_state(state)
 }
