@@ -5,12 +5,13 @@
 //!
 //! - direct, closed loop: `window` sends in flight, each from a random one
 //!   of the two people of a random pair, for a fixed time (maximum rate);
-//! - direct, paced: the same at a fixed offered rate (latency below saturation);
+//! - direct, paced: open loop at a fixed offered rate (latency below saturation);
 //! - group fan-out: each group's owner keeps `window` sends in flight to the group.
 //!
 //! A phase ends when its time is up and every delivery its acked messages
 //! should produce has arrived (or a drain timeout passed).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,9 +19,11 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail};
 use qiao_api::{ClientFrame, SendMessageRequest};
 use tokio::sync::oneshot;
+use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
 use crate::api::send_text;
+use crate::server::{cpu_ticks, Server};
 use crate::setup::Population;
 use crate::track::Tracker;
 use crate::wire::{now_ns, payload};
@@ -92,6 +95,8 @@ pub struct PhaseReport {
     /// CPU cores the server and the load generator used, on average.
     pub server_cores: Option<f64>,
     pub bench_cores: Option<f64>,
+    /// The server's threads by name, busiest first (cores used on average).
+    pub server_threads: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -223,14 +228,21 @@ async fn send_ws(
     }
 }
 
-/// One sending loop: until `deadline`, optionally one send per `period`.
+/// Most paced sends one worker leaves waiting for their answer.
+const MAX_PACED_IN_FLIGHT: usize = 4096;
+
+/// One sending loop until `deadline`. Closed loop without a period (the next
+/// send waits for the previous answer); open loop with one: a send every
+/// `period`, whether or not earlier ones were answered (so a slow server
+/// does not lower the offered rate).
 async fn worker(ctx: Arc<Ctx>, phase: usize, worker: usize, pick: Pick, deadline: Instant, period: Option<Duration>) {
     let mut rng = Rng::new((worker as u64 + 1) ^ ((phase as u64) << 32));
     let mut ticker = period.map(|p| {
         let mut t = tokio::time::interval(p);
-        t.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        t.set_missed_tick_behavior(MissedTickBehavior::Burst);
         t
     });
+    let mut in_flight = JoinSet::new();
     while Instant::now() < deadline {
         if let Some(t) = ticker.as_mut() {
             t.tick().await;
@@ -249,17 +261,34 @@ async fn worker(ctx: Arc<Ctx>, phase: usize, worker: usize, pick: Pick, deadline
                 (conv, ctx.population.convs[conv].members[0])
             }
         };
-        send_one(&ctx, phase, worker, conv, sender).await;
+        if ticker.is_some() {
+            while in_flight.len() >= MAX_PACED_IN_FLIGHT {
+                in_flight.join_next().await;
+            }
+            let ctx = Arc::clone(&ctx);
+            in_flight.spawn(async move { send_one(&ctx, phase, worker, conv, sender).await });
+        } else {
+            send_one(&ctx, phase, worker, conv, sender).await;
+        }
     }
-}
-
-/// Server and load-generator CPU clocks, for cores used.
-fn cpu_now(server_ticks: &dyn Fn() -> Option<u64>) -> (Option<u64>, Option<u64>) {
-    (server_ticks(), crate::server::cpu_ticks("/proc/self/stat"))
+    while in_flight.join_next().await.is_some() {}
 }
 
 fn cores(before: Option<u64>, after: Option<u64>, seconds: f64) -> Option<f64> {
-    Some((after? - before?) as f64 / crate::server::TICKS_PER_SECOND / seconds.max(1e-9))
+    Some(after?.saturating_sub(before?) as f64 / crate::server::TICKS_PER_SECOND / seconds.max(1e-9))
+}
+
+/// Cores used per server thread name between two readings, busiest first.
+fn thread_cores(before: &HashMap<String, u64>, after: &HashMap<String, u64>, seconds: f64) -> Vec<(String, f64)> {
+    let mut threads: Vec<(String, f64)> = after
+        .iter()
+        .filter_map(|(name, &t)| {
+            let used = cores(Some(before.get(name).copied().unwrap_or(0)), Some(t), seconds)?;
+            (used >= 0.01).then(|| (name.clone(), used))
+        })
+        .collect();
+    threads.sort_by(|a, b| b.1.total_cmp(&a.1));
+    threads
 }
 
 /// Runs one phase: `senders` loops (each with its pick), then the drain.
@@ -272,7 +301,7 @@ pub async fn run_phase(
     duration: Duration,
     period: Option<Duration>,
     drain_timeout: Duration,
-    server_ticks: &dyn Fn() -> Option<u64>,
+    server: &Server,
 ) -> anyhow::Result<PhaseReport> {
     eprintln!(
         "phase {name}: {} senders for {:.0} s",
@@ -280,7 +309,8 @@ pub async fn run_phase(
         duration.as_secs_f64()
     );
     let stats = &ctx.tracker.phases[phase];
-    let (server_before, bench_before) = cpu_now(server_ticks);
+    let (server_before, bench_before) = (server.cpu_ticks(), cpu_ticks("/proc/self/stat"));
+    let threads_before = server.thread_ticks();
     let start_ns = now_ns();
     let started = Instant::now();
     let deadline = started + duration;
@@ -308,7 +338,8 @@ pub async fn run_phase(
         now_ns()
     };
     let total_seconds = ((end_ns - start_ns) as f64 / 1e9).max(send_seconds);
-    let (server_after, bench_after) = cpu_now(server_ticks);
+    let (server_after, bench_after) = (server.cpu_ticks(), cpu_ticks("/proc/self/stat"));
+    let threads_after = server.thread_ticks();
     let acked = stats.acked.load(Ordering::Relaxed);
     let deliveries = stats.deliveries.load(Ordering::Relaxed);
     let expected = stats.expected_deliveries.load(Ordering::Relaxed);
@@ -330,6 +361,7 @@ pub async fn run_phase(
         ack_latency_us: Percentiles::of(&stats.ack_latency.merged()?),
         server_cores: cores(server_before, server_after, cpu_seconds),
         bench_cores: cores(bench_before, bench_after, cpu_seconds),
+        server_threads: thread_cores(&threads_before, &threads_after, cpu_seconds),
     };
     eprintln!(
         "phase {name}: {acked} acked ({:.0}/s), {deliveries}/{expected} delivered, {:.0} msgs/s delivered, {:.0} deliveries/s, p99 {:.1} ms",

@@ -3,6 +3,7 @@
 //! its memory can be read from `/proc`), or an already running server
 //! (`--url`, memory figures skipped). Only loopback addresses are accepted.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -21,6 +22,13 @@ pub const SERVER_ENV: &[(&str, &str)] = &[
     ("QIAO_LOGIN_PER_ADDRESS_PER_MINUTE", "1000000"),
 ];
 
+/// How to start the server again (same binary, data, port, environment).
+struct Launch {
+    bin: PathBuf,
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+}
+
 pub struct Server {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub base: String,
@@ -28,6 +36,7 @@ pub struct Server {
     child: Option<Child>,
     pid: Option<u32>,
     log: Option<PathBuf>,
+    launch: Option<Launch>,
     /// Kept so the data directory lives as long as the server.
     _dir: Option<tempfile::TempDir>,
 }
@@ -44,41 +53,29 @@ impl Server {
             .prefix("qiao-bench-")
             .tempdir()
             .context("temporary data directory")?;
-        let log_path = dir.path().join("server.log");
-        let log = std::fs::File::create(&log_path).context("server log")?;
         // The child runs in the temporary directory, so a relative path must be resolved first.
         let bin = std::fs::canonicalize(bin).with_context(|| format!("finding {}", bin.display()))?;
-        let mut command = Command::new(&bin);
-        command
-            .arg("serve")
-            .arg("--listen")
-            .arg(addr.to_string())
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            // No stray qiao.toml from the caller's directory.
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true);
+        let mut env: Vec<(String, String)> = SERVER_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         if std::env::var_os("RUST_LOG").is_none() {
-            command.env("RUST_LOG", "warn");
+            env.push(("RUST_LOG".into(), "warn".into()));
         }
-        for (key, value) in SERVER_ENV {
-            command.env(key, value);
-        }
-        for (key, value) in extra_env {
-            command.env(key, value);
-        }
-        let child = command.spawn().with_context(|| format!("starting {}", bin.display()))?;
-        let pid = child.id();
-        let dir_path = dir.path().to_owned();
+        env.extend(extra_env.iter().cloned());
+        // The same settings as a config file too: `qiao serve` (at cacf589) drops
+        // every QIAO_* variable (its filter compares the upper-case variable
+        // name with lower-case field names), and a file works either way.
+        std::fs::write(dir.path().join("qiao.toml"), config_toml(&env)).context("writing qiao.toml")?;
+        let launch = Launch {
+            bin,
+            dir: dir.path().to_owned(),
+            env,
+        };
         let mut server = Self {
             base: format!("http://{addr}"),
             addr,
-            child: Some(child),
-            pid,
-            log: Some(log_path),
+            child: None,
+            pid: None,
+            log: Some(dir.path().join("server.log")),
+            launch: Some(launch),
             _dir: if keep_dir {
                 let kept = dir.keep();
                 eprintln!("keeping the server's data directory {}", kept.display());
@@ -87,14 +84,54 @@ impl Server {
                 Some(dir)
             },
         };
-        eprintln!(
-            "started {} (pid {}) on {addr}, data in {}",
-            bin.display(),
-            pid.unwrap_or(0),
-            dir_path.display()
-        );
-        server.wait_ready().await?;
+        server.start().await?;
         Ok(server)
+    }
+
+    async fn start(&mut self) -> anyhow::Result<()> {
+        let launch = self.launch.as_ref().context("not a server the benchmark started")?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(launch.dir.join("server.log"))
+            .context("server log")?;
+        let mut command = Command::new(&launch.bin);
+        command
+            .arg("serve")
+            .arg("--listen")
+            .arg(self.addr.to_string())
+            .arg("--data-dir")
+            .arg(launch.dir.join("data"))
+            .arg("--config")
+            .arg(launch.dir.join("qiao.toml"))
+            // No stray qiao.toml from the caller's directory.
+            .current_dir(&launch.dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .kill_on_drop(true);
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", launch.bin.display()))?;
+        self.pid = child.id();
+        eprintln!(
+            "started {} (pid {}) on {}, data in {}",
+            launch.bin.display(),
+            self.pid.unwrap_or(0),
+            self.addr,
+            launch.dir.display()
+        );
+        self.child = Some(child);
+        self.wait_ready().await
+    }
+
+    /// Kills the server we started and starts it again on the same data, so
+    /// what follows is measured on a process without setup's leftovers (and
+    /// everything setup stored must have survived the kill).
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop().await;
+        self.start().await
     }
 
     /// Uses a server that is already running; it must be on a loopback address.
@@ -118,6 +155,7 @@ impl Server {
             child: None,
             pid: None,
             log: None,
+            launch: None,
             _dir: None,
         };
         server.wait_ready().await?;
@@ -171,7 +209,43 @@ impl Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill().await;
         }
+        self.pid = None;
     }
+
+    /// CPU ticks per thread name (threads of one name summed).
+    pub fn thread_ticks(&self) -> HashMap<String, u64> {
+        let mut ticks = HashMap::new();
+        let Some(pid) = self.pid else { return ticks };
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return ticks;
+        };
+        for task in tasks.flatten() {
+            let path = task.path();
+            let name = std::fs::read_to_string(path.join("comm"))
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            if let Some(t) = cpu_ticks(&path.join("stat").to_string_lossy()) {
+                *ticks.entry(name).or_insert(0) += t;
+            }
+        }
+        ticks
+    }
+}
+
+/// The `QIAO_*` settings among `env` as a TOML config file: `QIAO_WS_QUEUE_DEPTH=4096`
+/// becomes `ws_queue_depth = 4096` (numbers and booleans bare, anything else quoted).
+fn config_toml(env: &[(String, String)]) -> String {
+    let mut toml = String::new();
+    for (key, value) in env {
+        let Some(field) = key.strip_prefix("QIAO_") else {
+            continue;
+        };
+        let bare = value.parse::<f64>().is_ok() || value == "true" || value == "false";
+        let value = if bare { value.clone() } else { format!("{value:?}") };
+        toml.push_str(&format!("{} = {value}\n", field.to_lowercase()));
+    }
+    toml
 }
 
 /// A `kB` field of `/proc/<pid>/status`.
@@ -203,6 +277,20 @@ pub fn own_rss_kib() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_become_a_config_file() {
+        let env = [
+            ("QIAO_WS_QUEUE_DEPTH".to_owned(), "4096".to_owned()),
+            ("QIAO_LOG_JSON".to_owned(), "true".to_owned()),
+            ("QIAO_NATS_SUBJECT".to_owned(), "a.b".to_owned()),
+            ("RUST_LOG".to_owned(), "warn".to_owned()),
+        ];
+        assert_eq!(
+            config_toml(&env),
+            "ws_queue_depth = 4096\nlog_json = true\nnats_subject = \"a.b\"\n"
+        );
+    }
 
     #[test]
     fn reads_own_proc_figures() {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use futures_util::{stream, SinkExt, StreamExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -19,10 +19,11 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::api::{source_address, User};
+use crate::net::ClientStream;
 use crate::track::Tracker;
 use crate::wire::InFrame;
 
-type Ws = WebSocketStream<TcpStream>;
+type Ws = WebSocketStream<ClientStream>;
 
 /// Small buffers: thousands of idle connections should cost the load
 /// generator little (tungstenite's default read buffer is 128 KiB).
@@ -33,11 +34,12 @@ fn config() -> WebSocketConfig {
 }
 
 /// Connects client `i` and waits for the server's `synced` frame.
-async fn connect_one(i: usize, server: SocketAddr, user: &User) -> anyhow::Result<Ws> {
+async fn connect_one(i: usize, server: SocketAddr, user: &User, quickack: bool) -> anyhow::Result<Ws> {
     let socket = TcpSocket::new_v4()?;
     socket.bind(SocketAddr::new(source_address(i).into(), 0))?;
     let stream = socket.connect(server).await.context("TCP connect")?;
     stream.set_nodelay(true)?;
+    let stream = ClientStream::new(stream, quickack)?;
     let url = format!("ws://{server}/api/ws?token={}", user.token);
     let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config()))
         .await
@@ -70,6 +72,7 @@ pub async fn connect_all(
     users: &[User],
     tracker: &Arc<Tracker>,
     concurrency: usize,
+    quickack: bool,
 ) -> anyhow::Result<Clients> {
     let (stop, stopped) = watch::channel(false);
     let started = Instant::now();
@@ -90,7 +93,7 @@ pub async fn connect_all(
         .map(|(i, user)| {
             let (tracker, stopped, done) = (Arc::clone(tracker), stopped.clone(), Arc::clone(&done));
             async move {
-                let ws = connect_one(i, server, user)
+                let ws = connect_one(i, server, user, quickack)
                     .await
                     .with_context(|| format!("connecting client {i}"))?;
                 let (outbox, outgoing) = mpsc::unbounded_channel();
