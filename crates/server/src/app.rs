@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
+use axum::serve::ListenerExt;
 use axum::Router;
 use qiao_store::{Location, Store};
 use tokio::net::TcpListener;
@@ -77,8 +78,14 @@ impl Application {
     }
 
     pub async fn run(self) -> std::io::Result<()> {
+        // Small frames go out at once instead of waiting for the peer's delayed ACK.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "TCP_NODELAY");
+            }
+        });
         axum::serve(
-            self.listener,
+            listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .await

@@ -76,7 +76,7 @@ impl Config {
         // Only this struct's fields: other QIAO_* variables (the CLI's QIAO_SERVER,
         // QIAO_PROFILE, …) belong to other programs and must not stop the server.
         let known = Self::field_names();
-        let env = Env::prefixed("QIAO_").filter(move |key| known.iter().any(|k| k == key.as_str()));
+        let env = Env::prefixed("QIAO_").filter(move |key| known.iter().any(|k| key.as_str().eq_ignore_ascii_case(k)));
         figment.merge(env).extract().map_err(Box::new)
     }
 
@@ -99,6 +99,35 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The only test in this crate that touches process environment variables.
+    #[test]
+    fn qiao_variables_configure_and_others_are_ignored() {
+        std::env::set_var("QIAO_WS_QUEUE_DEPTH", "77");
+        std::env::set_var("QIAO_LISTEN", "127.0.0.1:18997");
+        std::env::set_var("QIAO_SERVER", "http://not-a-server-setting");
+        let loaded = Config::load(Some(std::path::Path::new("/nonexistent/qiao.toml")));
+        std::env::remove_var("QIAO_WS_QUEUE_DEPTH");
+        std::env::remove_var("QIAO_LISTEN");
+        std::env::remove_var("QIAO_SERVER");
+        assert!(loaded.is_err(), "a named config file that does not exist is an error");
+        let config = Config::load(None).expect("loads");
+        assert_eq!(
+            config.ws_queue_depth,
+            Config::default().ws_queue_depth,
+            "variables were removed"
+        );
+        std::env::set_var("QIAO_WS_QUEUE_DEPTH", "77");
+        std::env::set_var("QIAO_LISTEN", "127.0.0.1:18997");
+        std::env::set_var("QIAO_SERVER", "http://not-a-server-setting");
+        let config = Config::load(None);
+        std::env::remove_var("QIAO_WS_QUEUE_DEPTH");
+        std::env::remove_var("QIAO_LISTEN");
+        std::env::remove_var("QIAO_SERVER");
+        let config = config.expect("unknown QIAO_ variables are not this struct's business");
+        assert_eq!(config.ws_queue_depth, 77);
+        assert_eq!(config.listen.to_string(), "127.0.0.1:18997");
+    }
 
     #[test]
     fn env_names_cover_every_field() {
