@@ -144,11 +144,13 @@ async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language
         tokio::select! {
             frame = subscription.frames.recv() => match frame {
                 Some(Frame::Event { pos, text }) if pos > cursor => {
-                    if !write_queued(&mut sink, &mut subscription.frames, &mut cursor, pos, text).await { break; }
+                    if sink.feed(Message::Text(text)).await.is_err() { break; }
+                    cursor = pos;
                 }
-                Some(Frame::Event { .. }) => {}
+                Some(Frame::Event { .. }) => continue,
                 Some(Frame::Wake) => {
                     if !catch_up(&app, user, &mut cursor, &mut sink).await { break; }
+                    continue;
                 }
                 None => {
                     let _ = sink.send(close(CLOSE_TOO_SLOW, "too slow; reconnect with your cursor")).await;
@@ -156,7 +158,7 @@ async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language
                 }
             },
             reply = outgoing.recv() => match reply {
-                Some(reply) => if sink.send(reply).await.is_err() { break; },
+                Some(reply) => if sink.feed(reply).await.is_err() { break; },
                 None => break,
             },
             _ = heartbeat.tick() => {
@@ -166,7 +168,13 @@ async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language
                     break;
                 }
                 if sink.send(Message::Ping(Default::default())).await.is_err() { break; }
+                continue;
             }
+        }
+        match write_ready(&mut sink, &mut subscription.frames, &mut outgoing, &mut cursor).await {
+            None => break,
+            Some(true) if !catch_up(&app, user, &mut cursor, &mut sink).await => break,
+            Some(_) => {}
         }
     }
     reader.abort();
@@ -177,34 +185,40 @@ type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
 /// Most frames written in one flush.
 const MAX_FRAMES_PER_FLUSH: usize = 64;
 
-/// Writes this frame and whatever else is already queued, then flushes once:
-/// under load a device gets many frames per system call. False when the
-/// connection is gone.
-async fn write_queued(
+/// After a frame was fed: feeds whatever else is already queued — events and
+/// replies alike, so a sender's echo and its ack share a write — then flushes
+/// once. Under load a device gets many frames per system call. `None` when
+/// the connection is gone; `Some(true)` when a wake was taken off the queue and
+/// the caller must catch up from the store.
+async fn write_ready(
     sink: &mut Sink,
     frames: &mut mpsc::Receiver<Frame>,
+    replies: &mut mpsc::Receiver<Message>,
     cursor: &mut i64,
-    pos: i64,
-    text: Utf8Bytes,
-) -> bool {
-    if sink.feed(Message::Text(text)).await.is_err() {
-        return false;
-    }
-    *cursor = pos;
+) -> Option<bool> {
+    let mut woken = false;
     for _ in 1..MAX_FRAMES_PER_FLUSH {
-        match frames.try_recv() {
+        let next = match frames.try_recv() {
             Ok(Frame::Event { pos, text }) if pos > *cursor => {
-                if sink.feed(Message::Text(text)).await.is_err() {
-                    return false;
-                }
                 *cursor = pos;
+                Message::Text(text)
             }
-            // Already replayed; wakes exist only in cluster mode, which never queues events.
-            Ok(_) => {}
-            Err(_) => break,
+            Ok(Frame::Wake) => {
+                woken = true;
+                continue;
+            }
+            // Already sent.
+            Ok(Frame::Event { .. }) => continue,
+            Err(_) => match replies.try_recv() {
+                Ok(reply) => reply,
+                Err(_) => break,
+            },
+        };
+        if sink.feed(next).await.is_err() {
+            return None;
         }
     }
-    sink.flush().await.is_ok()
+    sink.flush().await.ok().map(|()| woken)
 }
 
 /// Sends every stored event after `cursor`, advancing it. False when the

@@ -35,20 +35,24 @@ pub struct SqlStore {
     readers: Readers,
     /// For SQLite: this process is the file's only writer while the store is open.
     _lock: Option<crate::sqlite::WriterLock>,
+    /// For SQLite: keeps the WAL short without stalling the writer.
+    _checkpointer: Option<crate::sqlite::Checkpointer>,
 }
 
 /// Opens (creating and migrating as needed) the store and starts its writer.
 /// Blocking: call from a blocking context or before the runtime is busy.
 pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlStore> {
     let mut lock = None;
+    let mut checkpointer = None;
     let (writer_conn, opener): (Box<dyn Conn>, Arc<Opener>) = match location {
         Location::Sqlite(path) => {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
             }
             lock = Some(crate::sqlite::WriterLock::acquire(path)?);
-            let mut conn = SqliteConn::open(path)?;
+            let mut conn = SqliteConn::open_writer(path)?;
             conn.migrate()?;
+            checkpointer = Some(crate::sqlite::Checkpointer::start(path)?);
             let path = path.clone();
             (
                 Box::new(conn),
@@ -67,6 +71,7 @@ pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlSto
     };
     Ok(SqlStore {
         _lock: lock,
+        _checkpointer: checkpointer,
         writer: Writer::start(writer_conn, sink)?,
         readers: Readers::new(opener),
     })

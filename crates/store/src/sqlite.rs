@@ -39,6 +39,33 @@ impl WriterLock {
     }
 }
 
+/// Checkpoints the WAL from its own connection every half second, so the
+/// writer never pays for it inside a commit (its auto-checkpoint is off).
+/// Stops when dropped.
+pub struct Checkpointer {
+    _stop: crossbeam_channel::Sender<()>,
+}
+
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl Checkpointer {
+    pub fn start(db: &Path) -> StoreResult<Self> {
+        let conn = SqliteConn::open(db)?;
+        let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+        std::thread::Builder::new()
+            .name("qiao-checkpoint".into())
+            .spawn(move || {
+                while let Err(crossbeam_channel::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                    if let Err(e) = conn.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Backend(format!("spawn checkpointer: {e}")))?;
+        Ok(Self { _stop: stop })
+    }
+}
+
 pub struct SqliteConn {
     conn: rusqlite::Connection,
 }
@@ -55,6 +82,15 @@ impl SqliteConn {
         )?;
         conn.set_prepared_statement_cache_capacity(256);
         Ok(Self { conn })
+    }
+
+    /// The writer's connection: a large page cache, and no checkpoints inside
+    /// its commits (the [`Checkpointer`] does them).
+    pub fn open_writer(path: &Path) -> StoreResult<Self> {
+        let conn = Self::open(path)?;
+        conn.conn
+            .execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -65536;")?;
+        Ok(conn)
     }
 
     /// Applies the migrations this binary knows and the file lacks.
@@ -82,18 +118,30 @@ impl SqliteConn {
     }
 }
 
-/// `$1` → `?1`: SQLite reads `$1` as a named parameter, `?1` as the first.
-fn to_sqlite(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-            out.push('?');
+/// Parameter names as the shared SQL writes them. SQLite reads `$1` as a
+/// *named* parameter, so each value is bound by looking its name up.
+const PARAMETER_NAMES: [&str; 16] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16",
+];
+
+fn bind_all(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> StoreResult<()> {
+    for (i, value) in params.iter().enumerate() {
+        let index = if let Some(name) = PARAMETER_NAMES.get(i) {
+            stmt.parameter_index(name)?
         } else {
-            out.push(c);
-        }
+            stmt.parameter_index(&format!("${}", i + 1))?
+        };
+        let index = index.ok_or_else(|| StoreError::Backend(format!("statement has no parameter ${}", i + 1)))?;
+        stmt.raw_bind_parameter(index, bind(value))?;
     }
-    out
+    if stmt.parameter_count() != params.len() {
+        return Err(StoreError::Backend(format!(
+            "statement takes {} parameters, {} given",
+            stmt.parameter_count(),
+            params.len()
+        )));
+    }
+    Ok(())
 }
 
 fn bind(value: &Value) -> rusqlite::types::Value {
@@ -110,10 +158,10 @@ impl Conn for SqliteConn {
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> StoreResult<Vec<Row>> {
-        let mut stmt = self.conn.prepare_cached(&to_sqlite(sql))?;
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let width = stmt.column_count();
-        let bound: Vec<_> = params.iter().map(bind).collect();
-        let mut rows = stmt.query(rusqlite::params_from_iter(bound))?;
+        bind_all(&mut stmt, params)?;
+        let mut rows = stmt.raw_query();
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             let mut cells = Vec::with_capacity(width);
@@ -133,9 +181,9 @@ impl Conn for SqliteConn {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> StoreResult<u64> {
-        let mut stmt = self.conn.prepare_cached(&to_sqlite(sql))?;
-        let bound: Vec<_> = params.iter().map(bind).collect();
-        Ok(stmt.execute(rusqlite::params_from_iter(bound))? as u64)
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        bind_all(&mut stmt, params)?;
+        Ok(stmt.raw_execute()? as u64)
     }
 
     fn batch(&mut self, sql: &str) -> StoreResult<()> {
@@ -148,10 +196,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_are_rewritten() {
+    fn parameters_bind_by_name_in_any_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut conn = SqliteConn::open(&dir.path().join("t.db")).expect("opens");
+        let rows = conn
+            .query("SELECT $2, $1, $1 || '$1'", &[Value::from("one"), Value::from("two")])
+            .expect("runs");
         assert_eq!(
-            to_sqlite("SELECT $1, $12 WHERE a = '$'"),
-            "SELECT ?1, ?12 WHERE a = '$'"
+            rows[0].0,
+            vec![
+                Cell::Text("two".into()),
+                Cell::Text("one".into()),
+                Cell::Text("one$1".into())
+            ]
+        );
+        assert!(conn.query("SELECT $1", &[]).is_err(), "a missing parameter is an error");
+        assert!(
+            conn.query("SELECT $1", &[Value::from(1), Value::from(2)]).is_err(),
+            "so is an extra one"
         );
     }
 }

@@ -182,7 +182,7 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
     let mut events = Vec::new();
     let mut completions = Vec::with_capacity(batch.len());
     for job in batch {
-        if let Err(e) = conn.batch("SAVEPOINT op") {
+        if let Err(e) = conn.execute("SAVEPOINT op", &[]) {
             tracing::error!(error = %e, "savepoint failed");
             completions.push(rejected_job(job, &e));
             continue;
@@ -194,7 +194,7 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
             events: &mut events,
         });
         let closed = if ok {
-            conn.batch("RELEASE op")
+            conn.execute("RELEASE op", &[]).map(|_| ())
         } else {
             events.truncate(mark);
             cache.conversations.clear();
