@@ -85,6 +85,16 @@ pub enum Error {
     InvalidCursor,
     #[error("payload too large")]
     PayloadTooLarge,
+    #[error("insufficient funds")]
+    InsufficientFunds,
+    #[error("credit limit exceeded")]
+    CreditLimitExceeded,
+    #[error("currency mismatch")]
+    CurrencyMismatch,
+    #[error("amount overflow")]
+    AmountOverflow,
+    #[error("pending transfer already settled")]
+    AlreadySettled,
     #[error("internal error")]
     Internal,
 }
@@ -132,6 +142,11 @@ impl Error {
         Error::UploadNotFound,
         Error::InvalidCursor,
         Error::PayloadTooLarge,
+        Error::InsufficientFunds,
+        Error::CreditLimitExceeded,
+        Error::CurrencyMismatch,
+        Error::AmountOverflow,
+        Error::AlreadySettled,
         Error::Internal,
     ];
 
@@ -178,6 +193,11 @@ impl Error {
             Error::UploadNotFound => "upload_not_found",
             Error::InvalidCursor => "invalid_cursor",
             Error::PayloadTooLarge => "payload_too_large",
+            Error::InsufficientFunds => "insufficient_funds",
+            Error::CreditLimitExceeded => "credit_limit_exceeded",
+            Error::CurrencyMismatch => "currency_mismatch",
+            Error::AmountOverflow => "amount_overflow",
+            Error::AlreadySettled => "already_settled",
             Error::Internal => "internal",
         }
     }

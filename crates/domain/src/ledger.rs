@@ -27,6 +27,32 @@ pub enum AccountKind {
 }
 
 impl AccountKind {
+    /// The stored name of the kind (the limit of a credit line is stored apart).
+    pub fn name(self) -> &'static str {
+        match self {
+            AccountKind::Wallet => "wallet",
+            AccountKind::CreditLine { .. } => "credit_line",
+            AccountKind::Escrow => "escrow",
+            AccountKind::BankClearing => "bank_clearing",
+            AccountKind::FeeIncome => "fee_income",
+            AccountKind::MerchantSettlement => "merchant_settlement",
+            AccountKind::FxPosition => "fx_position",
+        }
+    }
+
+    pub fn from_name(name: &str, limit_minor: i64) -> Option<Self> {
+        Some(match name {
+            "wallet" => AccountKind::Wallet,
+            "credit_line" => AccountKind::CreditLine { limit_minor },
+            "escrow" => AccountKind::Escrow,
+            "bank_clearing" => AccountKind::BankClearing,
+            "fee_income" => AccountKind::FeeIncome,
+            "merchant_settlement" => AccountKind::MerchantSettlement,
+            "fx_position" => AccountKind::FxPosition,
+            _ => return None,
+        })
+    }
+
     /// The lowest net balance (credits minus debits, pending debits counted) allowed.
     pub fn floor_minor(self) -> Option<i64> {
         match self {
@@ -81,6 +107,18 @@ pub enum LedgerError {
     SameAccount,
     #[error("overflow")]
     Overflow,
+}
+
+impl From<LedgerError> for crate::Error {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::InsufficientFunds => crate::Error::InsufficientFunds,
+            LedgerError::CreditLimitExceeded => crate::Error::CreditLimitExceeded,
+            LedgerError::CurrencyMismatch => crate::Error::CurrencyMismatch,
+            LedgerError::SameAccount => crate::Error::InvalidRequest,
+            LedgerError::Overflow => crate::Error::AmountOverflow,
+        }
+    }
 }
 
 /// Whether the transfer is reserved or final.

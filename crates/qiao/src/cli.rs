@@ -108,12 +108,32 @@ enum Command {
     },
     /// Recall one of your messages (within 2 minutes).
     Recall { message_id: i64 },
+    /// Operator commands that work on the database directly.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Print events live; with a conversation, only its messages (and mark them read).
     Watch {
         conversation_id: Option<i64>,
         /// Stop after this many messages (for scripts).
         #[arg(long)]
         count: Option<usize>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Recompute every balance from the ledger journal and check that each
+    /// currency sums to zero and no balance breaks its rule. Exits 1 on any
+    /// discrepancy. Read-only: safe beside a running server.
+    Reconcile {
+        /// Data directory of a SQLite deployment.
+        #[arg(long, conflicts_with = "database", required_unless_present = "database")]
+        data_dir: Option<PathBuf>,
+        /// PostgreSQL URL of a PostgreSQL deployment.
+        #[arg(long)]
+        database: Option<String>,
     },
 }
 
@@ -242,6 +262,26 @@ async fn serve(
     Ok(())
 }
 
+async fn reconcile(data_dir: Option<PathBuf>, database: Option<String>) -> anyhow::Result<()> {
+    let location = match (database, data_dir) {
+        (Some(url), _) => qiao_store::Location::Postgres(url),
+        (None, Some(dir)) => qiao_store::Location::Sqlite(
+            qiao_server::Config {
+                data_dir: dir,
+                ..Default::default()
+            }
+            .sqlite_path(),
+        ),
+        (None, None) => bail!("give --data-dir or --database"),
+    };
+    let report = tokio::task::spawn_blocking(move || qiao_store::reconcile_at(&location)).await??;
+    print!("{}", report.render());
+    if !report.is_sound() {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve {
         listen,
@@ -251,6 +291,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     } = cli.command
     {
         return serve(listen, data_dir, database, config).await;
+    }
+    if let Command::Admin {
+        command: AdminCommand::Reconcile { data_dir, database },
+    } = cli.command
+    {
+        return reconcile(data_dir, database).await;
     }
     let http = reqwest::Client::new();
     let signed_in = load_profile(&cli).ok();
@@ -276,7 +322,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
     match &cli.command {
-        Command::Serve { .. } => {}
+        Command::Serve { .. } | Command::Admin { .. } => {}
         Command::Register {
             phone,
             email,

@@ -46,7 +46,8 @@ pub fn status_of(error: Error) -> StatusCode {
         }
         PhoneTaken | EmailTaken | QiaoIdTaken | QiaoIdAlreadySet | AlreadyFriends | FriendRequestHandled
         | AlreadyMember | OwnerMustTransfer | RecallWindowPassed | AlreadyRecalled | IdempotencyConflict
-        | GroupFull => StatusCode::CONFLICT,
+        | GroupFull | InsufficientFunds | CreditLimitExceeded | AlreadySettled => StatusCode::CONFLICT,
+        CurrencyMismatch | AmountOverflow => StatusCode::BAD_REQUEST,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         UploadTooLarge | PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

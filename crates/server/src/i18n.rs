@@ -79,6 +79,11 @@ fn texts(error: Error) -> (&'static str, &'static str) {
         Error::UploadNotFound => ("No such file.", "文件不存在。"),
         Error::InvalidCursor => ("The sync cursor is invalid.", "同步游标无效。"),
         Error::PayloadTooLarge => ("The request is too large.", "请求内容过大。"),
+        Error::InsufficientFunds => ("Not enough balance.", "余额不足。"),
+        Error::CreditLimitExceeded => ("This would exceed your credit limit.", "超出信用额度。"),
+        Error::CurrencyMismatch => ("The currencies do not match.", "币种不一致。"),
+        Error::AmountOverflow => ("The amount is too large.", "金额过大。"),
+        Error::AlreadySettled => ("This payment has already been settled.", "该笔款项已处理。"),
         Error::Internal => (
             "Something went wrong on our side. Please try again.",
             "服务器出错了，请重试。",

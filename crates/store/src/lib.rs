@@ -12,6 +12,7 @@ mod engine;
 mod ops;
 pub mod postgres;
 mod readers;
+mod reconcile;
 mod records;
 mod sql_store;
 pub mod sqlite;
@@ -24,11 +25,13 @@ use async_trait::async_trait;
 use qiao_domain::conversation::Role;
 use qiao_domain::event::EventKind;
 use qiao_domain::ids::{ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId};
+use qiao_domain::ledger::AccountKind;
 use qiao_domain::message::Draft;
+use qiao_domain::money::Currency;
 use qiao_domain::Error as Rejection;
 
 pub use records::*;
-pub use sql_store::{open, Location, SqlStore};
+pub use sql_store::{open, reconcile_at, Location, SqlStore};
 
 /// Why a store operation failed: a rule said no, or the database broke.
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +215,23 @@ pub trait Store: Send + Sync + 'static {
     async fn upload(&self, hash: &str) -> StoreResult<Option<UploadRecord>>;
     /// Whether `user` may read the blob: uploader, avatar, or member of a conversation it was sent in.
     async fn may_read_upload(&self, user: UserId, hash: &str) -> StoreResult<bool>;
+
+    // ----- ledger -----
+    /// The ledger account of this kind, owner and currency, opened on first use.
+    async fn ledger_account(
+        &self,
+        kind: AccountKind,
+        owner: &str,
+        currency: Currency,
+        now_ms: i64,
+    ) -> StoreResult<LedgerAccount>;
+    async fn ledger_account_by_id(&self, id: LedgerAccountId) -> StoreResult<LedgerAccount>;
+    /// A posted or pending transfer, idempotent by its key.
+    async fn transfer(&self, new: NewTransfer, now_ms: i64) -> StoreResult<TransferRecord>;
+    /// Posts or voids a pending transfer exactly once, idempotent by `key`.
+    async fn settle(&self, key: &str, pending_key: &str, post: bool, now_ms: i64) -> StoreResult<TransferRecord>;
+    /// Recomputes the ledger from the journal and checks every invariant.
+    async fn reconcile(&self) -> StoreResult<ReconcileReport>;
 
     // ----- sync -----
     /// Events visible to `user` after `since`, in stream order, at most `limit`.

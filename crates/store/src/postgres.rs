@@ -9,7 +9,10 @@ use ::postgres::{Client, NoTls, Statement};
 use crate::engine::{Cell, Conn, Dialect, Row, Value};
 use crate::{StoreError, StoreResult};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres_0001_chat.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres_0001_chat.sql")),
+    (2, include_str!("../migrations/postgres_0002_ledger.sql")),
+];
 
 pub struct PgConn {
     client: Client,

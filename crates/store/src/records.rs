@@ -177,3 +177,79 @@ pub struct EventRecord {
     pub at_ms: i64,
     pub data: String,
 }
+
+/// A ledger account's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LedgerAccountId(pub i64);
+
+/// A ledger account: who it belongs to, its rules and its running totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerAccount {
+    pub id: LedgerAccountId,
+    /// e.g. `user:42`, `connector:sandbox`, `qiao`.
+    pub owner: String,
+    pub account: qiao_domain::ledger::Account,
+    pub created_at_ms: i64,
+}
+
+/// A transfer to make.
+#[derive(Debug, Clone)]
+pub struct NewTransfer {
+    /// Client-chosen idempotency key.
+    pub key: String,
+    pub debit: LedgerAccountId,
+    pub credit: LedgerAccountId,
+    pub amount: qiao_domain::money::Amount,
+    /// Reserve now, post or void later.
+    pub pending: bool,
+    pub memo: String,
+}
+
+/// What a journal row does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferPhase {
+    Posted,
+    Pending,
+    /// Posts the pending transfer named by `pending_id`.
+    PostPending,
+    /// Voids the pending transfer named by `pending_id`.
+    VoidPending,
+}
+
+impl TransferPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferPhase::Posted => "posted",
+            TransferPhase::Pending => "pending",
+            TransferPhase::PostPending => "post_pending",
+            TransferPhase::VoidPending => "void_pending",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "posted" => TransferPhase::Posted,
+            "pending" => TransferPhase::Pending,
+            "post_pending" => TransferPhase::PostPending,
+            "void_pending" => TransferPhase::VoidPending,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of the append-only journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransferRecord {
+    pub id: i64,
+    pub key: String,
+    pub debit: LedgerAccountId,
+    pub credit: LedgerAccountId,
+    pub amount_minor: i64,
+    pub currency: qiao_domain::money::Currency,
+    pub phase: TransferPhase,
+    pub pending_id: Option<i64>,
+    pub memo: String,
+    pub created_at_ms: i64,
+}
+
+pub use crate::reconcile::ReconcileReport;

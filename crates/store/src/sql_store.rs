@@ -7,10 +7,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use qiao_domain::conversation::Role;
 use qiao_domain::ids::{ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId};
+use qiao_domain::ledger::AccountKind;
 use qiao_domain::message::Draft;
+use qiao_domain::money::Currency;
 
 use crate::engine::Conn;
-use crate::ops::{accounts, contacts, conversations as convs, messages, sync};
+use crate::ops::{accounts, contacts, conversations as convs, ledger, messages, sync};
 use crate::postgres::PgConn;
 use crate::readers::Readers;
 use crate::records::*;
@@ -343,6 +345,38 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn ledger_account(
+        &self,
+        kind: AccountKind,
+        owner: &str,
+        currency: Currency,
+        now_ms: i64,
+    ) -> StoreResult<LedgerAccount> {
+        let owner = owner.to_owned();
+        self.writer
+            .run(move |tx| ledger::ensure_account(tx, kind, &owner, currency, now_ms))
+            .await
+    }
+
+    async fn ledger_account_by_id(&self, id: LedgerAccountId) -> StoreResult<LedgerAccount> {
+        self.readers.run(move |c| ledger::account(c, id)).await
+    }
+
+    async fn transfer(&self, new: NewTransfer, now_ms: i64) -> StoreResult<TransferRecord> {
+        self.writer.run(move |tx| ledger::transfer(tx, new, now_ms)).await
+    }
+
+    async fn settle(&self, key: &str, pending_key: &str, post: bool, now_ms: i64) -> StoreResult<TransferRecord> {
+        let (key, pending_key) = (key.to_owned(), pending_key.to_owned());
+        self.writer
+            .run(move |tx| ledger::settle(tx, &key, &pending_key, post, now_ms))
+            .await
+    }
+
+    async fn reconcile(&self) -> StoreResult<ReconcileReport> {
+        self.readers.run(ledger::reconcile).await
+    }
+
     async fn events_since(&self, user: UserId, since: StreamPos, limit: usize) -> StoreResult<Vec<EventRecord>> {
         self.readers
             .run(move |c| sync::events_since(c, user, since, limit))
@@ -356,4 +390,19 @@ impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
         self.readers.run(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await
     }
+}
+
+/// Reconciles a database without opening it for writing (no writer thread,
+/// no writer lock), so it can check a data directory a server is using.
+pub fn reconcile_at(location: &Location) -> StoreResult<crate::ReconcileReport> {
+    let mut conn: Box<dyn Conn> = match location {
+        Location::Sqlite(path) => {
+            if !path.exists() {
+                return Err(StoreError::Backend(format!("no database at {}", path.display())));
+            }
+            Box::new(SqliteConn::open(path)?)
+        }
+        Location::Postgres(url) => Box::new(PgConn::connect(url)?),
+    };
+    ledger::reconcile(conn.as_mut())
 }

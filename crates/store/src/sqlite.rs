@@ -9,7 +9,10 @@ use rusqlite::types::ValueRef;
 use crate::engine::{Cell, Conn, Dialect, Row, Value};
 use crate::{StoreError, StoreResult};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite_0001_chat.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite_0001_chat.sql")),
+    (2, include_str!("../migrations/sqlite_0002_ledger.sql")),
+];
 
 /// Holds an exclusive OS lock beside the database file for as long as the
 /// store is open, so only one process writes a SQLite database. The writer's

@@ -297,6 +297,10 @@ conformance!(
     sync_membership_window,
     sync_paging,
     concurrent_sends,
+    ledger_posting_and_floors,
+    ledger_idempotency,
+    ledger_pending_settles_once,
+    ledger_concurrent_transfers_conserve,
 );
 conformance_two_writers!(two_writers_share_one_database);
 
@@ -2337,4 +2341,228 @@ async fn two_writers_share_one_database(store: Arc<dyn Store>, sink: Arc<Recordi
     assert_eq!(say(&*second, a, g, "a1", "bye m").await.seq, 2);
 
     assert_sync_matches_sink(&*second, &sink, &[a, b, m]).await;
+}
+
+// ---------------------------------------------------------------- ledger
+
+mod ledger_support {
+    use super::*;
+    pub use qiao_domain::ledger::AccountKind;
+    pub use qiao_domain::money::{Amount, Currency};
+    pub use qiao_store::{LedgerAccount, NewTransfer};
+
+    pub async fn account(store: &dyn Store, kind: AccountKind, owner: &str) -> LedgerAccount {
+        store.ledger_account(kind, owner, Currency::Cny, T0).await.unwrap()
+    }
+
+    pub fn cny(minor: i64) -> Amount {
+        Amount::new(minor, Currency::Cny).unwrap()
+    }
+
+    pub fn posted(key: &str, from: &LedgerAccount, to: &LedgerAccount, minor: i64) -> NewTransfer {
+        NewTransfer {
+            key: key.into(),
+            debit: from.id,
+            credit: to.id,
+            amount: cny(minor),
+            pending: false,
+            memo: String::new(),
+        }
+    }
+
+    pub async fn balance(store: &dyn Store, a: &LedgerAccount) -> i64 {
+        store
+            .ledger_account_by_id(a.id)
+            .await
+            .unwrap()
+            .account
+            .totals
+            .posted_balance()
+            .unwrap()
+    }
+
+    pub async fn assert_sound(store: &dyn Store) {
+        let report = store.reconcile().await.unwrap();
+        assert!(report.is_sound(), "{}", report.render());
+    }
+}
+
+async fn ledger_posting_and_floors(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    use ledger_support::*;
+    let bank = account(&*store, AccountKind::BankClearing, "connector:sandbox").await;
+    let lin = account(&*store, AccountKind::Wallet, "user:1").await;
+    let emily = account(&*store, AccountKind::Wallet, "user:2").await;
+    let credit = account(&*store, AccountKind::CreditLine { limit_minor: 5_000 }, "user:2").await;
+    assert_eq!(
+        account(&*store, AccountKind::Wallet, "user:1").await.id,
+        lin.id,
+        "opened once"
+    );
+
+    store.transfer(posted("top-up", &bank, &lin, 10_000), T0).await.unwrap();
+    store.transfer(posted("pay", &lin, &emily, 2_500), T0).await.unwrap();
+    assert_eq!(
+        (
+            balance(&*store, &bank).await,
+            balance(&*store, &lin).await,
+            balance(&*store, &emily).await
+        ),
+        (-10_000, 7_500, 2_500)
+    );
+
+    // Refused transfers change nothing.
+    let overdraw = store.transfer(posted("overdraw", &lin, &emily, 7_501), T0).await;
+    assert!(
+        matches!(overdraw, Err(StoreError::Rejected(Error::InsufficientFunds))),
+        "{overdraw:?}"
+    );
+    store
+        .transfer(posted("on-credit", &credit, &emily, 5_000), T0)
+        .await
+        .unwrap();
+    let past_limit = store.transfer(posted("past-limit", &credit, &emily, 1), T0).await;
+    assert!(
+        matches!(past_limit, Err(StoreError::Rejected(Error::CreditLimitExceeded))),
+        "{past_limit:?}"
+    );
+    let usd = store
+        .ledger_account(AccountKind::Wallet, "user:1", Currency::Usd, T0)
+        .await
+        .unwrap();
+    let mixed = store.transfer(posted("mixed", &lin, &usd, 1), T0).await;
+    assert!(
+        matches!(mixed, Err(StoreError::Rejected(Error::CurrencyMismatch))),
+        "{mixed:?}"
+    );
+    let itself = store.transfer(posted("itself", &lin, &lin, 1), T0).await;
+    assert!(
+        matches!(itself, Err(StoreError::Rejected(Error::InvalidRequest))),
+        "{itself:?}"
+    );
+    assert_eq!(
+        (
+            balance(&*store, &lin).await,
+            balance(&*store, &emily).await,
+            balance(&*store, &credit).await
+        ),
+        (7_500, 7_500, -5_000)
+    );
+    assert_sound(&*store).await;
+}
+
+async fn ledger_idempotency(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    use ledger_support::*;
+    let bank = account(&*store, AccountKind::BankClearing, "connector:sandbox").await;
+    let lin = account(&*store, AccountKind::Wallet, "user:1").await;
+    let first = store.transfer(posted("k1", &bank, &lin, 100), T0).await.unwrap();
+    let retry = store.transfer(posted("k1", &bank, &lin, 100), T0 + 5).await.unwrap();
+    assert_eq!(first, retry, "a retry returns the first result");
+    let other = store.transfer(posted("k1", &bank, &lin, 101), T0).await;
+    assert!(
+        matches!(other, Err(StoreError::Rejected(Error::IdempotencyConflict))),
+        "{other:?}"
+    );
+    assert_eq!(balance(&*store, &lin).await, 100, "moved once");
+    assert_eq!(store.reconcile().await.unwrap().transfers, 1);
+}
+
+async fn ledger_pending_settles_once(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    use ledger_support::*;
+    let bank = account(&*store, AccountKind::BankClearing, "connector:sandbox").await;
+    let lin = account(&*store, AccountKind::Wallet, "user:1").await;
+    let escrow = account(&*store, AccountKind::Escrow, "transfers").await;
+    store.transfer(posted("top-up", &bank, &lin, 1_000), T0).await.unwrap();
+    let hold = NewTransfer {
+        pending: true,
+        ..posted("hold", &lin, &escrow, 600)
+    };
+    store.transfer(hold, T0).await.unwrap();
+    // Reserved money cannot be spent twice.
+    let spend = store.transfer(posted("spend", &lin, &escrow, 401), T0).await;
+    assert!(
+        matches!(spend, Err(StoreError::Rejected(Error::InsufficientFunds))),
+        "{spend:?}"
+    );
+    store.settle("hold-post", "hold", true, T0).await.unwrap();
+    assert_eq!(
+        store.settle("hold-post", "hold", true, T0).await.unwrap().key,
+        "hold-post",
+        "a retried settle is idempotent"
+    );
+    let void = store.settle("hold-void", "hold", false, T0).await;
+    assert!(
+        matches!(void, Err(StoreError::Rejected(Error::AlreadySettled))),
+        "{void:?}"
+    );
+    assert_eq!(
+        (balance(&*store, &lin).await, balance(&*store, &escrow).await),
+        (400, 600)
+    );
+
+    let second = NewTransfer {
+        pending: true,
+        ..posted("hold-2", &lin, &escrow, 300)
+    };
+    store.transfer(second, T0).await.unwrap();
+    store.settle("hold-2-void", "hold-2", false, T0).await.unwrap();
+    let late_post = store.settle("hold-2-post", "hold-2", true, T0).await;
+    assert!(
+        matches!(late_post, Err(StoreError::Rejected(Error::AlreadySettled))),
+        "{late_post:?}"
+    );
+    assert_eq!(balance(&*store, &lin).await, 400, "a voided hold gives the money back");
+    let unknown = store.settle("x", "no-such-hold", true, T0).await;
+    assert!(
+        matches!(unknown, Err(StoreError::Rejected(Error::NotFound))),
+        "{unknown:?}"
+    );
+    assert_sound(&*store).await;
+}
+
+async fn ledger_concurrent_transfers_conserve(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    use ledger_support::*;
+    let bank = account(&*store, AccountKind::BankClearing, "connector:sandbox").await;
+    let mut wallets = Vec::new();
+    for i in 0..10 {
+        let wallet = account(&*store, AccountKind::Wallet, &format!("user:{i}")).await;
+        store
+            .transfer(posted(&format!("fund-{i}"), &bank, &wallet, 1_000), T0)
+            .await
+            .unwrap();
+        wallets.push(wallet);
+    }
+    // 100 concurrent transfers among 10 users; some fail for lack of funds.
+    let mut tasks = Vec::new();
+    for n in 0..100usize {
+        let (store, from, to) = (
+            store.clone(),
+            wallets[n % 10].clone(),
+            wallets[(n * 7 + 3) % 10].clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            if from.id == to.id {
+                return None;
+            }
+            store
+                .transfer(posted(&format!("t-{n}"), &from, &to, 150 + (n as i64 % 5) * 100), T0)
+                .await
+                .ok()
+        }));
+    }
+    let mut done = 0;
+    for task in tasks {
+        done += usize::from(task.await.unwrap().is_some());
+    }
+    assert!(done > 0);
+    let mut total = 0;
+    for wallet in &wallets {
+        let b = balance(&*store, wallet).await;
+        assert!(b >= 0);
+        total += b;
+    }
+    assert_eq!(total, 10_000, "money is neither created nor lost");
+    let report = store.reconcile().await.unwrap();
+    assert!(report.is_sound(), "{}", report.render());
+    assert_eq!(report.transfers, 10 + done);
+    assert_eq!(report.sums.get("CNY"), Some(&(0, 0)));
 }

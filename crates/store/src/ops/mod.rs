@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod contacts;
 pub mod conversations;
+pub mod ledger;
 pub mod messages;
 pub mod sync;
 
