@@ -33,4 +33,7 @@ if [ -f crates/bench/src/main.rs ] && grep -q -- "--smoke\|smoke" crates/bench/s
     cargo run -q -p qiao-bench -- --smoke --server-bin "$PWD/target/debug/qiao"
 fi
 
+step "ledger benchmark smoke run (both engines; ends with a reconcile that must pass)"
+cargo run -q -p qiao-ledger-bench -- --accounts 200 --seconds 1
+
 printf '\nall tests passed\n'

@@ -162,6 +162,17 @@ fn load_profile(cli: &Cli) -> anyhow::Result<Profile> {
     Ok(serde_json::from_str(&text)?)
 }
 
+/// Keeps a fresh sign-in for the next commands, starting its cursor at 0.
+fn remember_sign_in(cli: &Cli, auth: &api::AuthResponse) -> anyhow::Result<()> {
+    let profile = Profile {
+        server: cli.server.clone(),
+        token: auth.token.clone(),
+        user_id: auth.user.id,
+        cursor: 0,
+    };
+    save_profile(cli, &profile)
+}
+
 fn save_profile(cli: &Cli, profile: &Profile) -> anyhow::Result<()> {
     let path = profile_path(cli);
     if let Some(dir) = path.parent() {
@@ -337,15 +348,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         "region": region, "language": cli.lang, "device_name": "qiao cli"}),
                 )
                 .await?;
-            save_profile(
-                &cli,
-                &Profile {
-                    server: cli.server.clone(),
-                    token: auth.token,
-                    user_id: auth.user.id,
-                    cursor: 0,
-                },
-            )?;
+            remember_sign_in(&cli, &auth)?;
             println!(
                 "registered and signed in as {} (user id {})",
                 auth.user.display_name, auth.user.id
@@ -358,15 +361,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     serde_json::json!({"identifier": identifier, "password": password, "device_name": "qiao cli"}),
                 )
                 .await?;
-            save_profile(
-                &cli,
-                &Profile {
-                    server: cli.server.clone(),
-                    token: auth.token,
-                    user_id: auth.user.id,
-                    cursor: 0,
-                },
-            )?;
+            remember_sign_in(&cli, &auth)?;
             println!("signed in as {} (user id {})", auth.user.display_name, auth.user.id);
         }
         Command::Logout => {

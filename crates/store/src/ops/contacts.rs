@@ -55,8 +55,18 @@ fn request_by_id(conn: &mut dyn Conn, id: FriendRequestId) -> StoreResult<Option
     }
 }
 
-fn just(user: UserId) -> Arc<[UserId]> {
-    Arc::from(vec![user])
+/// Appends an event for one user's devices only.
+fn tell(
+    tx: &mut Tx<'_>,
+    kind: EventKind,
+    user: UserId,
+    conversation: Option<ConversationId>,
+    data: String,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let recipients: Arc<[UserId]> = Arc::from(vec![user]);
+    tx.emit(kind, Audience::User(user, conversation), None, data, recipients, now_ms)?;
+    Ok(())
 }
 
 pub fn request_friend(
@@ -102,14 +112,7 @@ pub fn request_friend(
     let request = request_by_id(tx.conn, FriendRequestId(id))?.ok_or_else(|| super::corrupt("friend request"))?;
     let data = wire::to_json::<FriendRequest>(&wire::friend_request(&request));
     for user in [to, from] {
-        tx.emit(
-            EventKind::FriendRequest,
-            Audience::User(user, None),
-            None,
-            data.clone(),
-            just(user),
-            now_ms,
-        )?;
+        tell(tx, EventKind::FriendRequest, user, None, data.clone(), now_ms)?;
     }
     Ok(request)
 }
@@ -160,14 +163,7 @@ pub fn accept_friend(tx: &mut Tx<'_>, user: UserId, id: FriendRequestId, now_ms:
             user_id: friend.0,
             conversation_id: Some(conversation.0),
         });
-        tx.emit(
-            EventKind::FriendAccepted,
-            Audience::User(me, Some(conversation)),
-            None,
-            data,
-            just(me),
-            now_ms,
-        )?;
+        tell(tx, EventKind::FriendAccepted, me, Some(conversation), data, now_ms)?;
     }
     request.status = RequestStatus::Accepted;
     Ok(Friendship {
@@ -188,14 +184,7 @@ pub fn decline_friend(tx: &mut Tx<'_>, user: UserId, id: FriendRequestId, now_ms
         user_id: request.from.id.0,
         conversation_id: None,
     });
-    tx.emit(
-        EventKind::FriendDeclined,
-        Audience::User(user, None),
-        None,
-        data,
-        just(user),
-        now_ms,
-    )?;
+    tell(tx, EventKind::FriendDeclined, user, None, data, now_ms)?;
     Ok(())
 }
 
@@ -245,14 +234,7 @@ pub fn delete_contact(tx: &mut Tx<'_>, user: UserId, friend: UserId, now_ms: i64
         user_id: friend.0,
         conversation_id: None,
     });
-    tx.emit(
-        EventKind::FriendRemoved,
-        Audience::User(user, None),
-        None,
-        data,
-        just(user),
-        now_ms,
-    )?;
+    tell(tx, EventKind::FriendRemoved, user, None, data, now_ms)?;
     Ok(())
 }
 
