@@ -34,6 +34,6 @@ if [ -f crates/bench/src/main.rs ] && grep -q -- "--smoke\|smoke" crates/bench/s
 fi
 
 step "ledger benchmark smoke run (both engines; ends with a reconcile that must pass)"
-cargo run -q -p qiao-ledger-bench -- --accounts 200 --seconds 1
+cargo run -q -p qiao-ledger-bench -- --accounts 200 --seconds 1 --in-flight 64
 
 printf '\nall tests passed\n'
