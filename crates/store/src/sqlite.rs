@@ -129,7 +129,17 @@ const PARAMETER_NAMES: [&str; 16] = [
 
 fn bind_all(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> StoreResult<()> {
     for (i, value) in params.iter().enumerate() {
-        let index = if let Some(name) = PARAMETER_NAMES.get(i) {
+        // Shared SQL numbers its parameters in order of appearance, so `$n` is
+        // usually the n-th: check that in O(1) before searching by name, which
+        // SQLite does linearly (costly for multi-row statements).
+        let positional = stmt
+            .parameter_name(i + 1)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            == Some(i + 1);
+        let index = if positional {
+            Some(i + 1)
+        } else if let Some(name) = PARAMETER_NAMES.get(i) {
             stmt.parameter_index(name)?
         } else {
             stmt.parameter_index(&format!("${}", i + 1))?

@@ -2464,6 +2464,46 @@ async fn ledger_idempotency(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
     );
     assert_eq!(balance(&*store, &lin).await, 100, "moved once");
     assert_eq!(store.reconcile().await.unwrap().transfers, 1);
+
+    // Concurrent identical retries (likely coalesced into one batch) move money once.
+    let mut retries = Vec::new();
+    for _ in 0..20 {
+        let (store, bank, lin) = (store.clone(), bank.clone(), lin.clone());
+        retries.push(tokio::spawn(async move {
+            store.transfer(posted("k2", &bank, &lin, 7), T0).await
+        }));
+    }
+    let conflicting = {
+        let (store, bank, lin) = (store.clone(), bank.clone(), lin.clone());
+        tokio::spawn(async move { store.transfer(posted("k2", &bank, &lin, 8), T0).await })
+    };
+    let mut outcomes = vec![(8, conflicting.await.unwrap())];
+    for retry in retries {
+        outcomes.push((7, retry.await.unwrap()));
+    }
+    let mut ids = BTreeSet::new();
+    let (mut sevens, mut eights, mut conflicts) = (0, 0, 0);
+    for (amount, outcome) in outcomes {
+        match outcome {
+            Ok(t) => {
+                ids.insert(t.id);
+                assert_eq!(t.amount_minor, amount);
+                if amount == 7 {
+                    sevens += 1
+                } else {
+                    eights += 1
+                }
+            }
+            Err(StoreError::Rejected(Error::IdempotencyConflict)) => conflicts += 1,
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(ids.len(), 1, "every accepted request names the same transfer");
+    // Whichever parameters came first win; the others conflict.
+    assert!((sevens, eights, conflicts) == (20, 0, 1) || (sevens, eights, conflicts) == (0, 1, 20));
+    let moved = balance(&*store, &lin).await - 100;
+    assert_eq!(moved, if sevens == 20 { 7 } else { 8 }, "moved once");
+    assert_eq!(store.reconcile().await.unwrap().transfers, 2);
 }
 
 async fn ledger_pending_settles_once(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
