@@ -11,7 +11,7 @@ use qiao_domain::ledger::AccountKind;
 use qiao_domain::message::Draft;
 use qiao_domain::money::Currency;
 
-use crate::engine::Conn;
+use crate::engine::{Conn, Dialect};
 use crate::ops::{accounts, contacts, conversations as convs, ledger, messages, sync};
 use crate::postgres::PgConn;
 use crate::readers::Readers;
@@ -32,8 +32,21 @@ pub enum Location {
 /// Opens another connection to the same database, for the readers.
 type Opener = dyn Fn() -> StoreResult<Box<dyn Conn>> + Send + Sync;
 
+/// A transfer waiting to be coalesced into the next ledger batch.
+type QueuedTransfer = (
+    NewTransfer,
+    i64,
+    tokio::sync::oneshot::Sender<StoreResult<TransferRecord>>,
+);
+
+/// Most transfers coalesced into one writer operation.
+const MAX_TRANSFER_BATCH: usize = 4096;
+
 pub struct SqlStore {
     writer: Writer,
+    dialect: Dialect,
+    /// Concurrent `transfer` calls, coalesced into batches (started on first use).
+    transfers: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<QueuedTransfer>>,
     readers: Readers,
     /// For SQLite: this process is the file's only writer while the store is open.
     _lock: Option<crate::sqlite::WriterLock>,
@@ -72,6 +85,8 @@ pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlSto
         }
     };
     Ok(SqlStore {
+        dialect: writer_conn.dialect(),
+        transfers: std::sync::OnceLock::new(),
         _lock: lock,
         _checkpointer: checkpointer,
         writer: Writer::start(writer_conn, sink)?,
@@ -363,7 +378,25 @@ impl Store for SqlStore {
     }
 
     async fn transfer(&self, new: NewTransfer, now_ms: i64) -> StoreResult<TransferRecord> {
-        self.writer.run(move |tx| ledger::transfer(tx, new, now_ms)).await
+        // Same rules either way; what differs is the cost model. SQLite runs in
+        // process, where a few statements per transfer are cheap and the writer
+        // already commits many per transaction. PostgreSQL pays a round trip per
+        // statement, so there transfers are coalesced into set-based batches.
+        if self.dialect == Dialect::Sqlite {
+            return self.writer.run(move |tx| ledger::transfer(tx, new, now_ms)).await;
+        }
+        let queue = self.transfers.get_or_init(|| {
+            let (queue, queued) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(coalesce_transfers(self.writer.clone(), queued));
+            queue
+        });
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        queue
+            .send((new, now_ms, reply))
+            .map_err(|_| StoreError::Backend("ledger batcher stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("ledger batcher dropped the transfer".into()))?
     }
 
     async fn settle(&self, key: &str, pending_key: &str, post: bool, now_ms: i64) -> StoreResult<TransferRecord> {
@@ -405,4 +438,33 @@ pub fn reconcile_at(location: &Location) -> StoreResult<crate::ReconcileReport> 
         Location::Postgres(url) => Box::new(PgConn::connect(url)?),
     };
     ledger::reconcile(conn.as_mut())
+}
+
+/// Gathers whatever transfers are waiting into one writer operation
+/// (`ledger::transfer_batch`). One batch runs at a time; the next one fills up
+/// meanwhile, so under load batches are large and statements per transfer few.
+async fn coalesce_transfers(writer: Writer, mut queued: tokio::sync::mpsc::UnboundedReceiver<QueuedTransfer>) {
+    while let Some(first) = queued.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_TRANSFER_BATCH {
+            match queued.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let (transfers, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|(t, now, reply)| ((t, now), reply)).unzip();
+        match writer.run(move |tx| ledger::transfer_batch(tx, transfers)).await {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Backend(message.clone())));
+                }
+            }
+        }
+    }
 }

@@ -265,3 +265,269 @@ fn read_and_check(conn: &mut dyn Conn) -> StoreResult<ReconcileReport> {
         .collect::<StoreResult<_>>()?;
     Ok(ReconcileReport::check(&accounts, &transfers))
 }
+
+/// Splits `n` rows into statement sizes drawn from a few fixed ones, so that
+/// multi-row statements repeat their text and stay in the statement caches.
+fn fixed_chunks(mut n: usize) -> Vec<usize> {
+    const SIZES: [usize; 4] = [256, 32, 4, 1];
+    let mut chunks = Vec::new();
+    for size in SIZES {
+        while n >= size {
+            chunks.push(size);
+            n -= size;
+        }
+    }
+    chunks
+}
+
+/// Runs `each` over `items` in fixed-size chunks.
+fn in_chunks<T>(items: &[T], mut each: impl FnMut(&[T]) -> StoreResult<()>) -> StoreResult<()> {
+    let mut start = 0;
+    for size in fixed_chunks(items.len()) {
+        each(&items[start..start + size])?;
+        start += size;
+    }
+    Ok(())
+}
+
+/// The text of a multi-row statement of one shape and size, built once per
+/// writer thread: sizes come from [`fixed_chunks`], so there are few.
+fn statement(shape: &'static str, rows: usize, build: impl FnOnce() -> String) -> std::rc::Rc<str> {
+    thread_local! {
+        static TEXTS: std::cell::RefCell<std::collections::HashMap<(&'static str, usize), std::rc::Rc<str>>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    TEXTS.with(|texts| {
+        texts
+            .borrow_mut()
+            .entry((shape, rows))
+            .or_insert_with(|| build().into())
+            .clone()
+    })
+}
+
+/// `(CAST($k AS BIGINT), …)` rows for a `VALUES` list whose every column is an integer.
+fn integer_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (1..=columns)
+                .map(|c| format!("CAST(${} AS BIGINT)", r * columns + c))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Moves money, posted or pending, for a whole batch of transfers, in order.
+/// Idempotent by key: a retry returns the first transfer; the same key with
+/// other parameters is `IdempotencyConflict`. A few statements serve the
+/// whole batch: one read of the keys, one of every account touched, the rules
+/// applied in memory, one set-based update of the totals, multi-row inserts.
+/// Each transfer gets its own answer; a rejected one changes nothing.
+pub fn transfer_batch(
+    tx: &mut Tx<'_>,
+    batch: Vec<(NewTransfer, i64)>,
+) -> StoreResult<Vec<StoreResult<TransferRecord>>> {
+    use crate::engine::{placeholders, Value};
+    use std::collections::HashMap;
+
+    let mut existing: HashMap<String, TransferRecord> = HashMap::new();
+    let keys: Vec<&str> = batch.iter().map(|(t, _)| t.key.as_str()).collect();
+    in_chunks(&keys, |chunk| {
+        let sql = statement("keys", chunk.len(), || {
+            format!(
+                "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE idempotency_key IN ({})",
+                placeholders(0, chunk.len())
+            )
+        });
+        let values: Vec<Value> = chunk.iter().map(|k| Value::from(*k)).collect();
+        for row in tx.conn.query(&sql, &values)? {
+            let record = transfer_from_row(&row)?;
+            existing.insert(record.key.clone(), record);
+        }
+        Ok(())
+    })?;
+    let mut ids: Vec<i64> = batch.iter().flat_map(|(t, _)| [t.debit.0, t.credit.0]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut accounts: HashMap<LedgerAccountId, LedgerAccount> = HashMap::new();
+    in_chunks(&ids, |chunk| {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id IN ({})",
+            placeholders(0, chunk.len())
+        );
+        let values: Vec<Value> = chunk.iter().map(|id| Value::from(*id)).collect();
+        for row in tx.conn.query(&sql, &values)? {
+            let account = account_from_row(&row)?;
+            accounts.insert(account.id, account);
+        }
+        Ok(())
+    })?;
+
+    enum Outcome {
+        Done(StoreResult<TransferRecord>),
+        /// Accepted: the `usize`-th appended row.
+        Appended(usize),
+    }
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut rows: Vec<(NewTransfer, TransferPhase, i64)> = Vec::new();
+    let mut accepted: HashMap<String, usize> = HashMap::new();
+    let mut touched: Vec<LedgerAccountId> = Vec::new();
+    for (new, now_ms) in batch {
+        let phase = if new.pending {
+            TransferPhase::Pending
+        } else {
+            TransferPhase::Posted
+        };
+        let same = |debit, credit, minor, currency, p, memo: &str| {
+            (debit, credit, minor, currency, p)
+                == (new.debit, new.credit, new.amount.minor(), new.amount.currency(), phase)
+                && memo == new.memo
+        };
+        if let Some(first) = existing.get(&new.key) {
+            let ok = same(
+                first.debit,
+                first.credit,
+                first.amount_minor,
+                first.currency,
+                first.phase,
+                &first.memo,
+            );
+            outcomes.push(Outcome::Done(if ok {
+                Ok(first.clone())
+            } else {
+                Err(Rejection::IdempotencyConflict.into())
+            }));
+            continue;
+        }
+        if let Some(&index) = accepted.get(&new.key) {
+            let (first, first_phase, _) = &rows[index];
+            let ok = same(
+                first.debit,
+                first.credit,
+                first.amount.minor(),
+                first.amount.currency(),
+                *first_phase,
+                &first.memo,
+            );
+            outcomes.push(if ok {
+                Outcome::Appended(index)
+            } else {
+                Outcome::Done(Err(Rejection::IdempotencyConflict.into()))
+            });
+            continue;
+        }
+        let (Some(debit), Some(credit)) = (accounts.get(&new.debit), accounts.get(&new.credit)) else {
+            outcomes.push(Outcome::Done(Err(Rejection::NotFound.into())));
+            continue;
+        };
+        let ledger_phase = if new.pending { Phase::Pending } else { Phase::Posted };
+        match ledger::apply(
+            &debit.account,
+            &credit.account,
+            debit.id == credit.id,
+            new.amount,
+            ledger_phase,
+        ) {
+            Err(e) => outcomes.push(Outcome::Done(Err(Rejection::from(e).into()))),
+            Ok((d, c)) => {
+                let (debit_id, credit_id) = (debit.id, credit.id);
+                if let Some(a) = accounts.get_mut(&debit_id) {
+                    a.account.totals = d;
+                }
+                if let Some(a) = accounts.get_mut(&credit_id) {
+                    a.account.totals = c;
+                }
+                touched.extend([debit_id, credit_id]);
+                accepted.insert(new.key.clone(), rows.len());
+                outcomes.push(Outcome::Appended(rows.len()));
+                rows.push((new, phase, now_ms));
+            }
+        }
+    }
+
+    touched.sort_unstable();
+    touched.dedup();
+    let totals: Vec<(LedgerAccountId, Totals)> = touched
+        .iter()
+        .filter_map(|id| accounts.get(id).map(|a| (*id, a.account.totals)))
+        .collect();
+    in_chunks(&totals, |chunk| {
+        let sql = statement("totals", chunk.len(), || {
+            format!(
+                "UPDATE ledger_accounts SET debits_posted = v.column2, credits_posted = v.column3,
+                     debits_pending = v.column4, credits_pending = v.column5
+                 FROM (VALUES {}) AS v WHERE ledger_accounts.id = v.column1",
+                integer_rows(chunk.len(), 5)
+            )
+        });
+        let mut values = Vec::with_capacity(chunk.len() * 5);
+        for (id, t) in chunk {
+            values.extend(
+                [
+                    id.0,
+                    t.debits_posted,
+                    t.credits_posted,
+                    t.debits_pending,
+                    t.credits_pending,
+                ]
+                .map(Value::from),
+            );
+        }
+        tx.conn.execute(&sql, &values)?;
+        Ok(())
+    })?;
+    let mut appended: Vec<TransferRecord> = Vec::with_capacity(rows.len());
+    in_chunks(&rows, |chunk| {
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(i * 8, 8)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO ledger_transfers (idempotency_key, debit_account_id, credit_account_id, amount_minor, currency,
+                                           phase, memo, created_at_ms)
+             VALUES {} RETURNING {TRANSFER_COLUMNS}",
+            tuples.join(", ")
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 8);
+        for (new, phase, now_ms) in chunk {
+            values.extend([
+                Value::from(new.key.as_str()),
+                new.debit.0.into(),
+                new.credit.0.into(),
+                new.amount.minor().into(),
+                new.amount.currency().code().into(),
+                phase.as_str().into(),
+                new.memo.as_str().into(),
+                (*now_ms).into(),
+            ]);
+        }
+        let mut inserted: Vec<TransferRecord> = tx
+            .conn
+            .query(&sql, &values)?
+            .iter()
+            .map(transfer_from_row)
+            .collect::<StoreResult<_>>()?;
+        // RETURNING order is not promised: back into input order.
+        let order: HashMap<&str, usize> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _, _))| (n.key.as_str(), i))
+            .collect();
+        inserted.sort_by_key(|r| order.get(r.key.as_str()).copied().unwrap_or(usize::MAX));
+        appended.extend(inserted);
+        Ok(())
+    })?;
+    if appended.len() != rows.len() {
+        return Err(StoreError::Backend(
+            "the journal did not take every accepted transfer".into(),
+        ));
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            Outcome::Done(result) => result,
+            Outcome::Appended(index) => Ok(appended[index].clone()),
+        })
+        .collect())
+}
