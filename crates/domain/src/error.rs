@@ -95,6 +95,12 @@ pub enum Error {
     AmountOverflow,
     #[error("pending transfer already settled")]
     AlreadySettled,
+    #[error("invalid card number")]
+    InvalidCard,
+    #[error("card declined")]
+    CardDeclined,
+    #[error("the bank did not answer in time")]
+    BankTimeout,
     #[error("internal error")]
     Internal,
 }
@@ -147,6 +153,9 @@ impl Error {
         Error::CurrencyMismatch,
         Error::AmountOverflow,
         Error::AlreadySettled,
+        Error::InvalidCard,
+        Error::CardDeclined,
+        Error::BankTimeout,
         Error::Internal,
     ];
 
@@ -198,6 +207,9 @@ impl Error {
             Error::CurrencyMismatch => "currency_mismatch",
             Error::AmountOverflow => "amount_overflow",
             Error::AlreadySettled => "already_settled",
+            Error::InvalidCard => "invalid_card",
+            Error::CardDeclined => "card_declined",
+            Error::BankTimeout => "bank_timeout",
             Error::Internal => "internal",
         }
     }

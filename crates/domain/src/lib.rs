@@ -4,6 +4,7 @@
 //! nothing of HTTP, SQL or JSON. Values are built only through `parse`, so a
 //! value of a domain type is always valid.
 
+pub mod card;
 pub mod conversation;
 pub mod error;
 pub mod event;

@@ -47,7 +47,9 @@ pub fn status_of(error: Error) -> StatusCode {
         PhoneTaken | EmailTaken | QiaoIdTaken | QiaoIdAlreadySet | AlreadyFriends | FriendRequestHandled
         | AlreadyMember | OwnerMustTransfer | RecallWindowPassed | AlreadyRecalled | IdempotencyConflict
         | GroupFull | InsufficientFunds | CreditLimitExceeded | AlreadySettled => StatusCode::CONFLICT,
-        CurrencyMismatch | AmountOverflow => StatusCode::BAD_REQUEST,
+        CurrencyMismatch | AmountOverflow | InvalidCard => StatusCode::BAD_REQUEST,
+        CardDeclined => StatusCode::PAYMENT_REQUIRED,
+        BankTimeout => StatusCode::GATEWAY_TIMEOUT,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         UploadTooLarge | PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

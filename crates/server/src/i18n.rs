@@ -84,6 +84,12 @@ fn texts(error: Error) -> (&'static str, &'static str) {
         Error::CurrencyMismatch => ("The currencies do not match.", "币种不一致。"),
         Error::AmountOverflow => ("The amount is too large.", "金额过大。"),
         Error::AlreadySettled => ("This payment has already been settled.", "该笔款项已处理。"),
+        Error::InvalidCard => ("That card number is not valid.", "银行卡号无效。"),
+        Error::CardDeclined => ("The bank declined this card.", "银行拒绝了这张卡。"),
+        Error::BankTimeout => (
+            "The bank did not answer in time; no money moved. Try again.",
+            "银行响应超时，资金未变动，请重试。",
+        ),
         Error::Internal => (
             "Something went wrong on our side. Please try again.",
             "服务器出错了，请重试。",

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bank;
 pub mod cluster;
 pub mod config;
 pub mod error;
