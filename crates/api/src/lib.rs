@@ -291,6 +291,58 @@ pub struct Upload {
     pub kind: String,
 }
 
+// ---------- wallet ----------
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BindCardRequest {
+    /// The card number; sent to the bank connector, never stored.
+    pub number: String,
+    /// `debit` (top up and withdraw) or `credit` (pay later), as the region allows.
+    pub funding: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Card {
+    pub id: i64,
+    pub last4: String,
+    pub brand: String,
+    pub funding: String,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TopUpRequest {
+    pub card_id: i64,
+    /// In minor units of the wallet's currency (CNY fen, US cents).
+    pub amount_minor: i64,
+    /// Client-chosen (1-64 of `A-Za-z0-9_-`): a retry returns the first result.
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct TopUp {
+    pub idempotency_key: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `posted`.
+    pub status: String,
+    pub balance_minor: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Balance {
+    pub currency: String,
+    /// Posted balance.
+    pub balance_minor: i64,
+    /// What may be spent now (less money reserved by pending payments).
+    pub available_minor: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Wallet {
+    pub balances: Vec<Balance>,
+}
+
 // ---------- events and sync ----------
 
 /// One event of the global stream as a user's device receives it.

@@ -101,6 +101,8 @@ pub enum Error {
     CardDeclined,
     #[error("the bank did not answer in time")]
     BankTimeout,
+    #[error("this kind of card is not available in your region")]
+    FundingNotAllowed,
     #[error("internal error")]
     Internal,
 }
@@ -156,6 +158,7 @@ impl Error {
         Error::InvalidCard,
         Error::CardDeclined,
         Error::BankTimeout,
+        Error::FundingNotAllowed,
         Error::Internal,
     ];
 
@@ -210,6 +213,7 @@ impl Error {
             Error::InvalidCard => "invalid_card",
             Error::CardDeclined => "card_declined",
             Error::BankTimeout => "bank_timeout",
+            Error::FundingNotAllowed => "funding_not_allowed",
             Error::Internal => "internal",
         }
     }

@@ -173,6 +173,14 @@ impl Region {
             Region::Us => "US",
         }
     }
+
+    /// The currency a wallet registered here holds.
+    pub fn currency(self) -> crate::money::Currency {
+        match self {
+            Region::Cn => crate::money::Currency::Cny,
+            Region::Us => crate::money::Currency::Usd,
+        }
+    }
 }
 
 /// The languages every user-facing text exists in.

@@ -152,6 +152,9 @@ pub fn apply(
         return Err(LedgerError::CurrencyMismatch);
     }
     let (mut d, mut c) = (debit.totals, credit.totals);
+    // A reservation must be postable: posting it later can't overflow either side.
+    add(add(d.debits_posted, d.debits_pending)?, amount.minor())?;
+    add(add(c.credits_posted, c.credits_pending)?, amount.minor())?;
     match phase {
         Phase::Pending => {
             d.debits_pending = add(d.debits_pending, amount.minor())?;
@@ -224,6 +227,22 @@ mod tests {
         assert_eq!(
             apply(&wallet, &wallet, true, hundred, Phase::Posted),
             Err(LedgerError::SameAccount)
+        );
+    }
+
+    #[test]
+    fn a_reservation_must_be_postable() {
+        let mut bank = account(AccountKind::BankClearing);
+        bank.totals.debits_posted = i64::MAX;
+        let wallet = account(AccountKind::Wallet);
+        let one = Amount::new(1, Currency::Cny).expect("positive");
+        assert_eq!(
+            apply(&bank, &wallet, false, one, Phase::Pending),
+            Err(LedgerError::Overflow)
+        );
+        assert_eq!(
+            apply(&bank, &wallet, false, one, Phase::Posted),
+            Err(LedgerError::Overflow)
         );
     }
 

@@ -60,6 +60,7 @@ impl Application {
             limits: Arc::new(RateLimits::new(&config)),
             clock,
             metrics,
+            bank: Arc::new(crate::bank::SandboxBank::default()),
             config: Arc::new(config),
         };
         let listener = TcpListener::bind(state.config.listen)

@@ -42,6 +42,9 @@ pub struct Config {
     pub nats_url: Option<String>,
     /// NATS subject the nodes of one deployment share.
     pub nats_subject: String,
+    /// Which cards each region may bind: `debit` (stored value: top up and
+    /// withdraw) and/or `credit` (pay later). Operator policy.
+    pub region_funding: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Config {
@@ -61,6 +64,10 @@ impl Default for Config {
             log_json: false,
             nats_url: None,
             nats_subject: "qiao.events".to_owned(),
+            region_funding: [("CN", vec!["debit"]), ("US", vec!["debit", "credit"])]
+                .into_iter()
+                .map(|(region, kinds)| (region.to_owned(), kinds.into_iter().map(str::to_owned).collect()))
+                .collect(),
         }
     }
 }
@@ -85,6 +92,13 @@ impl Config {
             Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// Whether a user of `region` may bind a card of this funding kind.
+    pub fn funding_allowed(&self, region: &str, funding: &str) -> bool {
+        self.region_funding
+            .get(region)
+            .is_some_and(|kinds| kinds.iter().any(|k| k == funding))
     }
 
     pub fn sqlite_path(&self) -> PathBuf {
@@ -133,7 +147,7 @@ mod tests {
     fn env_names_cover_every_field() {
         let names = Config::field_names();
         assert!(names.contains(&"listen".to_owned()) && names.contains(&"nats_url".to_owned()));
-        assert_eq!(names.len(), 14, "{names:?}");
+        assert_eq!(names.len(), 15, "{names:?}");
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub fn status_of(error: Error) -> StatusCode {
         | GroupFull | InsufficientFunds | CreditLimitExceeded | AlreadySettled => StatusCode::CONFLICT,
         CurrencyMismatch | AmountOverflow | InvalidCard => StatusCode::BAD_REQUEST,
         CardDeclined => StatusCode::PAYMENT_REQUIRED,
+        FundingNotAllowed => StatusCode::FORBIDDEN,
         BankTimeout => StatusCode::GATEWAY_TIMEOUT,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         UploadTooLarge | PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -90,6 +90,10 @@ fn texts(error: Error) -> (&'static str, &'static str) {
             "The bank did not answer in time; no money moved. Try again.",
             "银行响应超时，资金未变动，请重试。",
         ),
+        Error::FundingNotAllowed => (
+            "This kind of card is not available in your region.",
+            "你所在的地区不支持此类银行卡。",
+        ),
         Error::Internal => (
             "Something went wrong on our side. Please try again.",
             "服务器出错了，请重试。",

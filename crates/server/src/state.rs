@@ -59,4 +59,6 @@ pub struct AppState {
     pub passwords: Passwords,
     pub limits: Arc<RateLimits>,
     pub metrics: Arc<Metrics>,
+    /// How money enters and leaves Qiao: the sandbox bank unless configured otherwise.
+    pub bank: Arc<dyn crate::bank::BankConnector>,
 }

@@ -216,6 +216,16 @@ pub trait Store: Send + Sync + 'static {
     /// Whether `user` may read the blob: uploader, avatar, or member of a conversation it was sent in.
     async fn may_read_upload(&self, user: UserId, hash: &str) -> StoreResult<bool>;
 
+    // ----- cards -----
+    async fn add_card(&self, card: CardRecord) -> StoreResult<CardRecord>;
+    async fn cards(&self, user: UserId) -> StoreResult<Vec<CardRecord>>;
+    /// One of `user`'s cards; another user's is `NotFound`.
+    async fn card(&self, user: UserId, id: i64) -> StoreResult<CardRecord>;
+    /// A transfer by its idempotency key, if it exists.
+    async fn transfer_by_key(&self, key: &str) -> StoreResult<Option<TransferRecord>>;
+    /// Whether the pending transfer `pending_key` has been posted or voided, and which.
+    async fn settlement_of(&self, pending_key: &str) -> StoreResult<Option<TransferRecord>>;
+
     // ----- ledger -----
     /// The ledger account of this kind, owner and currency, opened on first use.
     async fn ledger_account(
@@ -229,7 +239,15 @@ pub trait Store: Send + Sync + 'static {
     /// A posted or pending transfer, idempotent by its key.
     async fn transfer(&self, new: NewTransfer, now_ms: i64) -> StoreResult<TransferRecord>;
     /// Posts or voids a pending transfer exactly once, idempotent by `key`.
-    async fn settle(&self, key: &str, pending_key: &str, post: bool, now_ms: i64) -> StoreResult<TransferRecord>;
+    /// `memo` records why (for a void: the bank's answer).
+    async fn settle(
+        &self,
+        key: &str,
+        pending_key: &str,
+        post: bool,
+        memo: &str,
+        now_ms: i64,
+    ) -> StoreResult<TransferRecord>;
     /// Recomputes the ledger from the journal and checks every invariant.
     async fn reconcile(&self) -> StoreResult<ReconcileReport>;
 

@@ -12,6 +12,7 @@ use crate::{StoreError, StoreResult};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres_0001_chat.sql")),
     (2, include_str!("../migrations/postgres_0002_ledger.sql")),
+    (3, include_str!("../migrations/postgres_0003_cards.sql")),
 ];
 
 pub struct PgConn {

@@ -13,6 +13,8 @@ pub struct ReconcileReport {
     pub transfers: usize,
     /// Per currency: the sum of posted balances and of pending nets (both must be 0).
     pub sums: BTreeMap<&'static str, (i64, i64)>,
+    /// Pending transfers not yet posted or voided (money reserved, in flight).
+    pub open_pending: usize,
     pub problems: Vec<String>,
 }
 
@@ -140,17 +142,23 @@ impl ReconcileReport {
                 ));
             }
         }
+        let settled: std::collections::HashSet<i64> = transfers.iter().filter_map(|t| t.pending_id).collect();
+        let open_pending = pending.keys().filter(|id| !settled.contains(id)).count();
         Self {
             accounts: accounts.len(),
             transfers: transfers.len(),
             sums,
+            open_pending,
             problems,
         }
     }
 
     /// A human report, one line per fact.
     pub fn render(&self) -> String {
-        let mut out = format!("accounts: {}\ntransfers: {}\n", self.accounts, self.transfers);
+        let mut out = format!(
+            "accounts: {}\ntransfers: {}\npending, not yet posted or voided: {}\n",
+            self.accounts, self.transfers, self.open_pending
+        );
         for (currency, (posted, pending)) in &self.sums {
             out.push_str(&format!("{currency}: posted sum {posted}, pending sum {pending}\n"));
         }

@@ -253,3 +253,16 @@ pub struct TransferRecord {
 }
 
 pub use crate::reconcile::ReconcileReport;
+
+/// A card bound to a user: the connector's token and what may be shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CardRecord {
+    pub id: i64,
+    pub user_id: qiao_domain::ids::UserId,
+    pub connector: String,
+    pub token: String,
+    pub last4: String,
+    pub brand: String,
+    pub funding: qiao_domain::card::Funding,
+    pub created_at_ms: i64,
+}

@@ -12,7 +12,7 @@ use qiao_domain::message::Draft;
 use qiao_domain::money::Currency;
 
 use crate::engine::{Conn, Dialect};
-use crate::ops::{accounts, contacts, conversations as convs, ledger, messages, sync};
+use crate::ops::{accounts, cards, contacts, conversations as convs, ledger, messages, sync};
 use crate::postgres::PgConn;
 use crate::readers::Readers;
 use crate::records::*;
@@ -360,6 +360,28 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn add_card(&self, card: CardRecord) -> StoreResult<CardRecord> {
+        self.writer.run(move |tx| cards::add_card(tx, card)).await
+    }
+
+    async fn cards(&self, user: UserId) -> StoreResult<Vec<CardRecord>> {
+        self.readers.run(move |c| cards::cards(c, user)).await
+    }
+
+    async fn card(&self, user: UserId, id: i64) -> StoreResult<CardRecord> {
+        self.readers.run(move |c| cards::card(c, user, id)).await
+    }
+
+    async fn transfer_by_key(&self, key: &str) -> StoreResult<Option<TransferRecord>> {
+        let key = key.to_owned();
+        self.readers.run(move |c| ledger::transfer_by_key(c, &key)).await
+    }
+
+    async fn settlement_of(&self, pending_key: &str) -> StoreResult<Option<TransferRecord>> {
+        let key = pending_key.to_owned();
+        self.readers.run(move |c| ledger::settlement_of(c, &key)).await
+    }
+
     async fn ledger_account(
         &self,
         kind: AccountKind,
@@ -399,10 +421,17 @@ impl Store for SqlStore {
             .map_err(|_| StoreError::Backend("ledger batcher dropped the transfer".into()))?
     }
 
-    async fn settle(&self, key: &str, pending_key: &str, post: bool, now_ms: i64) -> StoreResult<TransferRecord> {
-        let (key, pending_key) = (key.to_owned(), pending_key.to_owned());
+    async fn settle(
+        &self,
+        key: &str,
+        pending_key: &str,
+        post: bool,
+        memo: &str,
+        now_ms: i64,
+    ) -> StoreResult<TransferRecord> {
+        let (key, pending_key, memo) = (key.to_owned(), pending_key.to_owned(), memo.to_owned());
         self.writer
-            .run(move |tx| ledger::settle(tx, &key, &pending_key, post, now_ms))
+            .run(move |tx| ledger::settle(tx, &key, &pending_key, post, &memo, now_ms))
             .await
     }
 

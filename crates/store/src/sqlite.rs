@@ -12,6 +12,7 @@ use crate::{StoreError, StoreResult};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite_0001_chat.sql")),
     (2, include_str!("../migrations/sqlite_0002_ledger.sql")),
+    (3, include_str!("../migrations/sqlite_0003_cards.sql")),
 ];
 
 /// Holds an exclusive OS lock beside the database file for as long as the

@@ -2523,13 +2523,13 @@ async fn ledger_pending_settles_once(store: Arc<dyn Store>, _sink: Arc<Recording
         matches!(spend, Err(StoreError::Rejected(Error::InsufficientFunds))),
         "{spend:?}"
     );
-    store.settle("hold-post", "hold", true, T0).await.unwrap();
+    store.settle("hold-post", "hold", true, "", T0).await.unwrap();
     assert_eq!(
-        store.settle("hold-post", "hold", true, T0).await.unwrap().key,
+        store.settle("hold-post", "hold", true, "", T0).await.unwrap().key,
         "hold-post",
         "a retried settle is idempotent"
     );
-    let void = store.settle("hold-void", "hold", false, T0).await;
+    let void = store.settle("hold-void", "hold", false, "", T0).await;
     assert!(
         matches!(void, Err(StoreError::Rejected(Error::AlreadySettled))),
         "{void:?}"
@@ -2544,14 +2544,14 @@ async fn ledger_pending_settles_once(store: Arc<dyn Store>, _sink: Arc<Recording
         ..posted("hold-2", &lin, &escrow, 300)
     };
     store.transfer(second, T0).await.unwrap();
-    store.settle("hold-2-void", "hold-2", false, T0).await.unwrap();
-    let late_post = store.settle("hold-2-post", "hold-2", true, T0).await;
+    store.settle("hold-2-void", "hold-2", false, "", T0).await.unwrap();
+    let late_post = store.settle("hold-2-post", "hold-2", true, "", T0).await;
     assert!(
         matches!(late_post, Err(StoreError::Rejected(Error::AlreadySettled))),
         "{late_post:?}"
     );
     assert_eq!(balance(&*store, &lin).await, 400, "a voided hold gives the money back");
-    let unknown = store.settle("x", "no-such-hold", true, T0).await;
+    let unknown = store.settle("x", "no-such-hold", true, "", T0).await;
     assert!(
         matches!(unknown, Err(StoreError::Rejected(Error::NotFound))),
         "{unknown:?}"

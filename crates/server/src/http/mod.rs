@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod messages;
 pub mod sync;
 pub mod uploads;
+pub mod wallet;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
@@ -25,7 +26,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Qiao API", description = "Messaging with a wallet, on both sides of the border."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "contacts"), (name = "conversations"), (name = "messages"), (name = "sync"))
+    tags((name = "accounts"), (name = "contacts"), (name = "conversations"), (name = "messages"), (name = "sync"), (name = "wallet"))
 )]
 struct ApiDoc;
 
@@ -77,6 +78,10 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(messages::receipt))
         .routes(routes!(uploads::upload))
         .routes(routes!(uploads::download))
+        .routes(routes!(wallet::wallet))
+        .routes(routes!(wallet::bind_card, wallet::cards))
+        .routes(routes!(wallet::card))
+        .routes(routes!(wallet::top_up))
         .routes(routes!(sync::sync))
         .routes(routes!(crate::ws::connect))
         .routes(routes!(healthz))

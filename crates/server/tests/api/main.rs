@@ -13,3 +13,4 @@ mod contacts;
 mod groups;
 mod operations;
 mod realtime;
+mod wallet;

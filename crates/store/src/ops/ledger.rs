@@ -92,6 +92,16 @@ pub fn transfer_by_key(conn: &mut dyn Conn, key: &str) -> StoreResult<Option<Tra
         .transpose()
 }
 
+/// The row that posted or voided the pending transfer `pending_key`, if any.
+pub fn settlement_of(conn: &mut dyn Conn, pending_key: &str) -> StoreResult<Option<TransferRecord>> {
+    let sql = format!(
+        "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE pending_id = (SELECT id FROM ledger_transfers WHERE idempotency_key = $1)"
+    );
+    conn.query_opt(&sql, params![pending_key])?
+        .map(|r| transfer_from_row(&r))
+        .transpose()
+}
+
 fn write_totals(tx: &mut Tx<'_>, id: LedgerAccountId, totals: &Totals) -> StoreResult<()> {
     tx.conn.execute(
         "UPDATE ledger_accounts SET debits_posted = $1, credits_posted = $2, debits_pending = $3, credits_pending = $4
@@ -190,7 +200,14 @@ pub fn transfer(tx: &mut Tx<'_>, new: NewTransfer, now_ms: i64) -> StoreResult<T
 
 /// Posts (`post = true`) or voids the pending transfer `pending_key`, exactly
 /// once. Idempotent by `key` like [`transfer`].
-pub fn settle(tx: &mut Tx<'_>, key: &str, pending_key: &str, post: bool, now_ms: i64) -> StoreResult<TransferRecord> {
+pub fn settle(
+    tx: &mut Tx<'_>,
+    key: &str,
+    pending_key: &str,
+    post: bool,
+    memo: &str,
+    now_ms: i64,
+) -> StoreResult<TransferRecord> {
     let phase = if post {
         TransferPhase::PostPending
     } else {
@@ -198,7 +215,7 @@ pub fn settle(tx: &mut Tx<'_>, key: &str, pending_key: &str, post: bool, now_ms:
     };
     let pending = transfer_by_key(tx.conn, pending_key)?.ok_or(StoreError::Rejected(Rejection::NotFound))?;
     if let Some(first) = transfer_by_key(tx.conn, key)? {
-        return if first.phase == phase && first.pending_id == Some(pending.id) {
+        return if first.phase == phase && first.pending_id == Some(pending.id) && first.memo == memo {
             Ok(first)
         } else {
             Err(Rejection::IdempotencyConflict.into())
@@ -230,7 +247,7 @@ pub fn settle(tx: &mut Tx<'_>, key: &str, pending_key: &str, post: bool, now_ms:
         amount,
         phase,
         pending_id: Some(pending.id),
-        memo: "",
+        memo,
     };
     append(tx, entry, now_ms)
 }

@@ -2,6 +2,7 @@
 //! engines. Reads take a connection; writes take the writer's [`Tx`].
 
 pub mod accounts;
+pub mod cards;
 pub mod contacts;
 pub mod conversations;
 pub mod ledger;
