@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
 use qiao_api as api;
+use qiao_domain::money::{Currency, Money};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 #[derive(Parser)]
@@ -108,6 +109,17 @@ enum Command {
     },
     /// Recall one of your messages (within 2 minutes).
     Recall { message_id: i64 },
+    /// Show wallet balances and bound cards.
+    Wallet,
+    /// Bind a card (sandbox test cards: see the README).
+    BindCard {
+        number: String,
+        /// `debit` or `credit`, as your region allows.
+        #[arg(long, default_value = "debit")]
+        funding: String,
+    },
+    /// Top up the wallet from a bound debit card, e.g. `qiao top-up 1 100.00`.
+    TopUp { card_id: i64, amount: String },
     /// Operator commands that work on the database directly.
     Admin {
         #[command(subcommand)]
@@ -334,6 +346,61 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match &cli.command {
         Command::Serve { .. } | Command::Admin { .. } => {}
+        Command::Wallet => {
+            let wallet: api::Wallet = client.get("/api/wallet").await?;
+            for b in wallet.balances {
+                let currency =
+                    Currency::parse(&b.currency).map_err(|_| anyhow::anyhow!("unknown currency {}", b.currency))?;
+                println!(
+                    "{} {}",
+                    b.currency,
+                    Money {
+                        minor: b.balance_minor,
+                        currency
+                    }
+                    .to_decimal()
+                );
+            }
+            let cards: Vec<api::Card> = client.get("/api/wallet/cards").await?;
+            for c in cards {
+                println!("card {}\t{} **** {}\t{}", c.id, c.brand, c.last4, c.funding);
+            }
+        }
+        Command::BindCard { number, funding } => {
+            let card: api::Card = client
+                .post(
+                    "/api/wallet/cards",
+                    serde_json::json!({"number": number, "funding": funding}),
+                )
+                .await?;
+            println!(
+                "bound card {} ({} **** {}, {})",
+                card.id, card.brand, card.last4, card.funding
+            );
+        }
+        Command::TopUp { card_id, amount } => {
+            let wallet: api::Wallet = client.get("/api/wallet").await?;
+            let code = wallet.balances.first().map(|b| b.currency.clone()).unwrap_or_default();
+            let currency = Currency::parse(&code).map_err(|_| anyhow::anyhow!("unknown wallet currency {code}"))?;
+            let money = Money::parse_decimal(amount, currency)
+                .map_err(|_| anyhow::anyhow!("{amount} is not an amount of {code}"))?;
+            let done: api::TopUp = client
+                .post(
+                    "/api/wallet/top-ups",
+                    serde_json::json!({"card_id": card_id, "amount_minor": money.minor,
+                        "idempotency_key": uuid::Uuid::new_v4().simple().to_string()}),
+                )
+                .await?;
+            let balance = Money {
+                minor: done.balance_minor,
+                currency,
+            };
+            println!(
+                "topped up {} {code}; balance {} {code}",
+                money.to_decimal(),
+                balance.to_decimal()
+            );
+        }
         Command::Register {
             phone,
             email,

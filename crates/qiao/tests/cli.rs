@@ -133,6 +133,14 @@ async fn the_chat_journey_from_a_terminal() {
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("conversation_not_found"));
 
+    // The wallet: bind a sandbox debit card, top up, see the balance.
+    let bound = ok(&url, &lin, &["bind-card", "6212 3456 7890 1265"]).await;
+    let card = first_number_after(&bound, "bound card");
+    let topped = ok(&url, &lin, &["top-up", &card.to_string(), "100.50"]).await;
+    assert!(topped.contains("balance 100.50 CNY"), "{topped}");
+    let wallet = ok(&url, &lin, &["wallet"]).await;
+    assert!(wallet.contains("CNY 100.50") && wallet.contains("1265"), "{wallet}");
+
     ok(&url, &lin, &["logout"]).await;
     let after = tokio::task::spawn_blocking(move || qiao(&url, &lin, &["whoami"]))
         .await
