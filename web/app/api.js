@@ -114,6 +114,11 @@ export const api = {
   recall: (messageId) => send('POST', `/api/messages/${messageId}/recall`),
   receipt: (id, kind, upToSeq) =>
     send('POST', `/api/conversations/${id}/receipts`, { json: { kind, up_to_seq: upToSeq } }),
+  wallet: () => send('GET', '/api/wallet'),
+  cards: () => send('GET', '/api/wallet/cards'),
+  bindCard: (number, funding) => send('POST', '/api/wallet/cards', { json: { number, funding } }),
+  topUp: (cardId, amountMinor, idempotencyKey) =>
+    send('POST', '/api/wallet/top-ups', { json: { card_id: cardId, amount_minor: amountMinor, idempotency_key: idempotencyKey } }),
   upload: (blob, contentType) => send('POST', '/api/uploads', { body: blob, contentType }),
 };
 

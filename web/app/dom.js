@@ -95,6 +95,8 @@ const ICONS = {
   image: '<rect x="3" y="5" width="18" height="14" rx="2" fill="none" stroke="currentColor" stroke-width="1.6"/><circle cx="8.5" cy="10" r="1.8" fill="currentColor"/><path d="M4 17l5-4.5 3.5 3 3-2.5L20 17" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linejoin="round"/>',
   file: '<path d="M7 3h7l5 5v13H7z" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linejoin="round"/><path d="M14 3v5h5" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linejoin="round"/>',
   qr: '<path d="M4 4h6v6H4zM14 4h6v6h-6zM4 14h6v6H4z" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M14 14h2v2h-2zM18 18h2v2h-2zM16 16h2v2h-2zM18 14h2v2h-2zM14 18h2v2h-2z" fill="currentColor"/>',
+  wallet: '<rect x="3" y="6" width="18" height="13" rx="2.2" fill="none" stroke="currentColor" stroke-width="1.7"/><path d="M5.5 6l9.5-2.6c.9-.2 1.5.3 1.5 1.2V6" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linejoin="round"/><path d="M15 11h6v4h-6a2 2 0 010-4z" fill="none" stroke="currentColor" stroke-width="1.7"/><circle cx="16.3" cy="13" r="1" fill="currentColor"/>',
+  card: '<rect x="2.5" y="5" width="19" height="14" rx="2.2" fill="none" stroke="currentColor" stroke-width="1.7"/><path d="M2.5 9.5h19" stroke="currentColor" stroke-width="2.4"/><path d="M6 15h4" stroke="currentColor" stroke-width="1.7" stroke-linecap="round"/>',
   chevron: '<path d="M9 5l7 7-7 7" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>',
   logo: '<path d="M3 17c3-6 6-9 9-9s6 3 9 9" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/><path d="M3 17h18M7.5 17v-4M12 17V8M16.5 17v-4" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/>',
 };

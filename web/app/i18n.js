@@ -52,6 +52,40 @@ function fileSize(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/** Digits after the decimal point of a currency (CNY/USD 2, JPY 0), as Intl knows it. */
+export function currencyDigits(currency) {
+  try {
+    return new Intl.NumberFormat('en-US', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+  } catch {
+    return 2;
+  }
+}
+
+/** 10050 minor units → "100.50", exactly, as a decimal string (no floating point). */
+export function minorToDecimal(minor, digits = 2) {
+  const neg = minor < 0;
+  const s = String(Math.abs(minor)).padStart(digits + 1, '0');
+  const out = digits > 0 ? `${s.slice(0, s.length - digits)}.${s.slice(s.length - digits)}` : s;
+  return neg ? `-${out}` : out;
+}
+
+/** Minor units in the language's currency format: ¥100.50 (zh-CN), CN¥100.50 (en-US). */
+export function formatMoney(language, minor, currency) {
+  if (minor == null || !currency) return '';
+  // Intl formats a decimal string exactly, without float rounding.
+  return new Intl.NumberFormat(language, { style: 'currency', currency }).format(minorToDecimal(minor, currencyDigits(currency)));
+}
+
+const BRAND_NAMES = {
+  'en-US': { visa: 'Visa', mastercard: 'Mastercard', unionpay: 'UnionPay', amex: 'American Express', other: 'Card' },
+  'zh-CN': { visa: 'Visa', mastercard: 'Mastercard', unionpay: '银联', amex: '美国运通', other: '银行卡' },
+};
+
+function cardName(language, brand, last4) {
+  const names = BRAND_NAMES[language];
+  return `${names[brand] || names.other} •••• ${last4}`;
+}
+
 const en = {
   app_name: 'Qiao',
   lang_toggle: '中文',
@@ -169,6 +203,28 @@ const en = {
   language_name: 'English',
   logout: 'Log out',
   account: 'Account',
+  // wallet
+  wallet: 'Wallet',
+  balance: 'Balance',
+  money: ({ lang, minor, currency }) => formatMoney(lang, minor, currency),
+  bank_cards: 'Bank cards',
+  no_cards: 'No cards yet',
+  card_debit: 'Debit',
+  card_credit: 'Credit',
+  card_option: ({ lang, brand, last4 }) => cardName(lang, brand, last4),
+  add_card: 'Add a bank card',
+  card_number: 'Card number',
+  card_number_ph: '16–19 digits',
+  card_type: 'Card type',
+  bind_card: 'Add card',
+  card_added: 'Card added',
+  top_up: 'Top up',
+  top_up_card: 'From debit card',
+  amount: 'Amount',
+  amount_ph: 'e.g. 100.50',
+  amount_invalid: 'Enter an amount such as 100.50 (at most 2 decimals).',
+  need_debit_card: 'Add a debit card to top up.',
+  topped_up: ({ lang, minor, currency }) => `Topped up ${formatMoney(lang, minor, currency)}`,
   // misc
   error_network: 'Network error. Check your connection and try again.',
   loading: 'Loading…',
@@ -285,6 +341,27 @@ const zh = {
   language_name: '简体中文',
   logout: '退出登录',
   account: '账号',
+  wallet: '钱包',
+  balance: '余额',
+  money: ({ lang, minor, currency }) => formatMoney(lang, minor, currency),
+  bank_cards: '银行卡',
+  no_cards: '还没有绑定银行卡',
+  card_debit: '储蓄卡',
+  card_credit: '信用卡',
+  card_option: ({ lang, brand, last4 }) => cardName(lang, brand, last4),
+  add_card: '添加银行卡',
+  card_number: '卡号',
+  card_number_ph: '16–19 位数字',
+  card_type: '卡类型',
+  bind_card: '绑定',
+  card_added: '银行卡已绑定',
+  top_up: '充值',
+  top_up_card: '付款储蓄卡',
+  amount: '金额',
+  amount_ph: '例如 100.50',
+  amount_invalid: '请输入正确的金额，例如 100.50（最多两位小数）。',
+  need_debit_card: '绑定储蓄卡后即可充值。',
+  topped_up: ({ lang, minor, currency }) => `已充值 ${formatMoney(lang, minor, currency)}`,
   error_network: '网络错误，请检查网络后重试。',
   loading: '加载中…',
 };

@@ -11,6 +11,7 @@ import { chatsView } from './views/chats.js';
 import { addFriendView, contactsView, contactView, newGroupView, requestsView } from './views/contacts.js';
 import { conversationView } from './views/conversation.js';
 import { forgetQr, meView, qrCard } from './views/me.js';
+import { walletView } from './views/wallet.js';
 import { EventSocket, forgetCursor } from './ws.js';
 
 const app = document.getElementById('app');
@@ -30,7 +31,10 @@ function parseRoute() {
     if (b === 'user' && c) return { tab: 'contacts', detail: { kind: 'contact', id: c, key: `contact/${c}` } };
     return { tab: 'contacts', detail: null };
   }
-  if (a === 'me') return { tab: 'me', detail: null };
+  if (a === 'me') {
+    if (b === 'wallet') return { tab: 'me', detail: { kind: 'wallet', key: 'wallet' } };
+    return { tab: 'me', detail: null };
+  }
   if (a === 'chats' && b) return { tab: 'chats', detail: { kind: 'conversation', id: b, key: `conversation/${b}` } };
   return { tab: 'chats', detail: null };
 }
@@ -145,6 +149,7 @@ function showShell(r) {
     else if (d.kind === 'add') s.detailCleanup = addFriendView(s.main);
     else if (d.kind === 'group') s.detailCleanup = newGroupView(s.main);
     else if (d.kind === 'contact') s.detailCleanup = contactView(s.main, { id: d.id });
+    else if (d.kind === 'wallet') s.detailCleanup = walletView(s.main);
   }
 }
 

@@ -73,6 +73,11 @@ export function formError() {
       setPlain(el, err.message || String(err));
       el.hidden = false;
     },
+    /** A client-side message from the translation table (re-translated on a language switch). */
+    setKey(key, args) {
+      setText(el, key, args);
+      el.hidden = false;
+    },
   };
 }
 

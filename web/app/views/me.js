@@ -1,4 +1,4 @@
-// "Me": profile, Qiao ID, personal QR code, language, log out.
+// "Me": profile, Qiao ID, personal QR code, wallet, language, log out.
 
 import { api } from '../api.js';
 import { avatar, clear, h, icon } from '../dom.js';
@@ -72,6 +72,13 @@ export function meView(root, { onLogout }) {
       h(
         'div',
         { class: 'group-rows' },
+        row({
+          href: '#/me/wallet',
+          testid: 'me-wallet',
+          lead: icon('wallet', 'icon row-icon'),
+          title: h('span', { class: 'row-title', i18n: 'wallet' }),
+          chevron: true,
+        }),
         row({
           testid: 'me-language',
           onclick: () => {
