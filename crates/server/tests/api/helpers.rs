@@ -217,16 +217,25 @@ impl TestApp {
         self.request(method, path, Some(&user.token), body, "en-US").await
     }
 
+    /// A US user (phone +1555…, en-US).
     pub async fn register(&self, name: &str) -> TestUser {
+        self.register_in("US", name).await
+    }
+
+    /// A user of a region: CN users get a +86 number and zh-CN, US users +1 and en-US.
+    pub async fn register_in(&self, region: &str, name: &str) -> TestUser {
         let n = self.unique();
-        let phone = format!("+1555{:07}", n);
+        let (phone, language) = match region {
+            "CN" => (format!("+8613{:09}", n), "zh-CN"),
+            _ => (format!("+1555{:07}", n), "en-US"),
+        };
         let password = format!("password-{name}-{n}");
         let reply = self
             .request(
                 Method::POST,
                 "/api/auth/register",
                 None,
-                Some(json!({"phone": phone, "password": password, "display_name": name, "region": "US", "language": "en-US"})),
+                Some(json!({"phone": phone, "password": password, "display_name": name, "region": region, "language": language})),
                 "en-US",
             )
             .await;

@@ -9,29 +9,6 @@ use serde_json::json;
 use crate::both_stores;
 use crate::helpers::*;
 
-/// Registers a user of a region (the shared helper registers US users).
-async fn register_in(app: &TestApp, region: &str, name: &str) -> TestUser {
-    let n = app.unique();
-    let phone = format!("+8613{:09}", n);
-    let password = format!("password-{n}");
-    let reply = app
-        .request(
-            Method::POST,
-            "/api/auth/register",
-            None,
-            Some(json!({"phone": phone, "password": password, "display_name": name, "region": region, "language": "zh-CN"})),
-            "en-US",
-        )
-        .await;
-    let auth: api::AuthResponse = reply.typed();
-    TestUser {
-        id: auth.user.id,
-        token: auth.token,
-        phone,
-        password,
-    }
-}
-
 async fn bind(app: &TestApp, user: &TestUser, number: &str, funding: &str) -> Reply {
     app.post(user, "/api/wallet/cards", json!({"number": number, "funding": funding}))
         .await
@@ -71,7 +48,7 @@ fn assert_reconciles(app: &TestApp) {
 
 both_stores! {
     async fn cards_follow_the_region_policy(app: TestApp) {
-        let lin = register_in(&app, "CN", "Lin").await;
+        let lin = app.register_in("CN", "Lin").await;
         let emily = app.register("Emily").await;
         let card: api::Card = bind(&app, &lin, "6212 3456 7890 1265", "debit").await.typed();
         assert_eq!((card.last4.as_str(), card.brand.as_str(), card.funding.as_str()), ("1265", "unionpay", "debit"));
@@ -93,7 +70,7 @@ both_stores! {
 
 both_stores! {
     async fn top_up_from_a_debit_card(app: TestApp) {
-        let lin = register_in(&app, "CN", "Lin").await;
+        let lin = app.register_in("CN", "Lin").await;
         let card: api::Card = bind(&app, &lin, "6212345678901265", "debit").await.typed();
         assert_eq!(balance(&app, &lin).await, api::Balance { currency: "CNY".into(), balance_minor: 0, available_minor: 0 });
 
@@ -130,7 +107,7 @@ both_stores! {
         }
         top_up(&app, &emily, good.id, json!(100), "has space").await.assert_error(400, "invalid_request");
         top_up(&app, &emily, 999_999, json!(100), "no-card").await.assert_error(404, "not_found");
-        let lin = register_in(&app, "CN", "Lin").await;
+        let lin = app.register_in("CN", "Lin").await;
         let lins: api::Card = bind(&app, &lin, "6212345678901265", "debit").await.typed();
         top_up(&app, &emily, lins.id, json!(100), "not-mine").await.assert_error(404, "not_found");
 
