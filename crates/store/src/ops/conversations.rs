@@ -149,17 +149,21 @@ pub fn direct_conversation(tx: &mut Tx<'_>, a: UserId, b: UserId, now_ms: i64) -
     );
     add_member(tx, id, a, Role::Member, now_ms)?;
     add_member(tx, id, b, Role::Member, now_ms)?;
-    let recipients = state(tx, id)?.recipients;
     let data = membership(id, a, vec![a.0, b.0]);
-    tx.emit(
-        EventKind::ConversationCreated,
-        Audience::Conversation(id),
-        None,
-        data,
-        recipients,
-        now_ms,
-    )?;
+    tell_members(tx, id, EventKind::ConversationCreated, data, now_ms)?;
     Ok(id)
+}
+
+/// Appends an event for the conversation's current members.
+fn tell_members(
+    tx: &mut Tx<'_>,
+    id: ConversationId,
+    kind: EventKind,
+    data: String,
+    now_ms: i64,
+) -> StoreResult<qiao_domain::ids::StreamPos> {
+    let recipients = state(tx, id)?.recipients;
+    tx.emit(kind, Audience::Conversation(id), None, data, recipients, now_ms)
 }
 
 fn membership(id: ConversationId, actor: UserId, user_ids: Vec<i64>) -> String {
@@ -228,14 +232,7 @@ pub fn create_group(
         announcement: None,
     };
     data.user_ids.sort();
-    tx.emit(
-        EventKind::ConversationCreated,
-        Audience::Conversation(id),
-        None,
-        wire::to_json(&data),
-        st.recipients,
-        now_ms,
-    )?;
+    tell_members(tx, id, EventKind::ConversationCreated, wire::to_json(&data), now_ms)?;
     Ok(id)
 }
 
@@ -246,7 +243,7 @@ pub fn update_group(
     update: GroupUpdate,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let (st, role) = group_member(tx, id, actor)?;
+    let (_, role) = group_member(tx, id, actor)?;
     rules::may_edit_info(role)?;
     if let Some(name) = &update.name {
         tx.conn
@@ -267,14 +264,7 @@ pub fn update_group(
         name: update.name,
         announcement: update.announcement,
     });
-    tx.emit(
-        EventKind::ConversationUpdated,
-        Audience::Conversation(id),
-        None,
-        data,
-        st.recipients,
-        now_ms,
-    )?;
+    tell_members(tx, id, EventKind::ConversationUpdated, data, now_ms)?;
     Ok(())
 }
 
@@ -291,16 +281,8 @@ pub fn invite(tx: &mut Tx<'_>, actor: UserId, id: ConversationId, users: &[UserI
     for user in &users {
         add_member(tx, id, *user, Role::Member, now_ms)?;
     }
-    let recipients = state(tx, id)?.recipients;
     let data = membership(id, actor, users.iter().map(|u| u.0).collect());
-    tx.emit(
-        EventKind::MemberJoined,
-        Audience::Conversation(id),
-        None,
-        data,
-        recipients,
-        now_ms,
-    )?;
+    tell_members(tx, id, EventKind::MemberJoined, data, now_ms)?;
     Ok(())
 }
 
@@ -314,15 +296,7 @@ fn depart(
     kind: EventKind,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let recipients = state(tx, id)?.recipients;
-    let pos = tx.emit(
-        kind,
-        Audience::Conversation(id),
-        None,
-        membership(id, actor, vec![user.0]),
-        recipients,
-        now_ms,
-    )?;
+    let pos = tell_members(tx, id, kind, membership(id, actor, vec![user.0]), now_ms)?;
     tx.conn.execute(
         "UPDATE members SET left_pos = $1 WHERE conversation_id = $2 AND user_id = $3",
         params![pos.0, id.0, user.0],
@@ -370,7 +344,6 @@ fn role_changed(
     role: Role,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let recipients = state(tx, id)?.recipients;
     let data = wire::to_json(&MembershipData {
         conversation_id: id.0,
         actor_id: actor.0,
@@ -379,14 +352,7 @@ fn role_changed(
         name: None,
         announcement: None,
     });
-    tx.emit(
-        EventKind::MemberRoleChanged,
-        Audience::Conversation(id),
-        None,
-        data,
-        recipients,
-        now_ms,
-    )?;
+    tell_members(tx, id, EventKind::MemberRoleChanged, data, now_ms)?;
     Ok(())
 }
 
