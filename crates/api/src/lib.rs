@@ -261,9 +261,10 @@ pub struct Message {
     pub seq: i64,
     pub sender_id: i64,
     pub client_msg_id: String,
-    /// `text`, `image` or `file`.
+    /// `text`, `image`, `file`, `transfer` or `red_packet`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The text, or the note of a transfer or red packet.
     pub text: Option<String>,
     pub blob: Option<String>,
     pub file_name: Option<String>,
@@ -273,6 +274,9 @@ pub struct Message {
     pub mentions: Vec<i64>,
     pub sent_at_ms: i64,
     pub recalled: bool,
+    /// The transfer or red packet a `transfer` or `red_packet` message carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -341,6 +345,194 @@ pub struct Balance {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Wallet {
     pub balances: Vec<Balance>,
+    /// The pay-later line, once a credit card is bound where the region allows it.
+    pub credit_line: Option<CreditLine>,
+    pub pin: PinStatus,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct PinStatus {
+    pub set: bool,
+    /// Set while payments are locked after too many wrong PINs.
+    pub locked_until_ms: Option<i64>,
+    /// Payments up to this amount need no PIN; 0 (the default) means every payment does.
+    pub no_pin_limit_minor: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SetPinRequest {
+    /// The account password: a PIN is set or changed only by the account's owner.
+    pub password: String,
+    /// Six digits.
+    pub pin: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NoPinLimitRequest {
+    pub pin: String,
+    /// 0 turns small-amount payments without a PIN off.
+    pub limit_minor: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WithdrawRequest {
+    pub card_id: i64,
+    pub amount_minor: i64,
+    pub idempotency_key: String,
+    pub pin: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Withdrawal {
+    pub idempotency_key: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `posted`.
+    pub status: String,
+    pub balance_minor: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SendTransferRequest {
+    /// Client-chosen; also the chat message's `client_msg_id`.
+    pub idempotency_key: String,
+    pub amount_minor: i64,
+    /// Optional; must be the wallet's currency when given.
+    pub currency: Option<String>,
+    pub note: Option<String>,
+    pub pin: Option<String>,
+    /// `balance` (default) or `pay_later`.
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SendRedPacketRequest {
+    pub idempotency_key: String,
+    /// `lucky` (random shares of `amount_minor`) or `identical` (`amount_minor` each).
+    pub split: String,
+    pub amount_minor: i64,
+    /// How many shares; 1 in a direct chat, at most the group's size.
+    pub count: u32,
+    pub currency: Option<String>,
+    pub note: Option<String>,
+    pub pin: Option<String>,
+    /// `balance` (default) or `pay_later`.
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct OpenedShare {
+    pub user_id: i64,
+    pub amount_minor: i64,
+    pub opened_at_ms: i64,
+}
+
+/// A transfer or red packet as members of its conversation see it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ChatPayment {
+    pub id: i64,
+    /// `transfer` or `red_packet`.
+    pub kind: String,
+    pub conversation_id: i64,
+    pub message_id: Option<i64>,
+    pub sender_id: i64,
+    /// Transfers: who may accept.
+    pub recipient_id: Option<i64>,
+    /// Red packets: `lucky` or `identical`.
+    pub split: Option<String>,
+    pub currency: String,
+    pub total_minor: i64,
+    pub shares: u32,
+    pub opened_count: u32,
+    pub opened_minor: i64,
+    pub note: String,
+    /// `pending`, `accepted`, `declined`, `open`, `finished` or `refunded`.
+    pub status: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub settled_at_ms: Option<i64>,
+    /// Red packets: who got how much, in the order opened.
+    pub opened: Vec<OpenedShare>,
+    /// A finished lucky packet's best luck (手气最佳).
+    pub best_luck_user_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OpenedRedPacket {
+    /// What the caller got.
+    pub amount_minor: i64,
+    pub currency: String,
+    pub payment: ChatPayment,
+}
+
+/// One line of the wallet statement.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct StatementEntry {
+    /// The journal entry's id.
+    pub id: i64,
+    pub at_ms: i64,
+    /// `top_up`, `withdrawal`, `transfer`, `red_packet`, `refund` or `repayment`.
+    pub purpose: String,
+    /// The card, chat payment or repayment source the entry refers to.
+    pub reference: String,
+    /// `in` or `out` of the account.
+    pub direction: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `posted`, `pending` or `voided`.
+    pub status: String,
+    /// `wallet` or `credit_line`.
+    pub account: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Statement {
+    pub entries: Vec<StatementEntry>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct CreditLine {
+    pub currency: String,
+    pub limit_minor: i64,
+    /// What is owed now.
+    pub owed_minor: i64,
+    /// What may still be spent.
+    pub available_minor: i64,
+}
+
+/// One calendar month (UTC) of the credit line.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreditStatement {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub currency: String,
+    pub opening_owed_minor: i64,
+    pub spent_minor: i64,
+    pub repaid_minor: i64,
+    pub closing_owed_minor: i64,
+    /// `YYYY-MM-DD`: the 25th of the next month.
+    pub due_date: String,
+    pub entries: Vec<StatementEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RepayRequest {
+    pub idempotency_key: String,
+    pub amount_minor: i64,
+    /// `balance` or `card` (a debit card, with `card_id`).
+    pub source: String,
+    pub card_id: Option<i64>,
+    pub pin: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Repayment {
+    pub idempotency_key: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub owed_minor: i64,
 }
 
 // ---------- events and sync ----------

@@ -103,6 +103,34 @@ pub enum Error {
     BankTimeout,
     #[error("this kind of card is not available in your region")]
     FundingNotAllowed,
+    #[error("the amount must be a positive whole number of minor units")]
+    InvalidAmount,
+    #[error("unknown currency")]
+    UnknownCurrency,
+    #[error("a payment PIN is six digits")]
+    InvalidPin,
+    #[error("set a payment PIN first")]
+    PinNotSet,
+    #[error("payment PIN required")]
+    PinRequired,
+    #[error("wrong payment PIN")]
+    WrongPin,
+    #[error("payment PIN locked after too many wrong tries")]
+    PinLocked,
+    #[error("payment not found")]
+    PaymentNotFound,
+    #[error("payment expired")]
+    PaymentExpired,
+    #[error("payment already accepted, declined or refunded")]
+    PaymentHandled,
+    #[error("red packet already opened by this user")]
+    RedPacketAlreadyOpened,
+    #[error("no shares left in this red packet")]
+    RedPacketEmpty,
+    #[error("no pay-later credit line")]
+    NoCreditLine,
+    #[error("repayment larger than what is owed")]
+    RepaymentExceedsOwed,
     #[error("internal error")]
     Internal,
 }
@@ -159,6 +187,20 @@ impl Error {
         Error::CardDeclined,
         Error::BankTimeout,
         Error::FundingNotAllowed,
+        Error::InvalidAmount,
+        Error::UnknownCurrency,
+        Error::InvalidPin,
+        Error::PinNotSet,
+        Error::PinRequired,
+        Error::WrongPin,
+        Error::PinLocked,
+        Error::PaymentNotFound,
+        Error::PaymentExpired,
+        Error::PaymentHandled,
+        Error::RedPacketAlreadyOpened,
+        Error::RedPacketEmpty,
+        Error::NoCreditLine,
+        Error::RepaymentExceedsOwed,
         Error::Internal,
     ];
 
@@ -214,6 +256,20 @@ impl Error {
             Error::CardDeclined => "card_declined",
             Error::BankTimeout => "bank_timeout",
             Error::FundingNotAllowed => "funding_not_allowed",
+            Error::InvalidAmount => "invalid_amount",
+            Error::UnknownCurrency => "unknown_currency",
+            Error::InvalidPin => "invalid_pin",
+            Error::PinNotSet => "pin_not_set",
+            Error::PinRequired => "pin_required",
+            Error::WrongPin => "wrong_pin",
+            Error::PinLocked => "pin_locked",
+            Error::PaymentNotFound => "payment_not_found",
+            Error::PaymentExpired => "payment_expired",
+            Error::PaymentHandled => "payment_handled",
+            Error::RedPacketAlreadyOpened => "red_packet_already_opened",
+            Error::RedPacketEmpty => "red_packet_empty",
+            Error::NoCreditLine => "no_credit_line",
+            Error::RepaymentExceedsOwed => "repayment_exceeds_owed",
             Error::Internal => "internal",
         }
     }

@@ -17,6 +17,7 @@ pub enum EventKind {
     MemberLeft,
     MemberRemoved,
     MemberRoleChanged,
+    PaymentUpdated,
 }
 
 impl EventKind {
@@ -35,6 +36,7 @@ impl EventKind {
         EventKind::MemberLeft,
         EventKind::MemberRemoved,
         EventKind::MemberRoleChanged,
+        EventKind::PaymentUpdated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +55,7 @@ impl EventKind {
             EventKind::MemberLeft => "member.left",
             EventKind::MemberRemoved => "member.removed",
             EventKind::MemberRoleChanged => "member.role_changed",
+            EventKind::PaymentUpdated => "payment.updated",
         }
     }
 

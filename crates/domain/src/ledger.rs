@@ -65,6 +65,14 @@ impl AccountKind {
     }
 }
 
+/// The owner name of a user's wallet and credit-line accounts.
+pub fn user_owner(user: crate::ids::UserId) -> String {
+    format!("user:{}", user.0)
+}
+
+/// The owner of the escrow account that holds chat transfers and red packets.
+pub const CHAT_ESCROW_OWNER: &str = "escrow:chat";
+
 /// The four running totals of an account, all non-negative and overflow-checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Totals {

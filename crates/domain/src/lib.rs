@@ -14,6 +14,8 @@ pub mod ledger;
 pub mod limits;
 pub mod message;
 pub mod money;
+pub mod payment;
+pub mod pin;
 pub mod red_packet;
 
 pub use error::Error;

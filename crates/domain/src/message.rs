@@ -28,6 +28,12 @@ pub enum Content {
     Text { text: String },
     Image { blob: BlobHash },
     File { blob: BlobHash, name: String },
+    /// A transfer or red packet; only the store creates these, with the money.
+    Payment {
+        kind: crate::payment::PaymentKind,
+        payment_id: i64,
+        note: String,
+    },
 }
 
 impl Content {
@@ -60,12 +66,13 @@ impl Content {
             Content::Text { .. } => "text",
             Content::Image { .. } => "image",
             Content::File { .. } => "file",
+            Content::Payment { kind, .. } => kind.as_str(),
         }
     }
 
     pub fn blob(&self) -> Option<&BlobHash> {
         match self {
-            Content::Text { .. } => None,
+            Content::Text { .. } | Content::Payment { .. } => None,
             Content::Image { blob } | Content::File { blob, .. } => Some(blob),
         }
     }

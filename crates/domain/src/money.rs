@@ -27,7 +27,7 @@ impl Currency {
             .iter()
             .copied()
             .find(|c| c.code() == raw)
-            .ok_or(Error::InvalidRequest)
+            .ok_or(Error::UnknownCurrency)
     }
 
     pub fn code(self) -> &'static str {
@@ -69,7 +69,7 @@ impl Amount {
         if minor > 0 {
             Ok(Self { minor, currency })
         } else {
-            Err(Error::InvalidRequest)
+            Err(Error::InvalidAmount)
         }
     }
 
@@ -186,8 +186,8 @@ mod tests {
     #[test]
     fn amounts_are_positive() {
         assert!(Amount::new(1, Currency::Cny).is_ok());
-        assert_eq!(Amount::new(0, Currency::Cny), Err(Error::InvalidRequest));
-        assert_eq!(Amount::new(-5, Currency::Usd), Err(Error::InvalidRequest));
+        assert_eq!(Amount::new(0, Currency::Cny), Err(Error::InvalidAmount));
+        assert_eq!(Amount::new(-5, Currency::Usd), Err(Error::InvalidAmount));
     }
 
     #[test]

@@ -70,23 +70,24 @@ pub fn best_luck(opened: &[i64]) -> Option<usize> {
     opened.iter().position(|s| s == max)
 }
 
+/// SplitMix64: a small, fast generator expanded from one seed. The caller
+/// seeds it from the operating system; a seed reproduces a split exactly.
+pub struct SplitMix(pub u64);
+
+impl Random for SplitMix {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    /// SplitMix64: a tiny deterministic generator for tests.
-    struct SplitMix(u64);
-
-    impl Random for SplitMix {
-        fn next_u64(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-    }
 
     proptest! {
         #[test]

@@ -54,6 +54,12 @@ pub fn status_of(error: Error) -> StatusCode {
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         UploadTooLarge | PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        InvalidAmount | UnknownCurrency | InvalidPin => StatusCode::BAD_REQUEST,
+        PinNotSet | PinRequired | WrongPin | NoCreditLine => StatusCode::FORBIDDEN,
+        PinLocked => StatusCode::LOCKED,
+        PaymentNotFound => StatusCode::NOT_FOUND,
+        PaymentExpired => StatusCode::GONE,
+        PaymentHandled | RedPacketAlreadyOpened | RedPacketEmpty | RepaymentExceedsOwed => StatusCode::CONFLICT,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

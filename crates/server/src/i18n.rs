@@ -94,6 +94,32 @@ fn texts(error: Error) -> (&'static str, &'static str) {
             "This kind of card is not available in your region.",
             "你所在的地区不支持此类银行卡。",
         ),
+        Error::InvalidAmount => ("Enter an amount greater than zero.", "请输入大于零的金额。"),
+        Error::UnknownCurrency => ("That currency is not supported.", "不支持该币种。"),
+        Error::InvalidPin => ("A payment PIN is 6 digits.", "支付密码须为 6 位数字。"),
+        Error::PinNotSet => ("Set a payment PIN first.", "请先设置支付密码。"),
+        Error::PinRequired => ("Enter your payment PIN.", "请输入支付密码。"),
+        Error::WrongPin => ("Wrong payment PIN.", "支付密码错误。"),
+        Error::PinLocked => (
+            "Too many wrong PINs. Payments are locked for a while; try again later.",
+            "支付密码错误次数过多，已暂时锁定，请稍后再试。",
+        ),
+        Error::PaymentNotFound => ("No such payment.", "该付款不存在。"),
+        Error::PaymentExpired => (
+            "This has expired; the money went back to the sender.",
+            "已过期，款项已退回给发送者。",
+        ),
+        Error::PaymentHandled => ("This transfer has already been handled.", "该转账已处理。"),
+        Error::RedPacketAlreadyOpened => ("You have already opened this red packet.", "你已经领取过这个红包。"),
+        Error::RedPacketEmpty => ("Too late: all the red packets are gone.", "手慢了，红包派完了。"),
+        Error::NoCreditLine => (
+            "You have no pay-later credit line. Bind a credit card first.",
+            "你还没有先用后付额度，请先绑定信用卡。",
+        ),
+        Error::RepaymentExceedsOwed => (
+            "That is more than you owe.",
+            "还款金额超过了欠款。",
+        ),
         Error::Internal => (
             "Something went wrong on our side. Please try again.",
             "服务器出错了，请重试。",

@@ -250,6 +250,38 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<TransferRecord>;
     /// Recomputes the ledger from the journal and checks every invariant.
     async fn reconcile(&self) -> StoreResult<ReconcileReport>;
+    /// The account of this kind, owner and currency, if it was ever opened (never opens one).
+    async fn find_ledger_account(
+        &self,
+        kind: AccountKind,
+        owner: &str,
+        currency: Currency,
+    ) -> StoreResult<Option<LedgerAccount>>;
+    /// A journal entry by id.
+    async fn transfer_by_id(&self, id: i64) -> StoreResult<Option<TransferRecord>>;
+    /// Money-moving entries of some accounts, newest first, with settlements.
+    async fn statement(&self, query: StatementQuery) -> StoreResult<Vec<StatementEntry>>;
+
+    // ----- payment PIN -----
+    async fn pin(&self, user: UserId) -> StoreResult<Option<PinRecord>>;
+    /// Sets or replaces the PIN hash; refused with `PinLocked` while locked.
+    async fn set_pin(&self, user: UserId, pin_hash: &str, now_ms: i64) -> StoreResult<PinRecord>;
+    /// Counts a right or wrong try; `PinLocked` if locked when it arrives.
+    async fn record_pin_try(&self, user: UserId, right: bool, now_ms: i64, lock_ms: i64) -> StoreResult<PinRecord>;
+    async fn set_no_pin_limit(&self, user: UserId, limit_minor: i64) -> StoreResult<PinRecord>;
+
+    // ----- transfers and red packets in chats -----
+    /// Sends a transfer or red packet; idempotent by the sender's key. The
+    /// flag says whether this call created it.
+    async fn send_payment(&self, new: NewPayment, now_ms: i64) -> StoreResult<(PaymentRecord, bool)>;
+    /// A payment in a conversation `user` belongs to.
+    async fn payment(&self, user: UserId, id: i64) -> StoreResult<PaymentRecord>;
+    /// The transfer's recipient accepts or declines it.
+    async fn answer_transfer(&self, user: UserId, id: i64, accept: bool, now_ms: i64) -> StoreResult<PaymentRecord>;
+    /// Opens the next share of a red packet; returns the packet and the share.
+    async fn open_red_packet(&self, user: UserId, id: i64, now_ms: i64) -> StoreResult<(PaymentRecord, i64)>;
+    /// Refunds up to `limit` payments whose time ran out by `now_ms`.
+    async fn expire_payments(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<PaymentRecord>>;
 
     // ----- sync -----
     /// Events visible to `user` after `since`, in stream order, at most `limit`.

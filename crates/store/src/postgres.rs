@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres_0001_chat.sql")),
     (2, include_str!("../migrations/postgres_0002_ledger.sql")),
     (3, include_str!("../migrations/postgres_0003_cards.sql")),
+    (4, include_str!("../migrations/postgres_0004_payments.sql")),
 ];
 
 pub struct PgConn {

@@ -153,6 +153,35 @@ impl ReconcileReport {
         }
     }
 
+    /// Checks that chat escrow holds exactly the unsettled remainder of the
+    /// live transfers and red packets (`held`, per currency).
+    pub fn check_escrow(&mut self, accounts: &[LedgerAccount], held: &[(qiao_domain::money::Currency, i64)]) {
+        let escrow = |currency| {
+            accounts.iter().find(|a| {
+                a.owner == qiao_domain::ledger::CHAT_ESCROW_OWNER && a.account.currency == currency
+            })
+        };
+        let mut currencies: Vec<_> = held.iter().map(|(c, _)| *c).collect();
+        currencies.extend(
+            accounts
+                .iter()
+                .filter(|a| a.owner == qiao_domain::ledger::CHAT_ESCROW_OWNER)
+                .map(|a| a.account.currency),
+        );
+        currencies.sort_by_key(|c| c.code());
+        currencies.dedup();
+        for currency in currencies {
+            let expected = held.iter().find(|(c, _)| *c == currency).map_or(0, |(_, v)| *v);
+            let actual = escrow(currency).and_then(|a| a.account.totals.posted_balance()).unwrap_or(0);
+            if expected != actual {
+                self.problems.push(format!(
+                    "chat escrow holds {actual} {} but live payments need {expected}",
+                    currency.code()
+                ));
+            }
+        }
+    }
+
     /// A human report, one line per fact.
     pub fn render(&self) -> String {
         let mut out = format!(

@@ -139,7 +139,7 @@ pub struct MessageRecord {
     pub seq: i64,
     pub sender_id: UserId,
     pub client_msg_id: String,
-    /// `text`, `image` or `file`.
+    /// `text`, `image`, `file`, `transfer` or `red_packet`.
     pub kind: String,
     pub text: Option<String>,
     pub blob: Option<String>,
@@ -150,6 +150,8 @@ pub struct MessageRecord {
     pub mentions: Vec<UserId>,
     pub sent_at_ms: i64,
     pub recalled: bool,
+    /// The transfer or red packet this message carries.
+    pub payment_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,4 +267,112 @@ pub struct CardRecord {
     pub brand: String,
     pub funding: qiao_domain::card::Funding,
     pub created_at_ms: i64,
+}
+
+/// A user's payment PIN: its hash, the wrong-try state and the no-PIN limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PinRecord {
+    pub user_id: qiao_domain::ids::UserId,
+    pub pin_hash: String,
+    pub state: qiao_domain::pin::PinState,
+    pub no_pin_limit_minor: i64,
+}
+
+/// Which account a chat payment is paid from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaySource {
+    /// The wallet's stored value.
+    Balance,
+    /// The pay-later credit line.
+    PayLater,
+}
+
+impl PaySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaySource::Balance => "balance",
+            PaySource::PayLater => "pay_later",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "balance" => Some(PaySource::Balance),
+            "pay_later" => Some(PaySource::PayLater),
+            _ => None,
+        }
+    }
+}
+
+/// A transfer or red packet to send into a conversation.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub sender: qiao_domain::ids::UserId,
+    /// The client's idempotency key; also the chat message's client id.
+    pub client_key: qiao_domain::ids::ClientMsgId,
+    pub conversation: qiao_domain::ids::ConversationId,
+    pub kind: qiao_domain::payment::PaymentKind,
+    /// Red packets only.
+    pub split: Option<qiao_domain::payment::Split>,
+    /// A transfer's amount; a red packet's total (lucky) or each share (identical).
+    pub amount: qiao_domain::money::Amount,
+    /// Shares of a red packet; 1 for a transfer.
+    pub count: u32,
+    pub note: String,
+    pub source: PaySource,
+    /// Seeds the lucky split, so the server picks the randomness and the store stays deterministic.
+    pub seed: u64,
+}
+
+/// One opened share of a red packet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenedShare {
+    pub user_id: qiao_domain::ids::UserId,
+    pub amount_minor: i64,
+    pub opened_at_ms: i64,
+}
+
+/// A transfer or red packet as stored, with who opened what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentRecord {
+    pub id: i64,
+    pub kind: qiao_domain::payment::PaymentKind,
+    pub sender_id: qiao_domain::ids::UserId,
+    pub client_key: String,
+    pub conversation_id: qiao_domain::ids::ConversationId,
+    pub message_id: Option<qiao_domain::ids::MessageId>,
+    pub recipient_id: Option<qiao_domain::ids::UserId>,
+    pub split: Option<qiao_domain::payment::Split>,
+    pub currency: qiao_domain::money::Currency,
+    pub total_minor: i64,
+    pub shares: u32,
+    pub opened_count: u32,
+    pub opened_minor: i64,
+    pub note: String,
+    pub source_account: LedgerAccountId,
+    pub status: qiao_domain::payment::PaymentStatus,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub settled_at_ms: Option<i64>,
+    /// Red packets: the opened shares in the order they were opened.
+    pub opened: Vec<OpenedShare>,
+}
+
+/// Which journal entries a statement shows.
+#[derive(Debug, Clone)]
+pub struct StatementQuery {
+    pub accounts: Vec<LedgerAccountId>,
+    /// Only entries with a smaller id (paging backwards); all when `None`.
+    pub before_id: Option<i64>,
+    /// Only entries created in `[from_ms, until_ms)`.
+    pub from_ms: i64,
+    pub until_ms: i64,
+    pub limit: usize,
+}
+
+/// A money-moving journal entry and, for a pending one, how it settled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementEntry {
+    pub transfer: TransferRecord,
+    pub settlement: Option<TransferRecord>,
 }

@@ -12,7 +12,7 @@ use qiao_domain::message::Draft;
 use qiao_domain::money::Currency;
 
 use crate::engine::{Conn, Dialect};
-use crate::ops::{accounts, cards, contacts, conversations as convs, ledger, messages, sync};
+use crate::ops::{accounts, cards, contacts, conversations as convs, ledger, messages, payments, pins, sync};
 use crate::postgres::PgConn;
 use crate::readers::Readers;
 use crate::records::*;
@@ -437,6 +437,69 @@ impl Store for SqlStore {
 
     async fn reconcile(&self) -> StoreResult<ReconcileReport> {
         self.readers.run(ledger::reconcile).await
+    }
+
+    async fn find_ledger_account(
+        &self,
+        kind: AccountKind,
+        owner: &str,
+        currency: Currency,
+    ) -> StoreResult<Option<LedgerAccount>> {
+        let owner = owner.to_owned();
+        self.readers
+            .run(move |c| ledger::find_account(c, kind.name(), &owner, currency))
+            .await
+    }
+
+    async fn transfer_by_id(&self, id: i64) -> StoreResult<Option<TransferRecord>> {
+        self.readers.run(move |c| ledger::transfer_by_id(c, id)).await
+    }
+
+    async fn statement(&self, query: StatementQuery) -> StoreResult<Vec<StatementEntry>> {
+        self.readers.run(move |c| ledger::entries(c, &query)).await
+    }
+
+    async fn pin(&self, user: UserId) -> StoreResult<Option<PinRecord>> {
+        self.readers.run(move |c| pins::pin(c, user)).await
+    }
+
+    async fn set_pin(&self, user: UserId, pin_hash: &str, now_ms: i64) -> StoreResult<PinRecord> {
+        let hash = pin_hash.to_owned();
+        self.writer.run(move |tx| pins::set_pin(tx, user, &hash, now_ms)).await
+    }
+
+    async fn record_pin_try(&self, user: UserId, right: bool, now_ms: i64, lock_ms: i64) -> StoreResult<PinRecord> {
+        self.writer
+            .run(move |tx| pins::record_try(tx, user, right, now_ms, lock_ms))
+            .await
+    }
+
+    async fn set_no_pin_limit(&self, user: UserId, limit_minor: i64) -> StoreResult<PinRecord> {
+        self.writer
+            .run(move |tx| pins::set_no_pin_limit(tx, user, limit_minor))
+            .await
+    }
+
+    async fn send_payment(&self, new: NewPayment, now_ms: i64) -> StoreResult<(PaymentRecord, bool)> {
+        self.writer.run(move |tx| payments::send(tx, new, now_ms)).await
+    }
+
+    async fn payment(&self, user: UserId, id: i64) -> StoreResult<PaymentRecord> {
+        self.readers.run(move |c| payments::payment(c, user, id)).await
+    }
+
+    async fn answer_transfer(&self, user: UserId, id: i64, accept: bool, now_ms: i64) -> StoreResult<PaymentRecord> {
+        self.writer
+            .run(move |tx| payments::answer(tx, user, id, accept, now_ms))
+            .await
+    }
+
+    async fn open_red_packet(&self, user: UserId, id: i64, now_ms: i64) -> StoreResult<(PaymentRecord, i64)> {
+        self.writer.run(move |tx| payments::open(tx, user, id, now_ms)).await
+    }
+
+    async fn expire_payments(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<PaymentRecord>> {
+        self.writer.run(move |tx| payments::expire(tx, now_ms, limit)).await
     }
 
     async fn events_since(&self, user: UserId, since: StreamPos, limit: usize) -> StoreResult<Vec<EventRecord>> {

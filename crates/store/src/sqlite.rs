@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite_0001_chat.sql")),
     (2, include_str!("../migrations/sqlite_0002_ledger.sql")),
     (3, include_str!("../migrations/sqlite_0003_cards.sql")),
+    (4, include_str!("../migrations/sqlite_0004_payments.sql")),
 ];
 
 /// Holds an exclusive OS lock beside the database file for as long as the

@@ -46,6 +46,7 @@ pub fn message(m: &MessageRecord) -> api::Message {
         mentions: m.mentions.iter().map(|u| u.0).collect(),
         sent_at_ms: m.sent_at_ms,
         recalled: m.recalled,
+        payment_id: m.payment_id,
     }
 }
 
@@ -112,4 +113,43 @@ pub fn event(e: &EventRecord) -> api::Event {
 /// Serializes a wire value for an event payload. Wire types always serialize.
 pub fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+pub fn payment(p: &PaymentRecord) -> api::ChatPayment {
+    let finished_lucky =
+        p.status == qiao_domain::payment::PaymentStatus::Finished && p.split == Some(qiao_domain::payment::Split::Lucky);
+    let amounts: Vec<i64> = p.opened.iter().map(|o| o.amount_minor).collect();
+    let best_luck_user_id = finished_lucky
+        .then(|| qiao_domain::red_packet::best_luck(&amounts))
+        .flatten()
+        .map(|i| p.opened[i].user_id.0);
+    api::ChatPayment {
+        id: p.id,
+        kind: p.kind.as_str().to_owned(),
+        conversation_id: p.conversation_id.0,
+        message_id: p.message_id.map(|m| m.0),
+        sender_id: p.sender_id.0,
+        recipient_id: p.recipient_id.map(|u| u.0),
+        split: p.split.map(|s| s.as_str().to_owned()),
+        currency: p.currency.code().to_owned(),
+        total_minor: p.total_minor,
+        shares: p.shares,
+        opened_count: p.opened_count,
+        opened_minor: p.opened_minor,
+        note: p.note.clone(),
+        status: p.status.as_str().to_owned(),
+        created_at_ms: p.created_at_ms,
+        expires_at_ms: p.expires_at_ms,
+        settled_at_ms: p.settled_at_ms,
+        opened: p
+            .opened
+            .iter()
+            .map(|o| api::OpenedShare {
+                user_id: o.user_id.0,
+                amount_minor: o.amount_minor,
+                opened_at_ms: o.opened_at_ms,
+            })
+            .collect(),
+        best_luck_user_id,
+    }
 }

@@ -102,7 +102,7 @@ both_stores! {
         assert_eq!(zh.assert_error(504, "bank_timeout"), "银行响应超时，资金未变动，请重试。");
         top_up(&app, &emily, credit.id, json!(1_000), "credit").await.assert_error(403, "funding_not_allowed");
 
-        for (amount, code) in [(json!(0), "invalid_request"), (json!(-5), "invalid_request"), (json!("ten"), "invalid_request"), (json!(1.5), "invalid_request")] {
+        for (amount, code) in [(json!(0), "invalid_amount"), (json!(-5), "invalid_amount"), (json!("ten"), "invalid_request"), (json!(1.5), "invalid_request")] {
             top_up(&app, &emily, good.id, amount, "bad-amount").await.assert_error(400, code);
         }
         top_up(&app, &emily, good.id, json!(100), "has space").await.assert_error(400, "invalid_request");

@@ -67,6 +67,19 @@ pub fn ensure_account(
     account_from_row(&tx.conn.query_one(&sql, params![kind.name(), owner, currency.code()])?)
 }
 
+/// The account of this kind, owner and currency, if it was ever opened.
+pub fn find_account(
+    conn: &mut dyn Conn,
+    kind: &str,
+    owner: &str,
+    currency: Currency,
+) -> StoreResult<Option<LedgerAccount>> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE kind = $1 AND owner = $2 AND currency = $3");
+    conn.query_opt(&sql, params![kind, owner, currency.code()])?
+        .map(|r| account_from_row(&r))
+        .transpose()
+}
+
 const TRANSFER_COLUMNS: &str =
     "id, idempotency_key, debit_account_id, credit_account_id, amount_minor, currency, phase, pending_id, memo, created_at_ms";
 
@@ -280,7 +293,10 @@ fn read_and_check(conn: &mut dyn Conn) -> StoreResult<ReconcileReport> {
         .iter()
         .map(transfer_from_row)
         .collect::<StoreResult<_>>()?;
-    Ok(ReconcileReport::check(&accounts, &transfers))
+    let held = super::payments::held_in_escrow(conn)?;
+    let mut report = ReconcileReport::check(&accounts, &transfers);
+    report.check_escrow(&accounts, &held);
+    Ok(report)
 }
 
 /// Splits `n` rows into statement sizes drawn from a few fixed ones, so that
@@ -545,6 +561,72 @@ pub fn transfer_batch(
         .map(|outcome| match outcome {
             Outcome::Done(result) => result,
             Outcome::Appended(index) => Ok(appended[index].clone()),
+        })
+        .collect())
+}
+
+pub fn transfer_by_id(conn: &mut dyn Conn, id: i64) -> StoreResult<Option<TransferRecord>> {
+    let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = $1");
+    conn.query_opt(&sql, params![id])?
+        .map(|r| transfer_from_row(&r))
+        .transpose()
+}
+
+/// Money-moving entries (posted or pending) of some accounts, newest first,
+/// each pending one with its settlement if it has one.
+pub fn entries(conn: &mut dyn Conn, q: &crate::records::StatementQuery) -> StoreResult<Vec<crate::records::StatementEntry>> {
+    use crate::engine::{placeholders, Value};
+    if q.accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = q.accounts.len();
+    let sql = format!(
+        "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers
+         WHERE (debit_account_id IN ({list}) OR credit_account_id IN ({list}))
+           AND phase IN ('posted', 'pending') AND id < ${a} AND created_at_ms >= ${b} AND created_at_ms < ${c}
+         ORDER BY id DESC LIMIT ${d}",
+        list = placeholders(0, n),
+        a = n + 1,
+        b = n + 2,
+        c = n + 3,
+        d = n + 4
+    );
+    let mut values: Vec<Value> = q.accounts.iter().map(|a| Value::from(a.0)).collect();
+    values.extend([
+        Value::from(q.before_id.unwrap_or(i64::MAX)),
+        Value::from(q.from_ms),
+        Value::from(q.until_ms),
+        Value::from(q.limit as i64),
+    ]);
+    let transfers: Vec<TransferRecord> = conn
+        .query(&sql, &values)?
+        .iter()
+        .map(transfer_from_row)
+        .collect::<StoreResult<_>>()?;
+    let pending: Vec<i64> = transfers
+        .iter()
+        .filter(|t| t.phase == TransferPhase::Pending)
+        .map(|t| t.id)
+        .collect();
+    let mut settlements = std::collections::HashMap::new();
+    if !pending.is_empty() {
+        let sql = format!(
+            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE pending_id IN ({})",
+            placeholders(0, pending.len())
+        );
+        let values: Vec<Value> = pending.iter().map(|id| Value::from(*id)).collect();
+        for row in conn.query(&sql, &values)? {
+            let settlement = transfer_from_row(&row)?;
+            if let Some(of) = settlement.pending_id {
+                settlements.insert(of, settlement);
+            }
+        }
+    }
+    Ok(transfers
+        .into_iter()
+        .map(|transfer| crate::records::StatementEntry {
+            settlement: settlements.remove(&transfer.id),
+            transfer,
         })
         .collect())
 }

@@ -33,6 +33,7 @@ pub fn message_by_id(conn: &mut dyn Conn, id: MessageId) -> StoreResult<Option<M
 fn same_message(stored: &MessageRecord, conversation: ConversationId, draft: &Draft) -> bool {
     let (text, blob, name) = match &draft.content {
         Content::Text { text } => (Some(text.as_str()), None, None),
+        Content::Payment { note, .. } => (Some(note.as_str()), None, None),
         Content::Image { blob } => (None, Some(blob.as_str()), None),
         Content::File { blob, name } => (None, Some(blob.as_str()), Some(name.as_str())),
     };
@@ -93,14 +94,19 @@ pub fn send(
     }
     let (text, blob, file_name) = match &draft.content {
         Content::Text { text } => (Some(text.clone()), None, None),
+        Content::Payment { note, .. } => (Some(note.clone()), None, None),
         Content::Image { blob } => (None, Some(blob.as_str().to_owned()), None),
         Content::File { blob, name } => (None, Some(blob.as_str().to_owned()), Some(name.clone())),
+    };
+    let payment_id = match &draft.content {
+        Content::Payment { payment_id, .. } => Some(*payment_id),
+        _ => None,
     };
     let seq = st.last_seq + 1;
     let inserted = tx.conn.query_opt(
         "INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, kind, text, blob, file_name, mime, size,
-                               reply_to, mentions, sent_at_ms, recalled)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)
+                               reply_to, mentions, sent_at_ms, recalled, payment_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14)
          ON CONFLICT (sender_id, client_msg_id) DO NOTHING RETURNING id",
         params![
             id.0,
@@ -115,7 +121,8 @@ pub fn send(
             size,
             draft.reply_to.map(|m| m.0),
             mentions_text(&draft.mentions),
-            now_ms
+            now_ms,
+            payment_id
         ],
     )?;
     let Some(row) = inserted else {
@@ -146,6 +153,7 @@ pub fn send(
         mentions: draft.mentions,
         sent_at_ms: now_ms,
         recalled: false,
+        payment_id,
     };
     if let Some(blob) = &blob {
         tx.conn.execute(
@@ -194,6 +202,10 @@ pub fn recall(tx: &mut Tx<'_>, user: UserId, id: MessageId, now_ms: i64) -> Stor
         return Err(Rejection::MessageNotFound.into());
     }
     message::may_recall(found.sender_id, user, found.sent_at_ms, now_ms, found.recalled)?;
+    if found.payment_id.is_some() {
+        // Money has moved with it; a transfer is answered or refunded, never recalled.
+        return Err(Rejection::Forbidden.into());
+    }
     tx.conn.execute(
         "UPDATE messages SET recalled = 1, text = NULL, blob = NULL, file_name = NULL, mime = NULL, size = NULL
          WHERE id = $1",

@@ -7,6 +7,8 @@ pub mod contacts;
 pub mod conversations;
 pub mod ledger;
 pub mod messages;
+pub mod payments;
+pub mod pins;
 pub mod sync;
 
 use qiao_domain::identity::{Language, Region};
@@ -46,7 +48,7 @@ pub fn require_user(conn: &mut dyn Conn, id: UserId) -> StoreResult<UserRecord> 
 }
 
 pub const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, kind, text, blob, \
-     file_name, mime, size, reply_to, mentions, sent_at_ms, recalled";
+     file_name, mime, size, reply_to, mentions, sent_at_ms, recalled, payment_id";
 
 pub fn message_from_row(row: &Row) -> StoreResult<MessageRecord> {
     let mentions = row
@@ -71,6 +73,7 @@ pub fn message_from_row(row: &Row) -> StoreResult<MessageRecord> {
         mentions,
         sent_at_ms: row.int(13)?,
         recalled: row.int(14)? != 0,
+        payment_id: row.opt_int(15)?,
     })
 }
 

@@ -1,0 +1,406 @@
+//! Transfers and red packets inside chats. Sending moves the money from the
+//! sender's wallet (or credit line) into escrow and posts the chat message,
+//! in one transaction; accepting, opening and refunding move it out of escrow.
+//! All of it runs in the single writer, so hundreds of members opening one
+//! packet at once are served one after another: each share goes to exactly
+//! one person, and nobody gets two.
+
+use std::sync::Arc;
+
+use qiao_domain::conversation::Kind;
+use qiao_domain::event::EventKind;
+use qiao_domain::ids::{ConversationId, MessageId, UserId};
+use qiao_domain::ledger::{user_owner, AccountKind, CHAT_ESCROW_OWNER};
+use qiao_domain::message::{Content, Draft};
+use qiao_domain::money::{Amount, Currency};
+use qiao_domain::payment::{self, Facts, PaymentKind, PaymentStatus, Split, PAYMENT_TTL_MS};
+use qiao_domain::red_packet::SplitMix;
+use qiao_domain::Error as Rejection;
+
+use super::conversations::{membership_row, state};
+use super::{corrupt, ledger, messages};
+use crate::engine::{params, placeholders, Conn, Row, Value};
+use crate::records::{LedgerAccountId, NewPayment, NewTransfer, OpenedShare, PaySource, PaymentRecord};
+use crate::wire;
+use crate::writer::{Audience, Tx};
+use crate::{StoreError, StoreResult};
+
+const COLUMNS: &str = "id, kind, sender_id, client_key, conversation_id, message_id, recipient_id, split, currency, \
+     total_minor, shares, opened_count, opened_minor, note, source_account_id, status, created_at_ms, expires_at_ms, \
+     settled_at_ms";
+
+fn from_row(row: &Row) -> StoreResult<PaymentRecord> {
+    let split = match row.opt_text(7)? {
+        Some(s) => Some(Split::parse(&s).map_err(|_| corrupt("split"))?),
+        None => None,
+    };
+    Ok(PaymentRecord {
+        id: row.int(0)?,
+        kind: PaymentKind::parse(&row.text(1)?).ok_or_else(|| corrupt("payment kind"))?,
+        sender_id: UserId(row.int(2)?),
+        client_key: row.text(3)?,
+        conversation_id: ConversationId(row.int(4)?),
+        message_id: row.opt_int(5)?.map(MessageId),
+        recipient_id: row.opt_int(6)?.map(UserId),
+        split,
+        currency: Currency::parse(&row.text(8)?).map_err(|_| corrupt("currency"))?,
+        total_minor: row.int(9)?,
+        shares: u32::try_from(row.int(10)?).map_err(|_| corrupt("shares"))?,
+        opened_count: u32::try_from(row.int(11)?).map_err(|_| corrupt("opened"))?,
+        opened_minor: row.int(12)?,
+        note: row.text(13)?,
+        source_account: LedgerAccountId(row.int(14)?),
+        status: PaymentStatus::parse(&row.text(15)?).ok_or_else(|| corrupt("payment status"))?,
+        created_at_ms: row.int(16)?,
+        expires_at_ms: row.int(17)?,
+        settled_at_ms: row.opt_int(18)?,
+        opened: Vec::new(),
+    })
+}
+
+/// The payment row alone (no shares): what the hot paths need.
+fn row_of(conn: &mut dyn Conn, id: i64) -> StoreResult<PaymentRecord> {
+    let sql = format!("SELECT {COLUMNS} FROM chat_payments WHERE id = $1");
+    let row = conn
+        .query_opt(&sql, params![id])?
+        .ok_or(StoreError::Rejected(Rejection::PaymentNotFound))?;
+    from_row(&row)
+}
+
+/// The payment with its opened shares.
+fn load(conn: &mut dyn Conn, id: i64) -> StoreResult<PaymentRecord> {
+    let mut record = row_of(conn, id)?;
+    if record.kind == PaymentKind::RedPacket {
+        record.opened = conn
+            .query(
+                "SELECT opened_by, amount_minor, opened_at_ms FROM red_packet_shares
+                 WHERE payment_id = $1 AND opened_by IS NOT NULL ORDER BY idx",
+                params![id],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(OpenedShare {
+                    user_id: UserId(r.int(0)?),
+                    amount_minor: r.int(1)?,
+                    opened_at_ms: r.int(2)?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+    }
+    Ok(record)
+}
+
+/// A payment, if `user` is a member of its conversation; otherwise `PaymentNotFound`.
+pub fn payment(conn: &mut dyn Conn, user: UserId, id: i64) -> StoreResult<PaymentRecord> {
+    let record = load(conn, id)?;
+    match membership_row(conn, user, record.conversation_id) {
+        Ok(_) => Ok(record),
+        Err(StoreError::Rejected(_)) => Err(Rejection::PaymentNotFound.into()),
+        Err(e) => Err(e),
+    }
+}
+
+fn facts(p: &PaymentRecord, direct: bool) -> Facts {
+    Facts {
+        kind: p.kind,
+        status: p.status,
+        sender: p.sender_id,
+        recipient: p.recipient_id,
+        direct,
+        expires_at_ms: p.expires_at_ms,
+    }
+}
+
+fn escrow(tx: &mut Tx<'_>, currency: Currency, now_ms: i64) -> StoreResult<LedgerAccountId> {
+    Ok(ledger::ensure_account(tx, AccountKind::Escrow, CHAT_ESCROW_OWNER, currency, now_ms)?.id)
+}
+
+fn wallet(tx: &mut Tx<'_>, user: UserId, currency: Currency, now_ms: i64) -> StoreResult<LedgerAccountId> {
+    Ok(ledger::ensure_account(tx, AccountKind::Wallet, &user_owner(user), currency, now_ms)?.id)
+}
+
+/// Moves money in the same transaction as the caller's other writes.
+fn move_money(
+    tx: &mut Tx<'_>,
+    key: String,
+    debit: LedgerAccountId,
+    credit: LedgerAccountId,
+    amount: Amount,
+    memo: String,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let new = NewTransfer {
+        key,
+        debit,
+        credit,
+        amount,
+        pending: false,
+        memo,
+    };
+    ledger::transfer(tx, new, now_ms).map(|_| ())
+}
+
+fn publish(tx: &mut Tx<'_>, record: &PaymentRecord, audience: Audience, recipients: Arc<[UserId]>, now_ms: i64) -> StoreResult<()> {
+    let data = wire::to_json(&wire::payment(record));
+    tx.emit(EventKind::PaymentUpdated, audience, None, data, recipients, now_ms)
+        .map(|_| ())
+}
+
+/// Sends a transfer or red packet: money into escrow, a chat message that
+/// carries it. Idempotent by the sender's key; returns the payment and
+/// whether this call created it.
+pub fn send(tx: &mut Tx<'_>, new: NewPayment, now_ms: i64) -> StoreResult<(PaymentRecord, bool)> {
+    let currency = new.amount.currency();
+    let st = state(tx, new.conversation)?;
+    let direct = st.kind == Kind::Direct;
+    let shares = match new.kind {
+        PaymentKind::Transfer => vec![new.amount.minor()],
+        PaymentKind::RedPacket => payment::shares(
+            new.split.ok_or(Rejection::InvalidRequest)?,
+            new.amount.minor(),
+            new.count,
+            st.members.len(),
+            direct,
+            &mut SplitMix(new.seed),
+        )?,
+    };
+    let total = shares
+        .iter()
+        .try_fold(0i64, |sum, s| sum.checked_add(*s))
+        .ok_or(Rejection::AmountOverflow)?;
+    let existing = tx.conn.query_opt(
+        &format!("SELECT {COLUMNS} FROM chat_payments WHERE sender_id = $1 AND client_key = $2"),
+        params![new.sender.0, new.client_key.as_str()],
+    )?;
+    if let Some(row) = existing {
+        let first = from_row(&row)?;
+        let same = first.kind == new.kind
+            && first.conversation_id == new.conversation
+            && first.split == new.split
+            && first.currency == currency
+            && first.total_minor == total
+            && first.shares == shares.len() as u32
+            && first.note == new.note;
+        return if same {
+            Ok((load(tx.conn, first.id)?, false))
+        } else {
+            Err(Rejection::IdempotencyConflict.into())
+        };
+    }
+    if !st.members.contains_key(&new.sender) {
+        return Err(Rejection::NotMember.into());
+    }
+    let recipient = match (new.kind, direct) {
+        (PaymentKind::Transfer, true) => st.members.keys().copied().find(|u| *u != new.sender),
+        (PaymentKind::Transfer, false) => return Err(Rejection::InvalidRequest.into()),
+        (PaymentKind::RedPacket, _) => None,
+    };
+    let source = match new.source {
+        PaySource::Balance => wallet(tx, new.sender, currency, now_ms)?,
+        PaySource::PayLater => {
+            ledger::find_account(tx.conn, "credit_line", &user_owner(new.sender), currency)?
+                .ok_or(StoreError::Rejected(Rejection::NoCreditLine))?
+                .id
+        }
+    };
+    let escrow = escrow(tx, currency, now_ms)?;
+    let (status, split) = match new.kind {
+        PaymentKind::Transfer => (PaymentStatus::Pending, None),
+        PaymentKind::RedPacket => (PaymentStatus::Open, new.split.map(Split::as_str)),
+    };
+    let id = tx
+        .conn
+        .query_one(
+            "INSERT INTO chat_payments (kind, sender_id, client_key, conversation_id, recipient_id, split, currency,
+                 total_minor, shares, note, source_account_id, status, created_at_ms, expires_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+            params![
+                new.kind.as_str(),
+                new.sender.0,
+                new.client_key.as_str(),
+                new.conversation.0,
+                recipient.map(|u| u.0),
+                split,
+                currency.code(),
+                total,
+                shares.len() as i64,
+                new.note.as_str(),
+                source.0,
+                status.as_str(),
+                now_ms,
+                now_ms + PAYMENT_TTL_MS
+            ],
+        )?
+        .int(0)?;
+    let amount = Amount::new(total, currency)?;
+    let memo = format!("{}:{id}", new.kind.as_str());
+    move_money(
+        tx,
+        format!("chat:{}:{}", new.sender.0, new.client_key.as_str()),
+        source,
+        escrow,
+        amount,
+        memo,
+        now_ms,
+    )?;
+    if new.kind == PaymentKind::RedPacket {
+        insert_shares(tx.conn, id, &shares)?;
+    }
+    let content = Content::Payment {
+        kind: new.kind,
+        payment_id: id,
+        note: new.note.clone(),
+    };
+    let draft = Draft::new(content, None, Vec::new())?;
+    let sent = messages::send(tx, new.sender, new.conversation, new.client_key, draft, now_ms)?;
+    tx.conn.execute(
+        "UPDATE chat_payments SET message_id = $2 WHERE id = $1",
+        params![id, sent.message.id.0],
+    )?;
+    Ok((load(tx.conn, id)?, true))
+}
+
+fn insert_shares(conn: &mut dyn Conn, id: i64, shares: &[i64]) -> StoreResult<()> {
+    for (chunk_index, chunk) in shares.chunks(100).enumerate() {
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(i * 3, 3)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO red_packet_shares (payment_id, idx, amount_minor) VALUES {}",
+            tuples.join(", ")
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+        for (i, amount) in chunk.iter().enumerate() {
+            values.extend([Value::from(id), Value::from((chunk_index * 100 + i) as i64), Value::from(*amount)]);
+        }
+        conn.execute(&sql, &values)?;
+    }
+    Ok(())
+}
+
+/// The recipient accepts (credited) or declines (refunded) a transfer.
+pub fn answer(tx: &mut Tx<'_>, user: UserId, id: i64, accept: bool, now_ms: i64) -> StoreResult<PaymentRecord> {
+    let p = row_of(tx.conn, id)?;
+    let st = state(tx, p.conversation_id)?;
+    if !st.members.contains_key(&user) {
+        return Err(Rejection::PaymentNotFound.into());
+    }
+    payment::may_answer(&facts(&p, st.kind == Kind::Direct), user, now_ms)?;
+    let amount = Amount::new(p.total_minor, p.currency)?;
+    let escrow = escrow(tx, p.currency, now_ms)?;
+    let (to, status, key, memo) = if accept {
+        (wallet(tx, user, p.currency, now_ms)?, PaymentStatus::Accepted, "accept", "transfer")
+    } else {
+        (p.source_account, PaymentStatus::Declined, "decline", "refund")
+    };
+    move_money(tx, format!("chat:{id}:{key}"), escrow, to, amount, format!("{memo}:{id}"), now_ms)?;
+    tx.conn.execute(
+        "UPDATE chat_payments SET status = $2, settled_at_ms = $3 WHERE id = $1",
+        params![id, status.as_str(), now_ms],
+    )?;
+    let record = load(tx.conn, id)?;
+    publish(tx, &record, Audience::Conversation(p.conversation_id), st.recipients.clone(), now_ms)?;
+    Ok(record)
+}
+
+/// Opens the next share of a red packet for `user`; returns the packet and the share.
+pub fn open(tx: &mut Tx<'_>, user: UserId, id: i64, now_ms: i64) -> StoreResult<(PaymentRecord, i64)> {
+    let p = row_of(tx.conn, id)?;
+    let st = state(tx, p.conversation_id)?;
+    if !st.members.contains_key(&user) {
+        return Err(Rejection::PaymentNotFound.into());
+    }
+    let opened = tx
+        .conn
+        .query_opt(
+            "SELECT 1 FROM red_packet_shares WHERE payment_id = $1 AND opened_by = $2",
+            params![id, user.0],
+        )?
+        .is_some();
+    payment::may_open(&facts(&p, st.kind == Kind::Direct), user, opened, now_ms)?;
+    let index = i64::from(p.opened_count);
+    let share = tx
+        .conn
+        .query_one(
+            "UPDATE red_packet_shares SET opened_by = $3, opened_at_ms = $4
+             WHERE payment_id = $1 AND idx = $2 AND opened_by IS NULL RETURNING amount_minor",
+            params![id, index, user.0, now_ms],
+        )?
+        .int(0)?;
+    let finished = p.opened_count + 1 == p.shares;
+    let status = if finished { PaymentStatus::Finished } else { PaymentStatus::Open };
+    tx.conn.execute(
+        "UPDATE chat_payments SET opened_count = opened_count + 1, opened_minor = opened_minor + $2, status = $3,
+             settled_at_ms = $4 WHERE id = $1",
+        params![id, share, status.as_str(), finished.then_some(now_ms)],
+    )?;
+    let escrow = escrow(tx, p.currency, now_ms)?;
+    let to = wallet(tx, user, p.currency, now_ms)?;
+    let amount = Amount::new(share, p.currency)?;
+    move_money(tx, format!("chat:{id}:share:{index}"), escrow, to, amount, format!("red_packet:{id}"), now_ms)?;
+    let record = PaymentRecord {
+        opened_count: p.opened_count + 1,
+        opened_minor: p.opened_minor + share,
+        status,
+        settled_at_ms: finished.then_some(now_ms).or(p.settled_at_ms),
+        ..p
+    };
+    // The sender and the opener hear of each open; everyone hears when it is finished.
+    if finished {
+        let full = load(tx.conn, id)?;
+        publish(tx, &full, Audience::Conversation(full.conversation_id), st.recipients.clone(), now_ms)?;
+    } else {
+        let sender = record.sender_id;
+        publish(tx, &record, Audience::User(sender, Some(record.conversation_id)), Arc::from(vec![sender]), now_ms)?;
+        if user != sender {
+            publish(tx, &record, Audience::User(user, Some(record.conversation_id)), Arc::from(vec![user]), now_ms)?;
+        }
+    }
+    Ok((record, share))
+}
+
+/// Refunds up to `limit` transfers and red packets whose 24 hours have run
+/// out: what is left in escrow goes back where it came from.
+pub fn expire(tx: &mut Tx<'_>, now_ms: i64, limit: usize) -> StoreResult<Vec<PaymentRecord>> {
+    let due: Vec<i64> = tx
+        .conn
+        .query(
+            "SELECT id FROM chat_payments WHERE status IN ('pending', 'open') AND expires_at_ms <= $1
+             ORDER BY expires_at_ms LIMIT $2",
+            params![now_ms, limit as i64],
+        )?
+        .iter()
+        .map(|r| r.int(0))
+        .collect::<StoreResult<_>>()?;
+    let mut refunded = Vec::with_capacity(due.len());
+    for id in due {
+        let p = row_of(tx.conn, id)?;
+        let left = p.total_minor.checked_sub(p.opened_minor).ok_or(Rejection::AmountOverflow)?;
+        if left > 0 {
+            let escrow = escrow(tx, p.currency, now_ms)?;
+            let amount = Amount::new(left, p.currency)?;
+            move_money(tx, format!("chat:{id}:refund"), escrow, p.source_account, amount, format!("refund:{id}"), now_ms)?;
+        }
+        tx.conn.execute(
+            "UPDATE chat_payments SET status = 'refunded', settled_at_ms = $2 WHERE id = $1",
+            params![id, now_ms],
+        )?;
+        let record = load(tx.conn, id)?;
+        let st = state(tx, p.conversation_id)?;
+        publish(tx, &record, Audience::Conversation(p.conversation_id), st.recipients.clone(), now_ms)?;
+        refunded.push(record);
+    }
+    Ok(refunded)
+}
+
+/// What escrow should hold: the unsettled remainder of every live payment, per currency.
+pub fn held_in_escrow(conn: &mut dyn Conn) -> StoreResult<Vec<(Currency, i64)>> {
+    conn.query(
+        "SELECT currency, SUM(total_minor - opened_minor) FROM chat_payments
+         WHERE status IN ('pending', 'open') GROUP BY currency ORDER BY currency",
+        &[],
+    )?
+    .iter()
+    .map(|r| Ok((Currency::parse(&r.text(0)?).map_err(|_| corrupt("currency"))?, r.int(1)?)))
+    .collect()
+}
