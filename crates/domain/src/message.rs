@@ -25,9 +25,16 @@ impl BlobHash {
 /// What a message carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
-    Text { text: String },
-    Image { blob: BlobHash },
-    File { blob: BlobHash, name: String },
+    Text {
+        text: String,
+    },
+    Image {
+        blob: BlobHash,
+    },
+    File {
+        blob: BlobHash,
+        name: String,
+    },
     /// A transfer or red packet; only the store creates these, with the money.
     Payment {
         kind: crate::payment::PaymentKind,

@@ -71,6 +71,18 @@ impl PinState {
     }
 }
 
+/// The largest small-amount no-PIN limit a user may choose, in minor units.
+pub const MAX_NO_PIN_LIMIT_MINOR: i64 = 100_000;
+
+/// A no-PIN limit a user may choose: 0 (off) up to [`MAX_NO_PIN_LIMIT_MINOR`].
+pub fn no_pin_limit(limit_minor: i64) -> Result<i64, Error> {
+    if (0..=MAX_NO_PIN_LIMIT_MINOR).contains(&limit_minor) {
+        Ok(limit_minor)
+    } else {
+        Err(Error::InvalidAmount)
+    }
+}
+
 /// Whether a payment of `amount_minor` needs the PIN, given the user's
 /// small-amount no-PIN limit (0: always, the default).
 pub fn needs_pin(amount_minor: i64, no_pin_limit_minor: i64) -> bool {

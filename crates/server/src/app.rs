@@ -79,6 +79,7 @@ impl Application {
     }
 
     pub async fn run(self) -> std::io::Result<()> {
+        crate::expiry::spawn(self.state.clone());
         // Small frames go out at once instead of waiting for the peer's delayed ACK.
         let listener = self.listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {

@@ -125,6 +125,7 @@ pub struct RateLimits {
     login_by_account: DefaultKeyedRateLimiter<String>,
     login_by_address: DefaultKeyedRateLimiter<IpAddr>,
     public_by_address: DefaultKeyedRateLimiter<IpAddr>,
+    pin_by_user: DefaultKeyedRateLimiter<i64>,
 }
 
 fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> DefaultKeyedRateLimiter<K> {
@@ -138,6 +139,7 @@ impl RateLimits {
             login_by_account: per_minute(config.login_per_account_per_minute),
             login_by_address: per_minute(config.login_per_address_per_minute),
             public_by_address: per_minute(config.public_per_address_per_minute),
+            pin_by_user: per_minute(config.pin_per_user_per_minute),
         }
     }
 
@@ -149,6 +151,13 @@ impl RateLimits {
         } else {
             Err(ApiError(Error::RateLimited))
         }
+    }
+
+    /// PIN tries per user, on top of the lock after five wrong ones.
+    pub fn pin(&self, user: UserId) -> Result<(), ApiError> {
+        self.pin_by_user
+            .check_key(&user.0)
+            .map_err(|_| ApiError(Error::RateLimited))
     }
 
     pub fn public(&self, address: IpAddr) -> Result<(), ApiError> {

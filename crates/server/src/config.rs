@@ -45,6 +45,14 @@ pub struct Config {
     /// Which cards each region may bind: `debit` (stored value: top up and
     /// withdraw) and/or `credit` (pay later). Operator policy.
     pub region_funding: std::collections::BTreeMap<String, Vec<String>>,
+    /// How long a payment PIN stays locked after five wrong tries, in minutes.
+    pub pin_lock_minutes: u64,
+    /// Wrong-PIN tries allowed per user per minute (on top of the lock).
+    pub pin_per_user_per_minute: u32,
+    /// The pay-later limit a credit line opens with, per currency, in minor units.
+    pub pay_later_limit_minor: std::collections::BTreeMap<String, i64>,
+    /// Seconds between sweeps that refund expired transfers and red packets.
+    pub expiry_sweep_seconds: u64,
 }
 
 impl Default for Config {
@@ -68,6 +76,12 @@ impl Default for Config {
                 .into_iter()
                 .map(|(region, kinds)| (region.to_owned(), kinds.into_iter().map(str::to_owned).collect()))
                 .collect(),
+            pin_lock_minutes: 180,
+            pin_per_user_per_minute: 60,
+            pay_later_limit_minor: [("USD".to_owned(), 100_000), ("CNY".to_owned(), 500_000)]
+                .into_iter()
+                .collect(),
+            expiry_sweep_seconds: 60,
         }
     }
 }

@@ -116,10 +116,7 @@ fn texts(error: Error) -> (&'static str, &'static str) {
             "You have no pay-later credit line. Bind a credit card first.",
             "你还没有先用后付额度，请先绑定信用卡。",
         ),
-        Error::RepaymentExceedsOwed => (
-            "That is more than you owe.",
-            "还款金额超过了欠款。",
-        ),
+        Error::RepaymentExceedsOwed => ("That is more than you owe.", "还款金额超过了欠款。"),
         Error::Internal => (
             "Something went wrong on our side. Please try again.",
             "服务器出错了，请重试。",

@@ -10,6 +10,7 @@ pub mod bank;
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod expiry;
 pub mod http;
 pub mod hub;
 pub mod i18n;

@@ -157,9 +157,9 @@ impl ReconcileReport {
     /// live transfers and red packets (`held`, per currency).
     pub fn check_escrow(&mut self, accounts: &[LedgerAccount], held: &[(qiao_domain::money::Currency, i64)]) {
         let escrow = |currency| {
-            accounts.iter().find(|a| {
-                a.owner == qiao_domain::ledger::CHAT_ESCROW_OWNER && a.account.currency == currency
-            })
+            accounts
+                .iter()
+                .find(|a| a.owner == qiao_domain::ledger::CHAT_ESCROW_OWNER && a.account.currency == currency)
         };
         let mut currencies: Vec<_> = held.iter().map(|(c, _)| *c).collect();
         currencies.extend(
@@ -172,7 +172,9 @@ impl ReconcileReport {
         currencies.dedup();
         for currency in currencies {
             let expected = held.iter().find(|(c, _)| *c == currency).map_or(0, |(_, v)| *v);
-            let actual = escrow(currency).and_then(|a| a.account.totals.posted_balance()).unwrap_or(0);
+            let actual = escrow(currency)
+                .and_then(|a| a.account.totals.posted_balance())
+                .unwrap_or(0);
             if expected != actual {
                 self.problems.push(format!(
                     "chat escrow holds {actual} {} but live payments need {expected}",

@@ -116,8 +116,8 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 pub fn payment(p: &PaymentRecord) -> api::ChatPayment {
-    let finished_lucky =
-        p.status == qiao_domain::payment::PaymentStatus::Finished && p.split == Some(qiao_domain::payment::Split::Lucky);
+    let finished_lucky = p.status == qiao_domain::payment::PaymentStatus::Finished
+        && p.split == Some(qiao_domain::payment::Split::Lucky);
     let amounts: Vec<i64> = p.opened.iter().map(|o| o.amount_minor).collect();
     let best_luck_user_id = finished_lucky
         .then(|| qiao_domain::red_packet::best_luck(&amounts))

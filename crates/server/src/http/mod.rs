@@ -5,6 +5,9 @@ pub mod accounts;
 pub mod contacts;
 pub mod conversations;
 pub mod messages;
+pub mod payments;
+pub mod pin;
+pub mod statement;
 pub mod sync;
 pub mod uploads;
 pub mod wallet;
@@ -82,6 +85,21 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(wallet::bind_card, wallet::cards))
         .routes(routes!(wallet::card))
         .routes(routes!(wallet::top_up))
+        .routes(routes!(wallet::withdraw))
+        .routes(routes!(pin::set_pin))
+        .routes(routes!(pin::set_no_pin_limit))
+        .routes(routes!(payments::send_transfer))
+        .routes(routes!(payments::send_red_packet))
+        .routes(routes!(payments::get))
+        .routes(routes!(payments::accept))
+        .routes(routes!(payments::decline))
+        .routes(routes!(payments::open))
+        .routes(routes!(statement::statement))
+        .routes(routes!(statement::statement_csv))
+        .routes(routes!(statement::entry))
+        .routes(routes!(statement::credit))
+        .routes(routes!(statement::credit_statement))
+        .routes(routes!(statement::repay))
         .routes(routes!(sync::sync))
         .routes(routes!(crate::ws::connect))
         .routes(routes!(healthz))

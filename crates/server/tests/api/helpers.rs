@@ -50,6 +50,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub config: Config,
+    /// The running server's state, for what a test drives directly (the expiry sweep).
+    pub state: qiao_server::state::AppState,
     _dir: Arc<tempfile::TempDir>,
     /// The PostgreSQL database this app created and drops at the end.
     owned_database: Option<String>,
@@ -140,9 +142,11 @@ impl TestApp {
             .await
             .unwrap();
         let addr = app.local_addr().unwrap();
+        let state = app.state.clone();
         tokio::spawn(app.run());
         Self {
             addr,
+            state,
             http: reqwest::Client::new(),
             clock,
             config,

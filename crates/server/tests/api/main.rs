@@ -12,5 +12,6 @@ mod cluster;
 mod contacts;
 mod groups;
 mod operations;
+mod payments;
 mod realtime;
 mod wallet;

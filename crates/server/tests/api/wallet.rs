@@ -9,17 +9,17 @@ use serde_json::json;
 use crate::both_stores;
 use crate::helpers::*;
 
-async fn bind(app: &TestApp, user: &TestUser, number: &str, funding: &str) -> Reply {
+pub async fn bind(app: &TestApp, user: &TestUser, number: &str, funding: &str) -> Reply {
     app.post(user, "/api/wallet/cards", json!({"number": number, "funding": funding}))
         .await
 }
 
-async fn balance(app: &TestApp, user: &TestUser) -> api::Balance {
+pub async fn balance(app: &TestApp, user: &TestUser) -> api::Balance {
     let wallet: api::Wallet = app.get(user, "/api/wallet").await.typed();
     wallet.balances.into_iter().next().unwrap()
 }
 
-async fn top_up(app: &TestApp, user: &TestUser, card: i64, amount: serde_json::Value, key: &str) -> Reply {
+pub async fn top_up(app: &TestApp, user: &TestUser, card: i64, amount: serde_json::Value, key: &str) -> Reply {
     app.post(
         user,
         "/api/wallet/top-ups",
@@ -28,7 +28,7 @@ async fn top_up(app: &TestApp, user: &TestUser, card: i64, amount: serde_json::V
     .await
 }
 
-fn assert_reconciles(app: &TestApp) {
+pub fn assert_reconciles(app: &TestApp) {
     let location = match &app.config.database {
         Some(url) => qiao_store::Location::Postgres(url.clone()),
         None => qiao_store::Location::Sqlite(app.config.sqlite_path()),

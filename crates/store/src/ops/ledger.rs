@@ -574,7 +574,10 @@ pub fn transfer_by_id(conn: &mut dyn Conn, id: i64) -> StoreResult<Option<Transf
 
 /// Money-moving entries (posted or pending) of some accounts, newest first,
 /// each pending one with its settlement if it has one.
-pub fn entries(conn: &mut dyn Conn, q: &crate::records::StatementQuery) -> StoreResult<Vec<crate::records::StatementEntry>> {
+pub fn entries(
+    conn: &mut dyn Conn,
+    q: &crate::records::StatementQuery,
+) -> StoreResult<Vec<crate::records::StatementEntry>> {
     use crate::engine::{placeholders, Value};
     if q.accounts.is_empty() {
         return Ok(Vec::new());

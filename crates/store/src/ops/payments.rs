@@ -140,7 +140,13 @@ fn move_money(
     ledger::transfer(tx, new, now_ms).map(|_| ())
 }
 
-fn publish(tx: &mut Tx<'_>, record: &PaymentRecord, audience: Audience, recipients: Arc<[UserId]>, now_ms: i64) -> StoreResult<()> {
+fn publish(
+    tx: &mut Tx<'_>,
+    record: &PaymentRecord,
+    audience: Audience,
+    recipients: Arc<[UserId]>,
+    now_ms: i64,
+) -> StoreResult<()> {
     let data = wire::to_json(&wire::payment(record));
     tx.emit(EventKind::PaymentUpdated, audience, None, data, recipients, now_ms)
         .map(|_| ())
@@ -271,7 +277,11 @@ fn insert_shares(conn: &mut dyn Conn, id: i64, shares: &[i64]) -> StoreResult<()
         );
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
         for (i, amount) in chunk.iter().enumerate() {
-            values.extend([Value::from(id), Value::from((chunk_index * 100 + i) as i64), Value::from(*amount)]);
+            values.extend([
+                Value::from(id),
+                Value::from((chunk_index * 100 + i) as i64),
+                Value::from(*amount),
+            ]);
         }
         conn.execute(&sql, &values)?;
     }
@@ -289,17 +299,36 @@ pub fn answer(tx: &mut Tx<'_>, user: UserId, id: i64, accept: bool, now_ms: i64)
     let amount = Amount::new(p.total_minor, p.currency)?;
     let escrow = escrow(tx, p.currency, now_ms)?;
     let (to, status, key, memo) = if accept {
-        (wallet(tx, user, p.currency, now_ms)?, PaymentStatus::Accepted, "accept", "transfer")
+        (
+            wallet(tx, user, p.currency, now_ms)?,
+            PaymentStatus::Accepted,
+            "accept",
+            "transfer",
+        )
     } else {
         (p.source_account, PaymentStatus::Declined, "decline", "refund")
     };
-    move_money(tx, format!("chat:{id}:{key}"), escrow, to, amount, format!("{memo}:{id}"), now_ms)?;
+    move_money(
+        tx,
+        format!("chat:{id}:{key}"),
+        escrow,
+        to,
+        amount,
+        format!("{memo}:{id}"),
+        now_ms,
+    )?;
     tx.conn.execute(
         "UPDATE chat_payments SET status = $2, settled_at_ms = $3 WHERE id = $1",
         params![id, status.as_str(), now_ms],
     )?;
     let record = load(tx.conn, id)?;
-    publish(tx, &record, Audience::Conversation(p.conversation_id), st.recipients.clone(), now_ms)?;
+    publish(
+        tx,
+        &record,
+        Audience::Conversation(p.conversation_id),
+        st.recipients.clone(),
+        now_ms,
+    )?;
     Ok(record)
 }
 
@@ -328,7 +357,11 @@ pub fn open(tx: &mut Tx<'_>, user: UserId, id: i64, now_ms: i64) -> StoreResult<
         )?
         .int(0)?;
     let finished = p.opened_count + 1 == p.shares;
-    let status = if finished { PaymentStatus::Finished } else { PaymentStatus::Open };
+    let status = if finished {
+        PaymentStatus::Finished
+    } else {
+        PaymentStatus::Open
+    };
     tx.conn.execute(
         "UPDATE chat_payments SET opened_count = opened_count + 1, opened_minor = opened_minor + $2, status = $3,
              settled_at_ms = $4 WHERE id = $1",
@@ -337,7 +370,15 @@ pub fn open(tx: &mut Tx<'_>, user: UserId, id: i64, now_ms: i64) -> StoreResult<
     let escrow = escrow(tx, p.currency, now_ms)?;
     let to = wallet(tx, user, p.currency, now_ms)?;
     let amount = Amount::new(share, p.currency)?;
-    move_money(tx, format!("chat:{id}:share:{index}"), escrow, to, amount, format!("red_packet:{id}"), now_ms)?;
+    move_money(
+        tx,
+        format!("chat:{id}:share:{index}"),
+        escrow,
+        to,
+        amount,
+        format!("red_packet:{id}"),
+        now_ms,
+    )?;
     let record = PaymentRecord {
         opened_count: p.opened_count + 1,
         opened_minor: p.opened_minor + share,
@@ -348,12 +389,30 @@ pub fn open(tx: &mut Tx<'_>, user: UserId, id: i64, now_ms: i64) -> StoreResult<
     // The sender and the opener hear of each open; everyone hears when it is finished.
     if finished {
         let full = load(tx.conn, id)?;
-        publish(tx, &full, Audience::Conversation(full.conversation_id), st.recipients.clone(), now_ms)?;
+        publish(
+            tx,
+            &full,
+            Audience::Conversation(full.conversation_id),
+            st.recipients.clone(),
+            now_ms,
+        )?;
     } else {
         let sender = record.sender_id;
-        publish(tx, &record, Audience::User(sender, Some(record.conversation_id)), Arc::from(vec![sender]), now_ms)?;
+        publish(
+            tx,
+            &record,
+            Audience::User(sender, Some(record.conversation_id)),
+            Arc::from(vec![sender]),
+            now_ms,
+        )?;
         if user != sender {
-            publish(tx, &record, Audience::User(user, Some(record.conversation_id)), Arc::from(vec![user]), now_ms)?;
+            publish(
+                tx,
+                &record,
+                Audience::User(user, Some(record.conversation_id)),
+                Arc::from(vec![user]),
+                now_ms,
+            )?;
         }
     }
     Ok((record, share))
@@ -375,11 +434,22 @@ pub fn expire(tx: &mut Tx<'_>, now_ms: i64, limit: usize) -> StoreResult<Vec<Pay
     let mut refunded = Vec::with_capacity(due.len());
     for id in due {
         let p = row_of(tx.conn, id)?;
-        let left = p.total_minor.checked_sub(p.opened_minor).ok_or(Rejection::AmountOverflow)?;
+        let left = p
+            .total_minor
+            .checked_sub(p.opened_minor)
+            .ok_or(Rejection::AmountOverflow)?;
         if left > 0 {
             let escrow = escrow(tx, p.currency, now_ms)?;
             let amount = Amount::new(left, p.currency)?;
-            move_money(tx, format!("chat:{id}:refund"), escrow, p.source_account, amount, format!("refund:{id}"), now_ms)?;
+            move_money(
+                tx,
+                format!("chat:{id}:refund"),
+                escrow,
+                p.source_account,
+                amount,
+                format!("refund:{id}"),
+                now_ms,
+            )?;
         }
         tx.conn.execute(
             "UPDATE chat_payments SET status = 'refunded', settled_at_ms = $2 WHERE id = $1",
@@ -387,7 +457,13 @@ pub fn expire(tx: &mut Tx<'_>, now_ms: i64, limit: usize) -> StoreResult<Vec<Pay
         )?;
         let record = load(tx.conn, id)?;
         let st = state(tx, p.conversation_id)?;
-        publish(tx, &record, Audience::Conversation(p.conversation_id), st.recipients.clone(), now_ms)?;
+        publish(
+            tx,
+            &record,
+            Audience::Conversation(p.conversation_id),
+            st.recipients.clone(),
+            now_ms,
+        )?;
         refunded.push(record);
     }
     Ok(refunded)
@@ -396,11 +472,16 @@ pub fn expire(tx: &mut Tx<'_>, now_ms: i64, limit: usize) -> StoreResult<Vec<Pay
 /// What escrow should hold: the unsettled remainder of every live payment, per currency.
 pub fn held_in_escrow(conn: &mut dyn Conn) -> StoreResult<Vec<(Currency, i64)>> {
     conn.query(
-        "SELECT currency, SUM(total_minor - opened_minor) FROM chat_payments
+        "SELECT currency, CAST(SUM(total_minor - opened_minor) AS BIGINT) FROM chat_payments
          WHERE status IN ('pending', 'open') GROUP BY currency ORDER BY currency",
         &[],
     )?
     .iter()
-    .map(|r| Ok((Currency::parse(&r.text(0)?).map_err(|_| corrupt("currency"))?, r.int(1)?)))
+    .map(|r| {
+        Ok((
+            Currency::parse(&r.text(0)?).map_err(|_| corrupt("currency"))?,
+            r.int(1)?,
+        ))
+    })
     .collect()
 }
