@@ -120,6 +120,8 @@ enum Command {
     },
     /// Top up the wallet from a bound debit card, e.g. `qiao top-up 1 100.00`.
     TopUp { card_id: i64, amount: String },
+    #[command(flatten)]
+    Pay(crate::pay::PayCommand),
     /// Operator commands that work on the database directly.
     Admin {
         #[command(subcommand)]
@@ -194,7 +196,7 @@ fn save_profile(cli: &Cli, profile: &Profile) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Client {
+pub struct Client {
     http: reqwest::Client,
     server: String,
     token: Option<String>,
@@ -202,7 +204,7 @@ struct Client {
 }
 
 impl Client {
-    async fn call<T: DeserializeOwned>(
+    pub async fn call<T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -235,12 +237,31 @@ impl Client {
         Ok(serde_json::from_slice(&bytes)?)
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         self.call(reqwest::Method::GET, path, None).await
     }
 
-    async fn post<T: DeserializeOwned>(&self, path: &str, body: serde_json::Value) -> anyhow::Result<T> {
+    pub async fn post<T: DeserializeOwned>(&self, path: &str, body: serde_json::Value) -> anyhow::Result<T> {
         self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// A GET whose answer is text (the CSV export).
+    pub async fn text(&self, path: &str) -> anyhow::Result<String> {
+        let mut request = self
+            .http
+            .get(format!("{}{}", self.server, path))
+            .header("Accept-Language", &self.lang);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.server))?;
+        if !response.status().is_success() {
+            bail!("{}: {}", response.status(), response.text().await.unwrap_or_default());
+        }
+        Ok(response.text().await?)
     }
 }
 
@@ -576,6 +597,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             println!("recalled");
         }
+        Command::Pay(command) => crate::pay::run(&client, command).await?,
         Command::Watch { conversation_id, count } => {
             let mut profile = load_profile(&cli)?;
             watch(&client, &mut profile, *conversation_id, *count).await?;
@@ -600,6 +622,12 @@ fn render(m: &api::Message) -> String {
         match m.kind.as_str() {
             "text" => m.text.clone().unwrap_or_default(),
             "image" => format!("[image {}]", m.blob.clone().unwrap_or_default()),
+            "transfer" | "red_packet" => format!(
+                "[{} {}] {}",
+                m.kind.replace('_', " "),
+                m.payment_id.unwrap_or_default(),
+                m.text.clone().unwrap_or_default()
+            ),
             _ => format!("[file {}]", m.file_name.clone().unwrap_or_default()),
         }
     };

@@ -141,6 +141,53 @@ async fn the_chat_journey_from_a_terminal() {
     let wallet = ok(&url, &lin, &["wallet"]).await;
     assert!(wallet.contains("CNY 100.50") && wallet.contains("1265"), "{wallet}");
 
+    // Money in the chat: a PIN, a transfer Emily accepts, a red packet she opens.
+    ok(&url, &lin, &["set-pin", "135790", "--password", "secret123"]).await;
+    let sent = ok(
+        &url,
+        &lin,
+        &[
+            "transfer",
+            &conversation.to_string(),
+            "10.00",
+            "--note",
+            "午饭",
+            "--pin",
+            "135790",
+        ],
+    )
+    .await;
+    assert!(sent.contains("10.00 CNY (pending)"), "{sent}");
+    let transfer = first_number_after(&sent, "transfer");
+    let history = ok(&url, &emily, &["history", &conversation.to_string()]).await;
+    assert!(history.contains(&format!("[transfer {transfer}] 午饭")), "{history}");
+    let accepted = ok(&url, &emily, &["accept-transfer", &transfer.to_string()]).await;
+    assert!(accepted.contains("(accepted)"), "{accepted}");
+    assert!(ok(&url, &emily, &["wallet"]).await.contains("CNY 10.00"));
+    let packet = ok(
+        &url,
+        &lin,
+        &["red-packet", &conversation.to_string(), "8.88", "--pin", "135790"],
+    )
+    .await;
+    let packet = first_number_after(&packet, "red_packet");
+    let opened = ok(&url, &emily, &["open", &packet.to_string()]).await;
+    assert!(opened.contains("you got 8.88 CNY"), "{opened}");
+    let statement = ok(&url, &lin, &["statement"]).await;
+    assert!(
+        statement.contains("transfer") && statement.contains("-10.00 CNY") && statement.contains("+100.50 CNY"),
+        "{statement}"
+    );
+    let csv = dir.path().join("statement.csv");
+    ok(&url, &lin, &["statement", "--csv", csv.to_str().unwrap()]).await;
+    let csv = std::fs::read_to_string(csv).unwrap();
+    assert!(
+        csv.contains(",red_packet,") && csv.contains(",-8.88,CNY,posted,wallet"),
+        "{csv}"
+    );
+    let withdrawn = ok(&url, &lin, &["withdraw", &card.to_string(), "1.62", "--pin", "135790"]).await;
+    assert!(withdrawn.contains("balance 80.00 CNY"), "{withdrawn}");
+
     ok(&url, &lin, &["logout"]).await;
     let after = tokio::task::spawn_blocking(move || qiao(&url, &lin, &["whoami"]))
         .await

@@ -19,7 +19,8 @@ use serde::Deserialize;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::http::wallet::{
-    card_view, clearing_account, credit_line, credit_view, through_bank, wallet_account, BankMove, ThroughBank,
+    card_view, clearing_account, credit_line, credit_view, through_bank, wallet_account, wallet_accounts, BankMove,
+    ThroughBank,
 };
 use crate::state::AppState;
 
@@ -32,9 +33,7 @@ const MAX_EXPORT: usize = 10_000;
 async fn accounts(app: &AppState, user: UserId) -> ApiResult<(Currency, HashMap<LedgerAccountId, &'static str>)> {
     let currency = app.store.user(user).await?.region.currency();
     let mut named = HashMap::new();
-    let owner = qiao_domain::ledger::user_owner(user);
-    let wallet = qiao_domain::ledger::AccountKind::Wallet;
-    if let Some(a) = app.store.find_ledger_account(wallet, &owner, currency).await? {
+    for a in wallet_accounts(app, user).await? {
         named.insert(a.id, "wallet");
     }
     if let Some(a) = credit_line(app, user, currency).await? {

@@ -114,6 +114,22 @@ pub async fn wallet_account(app: &AppState, user: UserId, currency: Currency) ->
         .await?)
 }
 
+/// The user's wallet accounts that exist, one per currency.
+pub async fn wallet_accounts(app: &AppState, user: UserId) -> ApiResult<Vec<LedgerAccount>> {
+    let owner = user_owner(user);
+    let mut found = Vec::new();
+    for currency in Currency::ALL {
+        if let Some(account) = app
+            .store
+            .find_ledger_account(AccountKind::Wallet, &owner, *currency)
+            .await?
+        {
+            found.push(account);
+        }
+    }
+    Ok(found)
+}
+
 /// The user's pay-later line, if a credit card opened one.
 pub async fn credit_line(app: &AppState, user: UserId, currency: Currency) -> ApiResult<Option<LedgerAccount>> {
     Ok(app
@@ -143,25 +159,36 @@ pub fn credit_view(line: &LedgerAccount) -> ApiResult<api::CreditLine> {
 pub async fn wallet(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<api::Wallet>> {
     let user = app.store.user(auth.user).await?;
     let currency = user.region.currency();
-    // Reading never opens an account: a wallet nobody paid into is zero.
-    let totals = app
-        .store
-        .find_ledger_account(AccountKind::Wallet, &user_owner(auth.user), currency)
-        .await?
-        .map(|a| a.account.totals)
-        .unwrap_or_default();
-    let balance = api::Balance {
-        currency: currency.code().to_owned(),
-        balance_minor: totals.posted_balance().ok_or(ApiError(Error::AmountOverflow))?,
-        available_minor: totals.available().ok_or(ApiError(Error::AmountOverflow))?,
-    };
+    // Reading never opens an account: a wallet nobody paid into is zero. The
+    // region's currency always shows; others once money arrived in them.
+    let mut balances = Vec::new();
+    for account in wallet_accounts(&app, auth.user).await? {
+        let totals = account.account.totals;
+        balances.push(api::Balance {
+            currency: account.account.currency.code().to_owned(),
+            balance_minor: totals.posted_balance().ok_or(ApiError(Error::AmountOverflow))?,
+            available_minor: totals.available().ok_or(ApiError(Error::AmountOverflow))?,
+        });
+    }
+    if let Some(i) = balances.iter().position(|b| b.currency == currency.code()) {
+        balances.swap(0, i);
+    } else {
+        balances.insert(
+            0,
+            api::Balance {
+                currency: currency.code().to_owned(),
+                balance_minor: 0,
+                available_minor: 0,
+            },
+        );
+    }
     let credit_line = match credit_line(&app, auth.user, currency).await? {
         Some(line) => Some(credit_view(&line)?),
         None => None,
     };
     let pin = app.store.pin(auth.user).await?;
     Ok(Json(api::Wallet {
-        balances: vec![balance],
+        balances,
         credit_line,
         pin: crate::http::pin::status(pin.as_ref(), app.clock.now_ms()),
     }))

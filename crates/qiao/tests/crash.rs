@@ -1,0 +1,273 @@
+//! Crash safety: `kill -9` the real server in the middle of a storm of
+//! payments, start it again on the same data directory, and check that
+//! `qiao admin reconcile` passes and that every payment the server
+//! acknowledged is there exactly once (a retry of its key returns it; no key
+//! moved money twice).
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+
+const PIN: &str = "135790";
+const AMOUNT: i64 = 100;
+const TOP_UP: i64 = 10_000_000;
+
+/// Starts `qiao serve` on a free port; returns the child and its base URL once it listens.
+fn start(data_dir: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qiao"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("QIAO_ARGON2_MEMORY_KIB", "1024")
+        .env("QIAO_ARGON2_ITERATIONS", "1")
+        .env("QIAO_PIN_PER_USER_PER_MINUTE", "100000")
+        .env("QIAO_PUBLIC_PER_ADDRESS_PER_MINUTE", "100000")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().expect("server exited before listening").unwrap();
+        if let Some(rest) = line.split("open http://").nth(1) {
+            break format!("http://{}", rest.split('/').next().unwrap());
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+struct Api {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl Api {
+    async fn call(&self, token: Option<&str>, path: &str, body: Value) -> reqwest::Result<(u16, Value)> {
+        let mut request = self.http.post(format!("{}{path}", self.url)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn ok(&self, token: Option<&str>, path: &str, body: Value) -> Value {
+        let (status, body) = self.call(token, path, body).await.unwrap();
+        assert!((200..300).contains(&status), "{path}: {status} {body}");
+        body
+    }
+
+    async fn get(&self, token: &str, path: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+        response.json().await.unwrap()
+    }
+}
+
+async fn register(api: &Api, phone: &str) -> (i64, String) {
+    let auth = api
+        .ok(
+            None,
+            "/api/auth/register",
+            json!({"phone": phone, "password": "password-1", "display_name": phone, "region": "US", "language": "en-US"}),
+        )
+        .await;
+    (
+        auth["user"]["id"].as_i64().unwrap(),
+        auth["token"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn reconcile(data_dir: &Path) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_qiao"))
+        .args(["admin", "reconcile", "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_a_payment_storm_loses_and_doubles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut server, url) = start(&data);
+    let api = Api {
+        http: reqwest::Client::new(),
+        url,
+    };
+    let (_, amy) = register(&api, "+15550000001").await;
+    let (ben_id, ben) = register(&api, "+15550000002").await;
+    let request = api
+        .ok(
+            Some(&amy),
+            "/api/friend-requests",
+            json!({"to_user_id": ben_id, "greeting": "hi"}),
+        )
+        .await;
+    let contact = api
+        .ok(
+            Some(&ben),
+            &format!("/api/friend-requests/{}/accept", request["id"]),
+            json!({}),
+        )
+        .await;
+    let conversation = contact["conversation_id"].as_i64().unwrap();
+    let card = api
+        .ok(
+            Some(&amy),
+            "/api/wallet/cards",
+            json!({"number": "4242424242424242", "funding": "debit"}),
+        )
+        .await;
+    api.ok(
+        Some(&amy),
+        "/api/wallet/top-ups",
+        json!({"card_id": card["id"], "amount_minor": TOP_UP, "idempotency_key": "seed"}),
+    )
+    .await;
+    api.http
+        .put(format!("{}/api/wallet/pin", api.url))
+        .bearer_auth(&amy)
+        .json(&json!({"password": "password-1", "pin": PIN}))
+        .send()
+        .await
+        .unwrap();
+
+    // The storm: 8 workers send transfers (Ben accepts every other one) until
+    // 150 are acknowledged; then the server is killed with SIGKILL mid-flight.
+    let acknowledged: Arc<Mutex<BTreeMap<String, i64>>> = Arc::default();
+    let attempted: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let api = Arc::new(api);
+    let path = format!("/api/conversations/{conversation}/transfers");
+    let (acks, mut acked) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let (api, amy, ben, path) = (Arc::clone(&api), amy.clone(), ben.clone(), path.clone());
+            let (acknowledged, attempted, acks) = (Arc::clone(&acknowledged), Arc::clone(&attempted), acks.clone());
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let key = format!("w{w}-{i}");
+                    attempted.lock().unwrap().insert(key.clone());
+                    let body = json!({"idempotency_key": key, "amount_minor": AMOUNT, "pin": PIN});
+                    match api.call(Some(&amy), &path, body).await {
+                        Ok((201, p)) => {
+                            let id = p["id"].as_i64().unwrap();
+                            acknowledged.lock().unwrap().insert(key, id);
+                            let _ = acks.send(());
+                            if i % 2 == 0
+                                && api
+                                    .call(Some(&ben), &format!("/api/payments/{id}/accept"), json!({}))
+                                    .await
+                                    .is_err()
+                            {
+                                return;
+                            }
+                        }
+                        Ok((status, body)) => panic!("{status}: {body}"),
+                        Err(_) => return, // the server is gone
+                    }
+                }
+            })
+        })
+        .collect();
+    for _ in 0..150 {
+        acked.recv().await.unwrap();
+    }
+    server.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    server.wait().unwrap();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+
+    let (sound, report) = reconcile(&data);
+    assert!(sound, "after the crash: {report}");
+
+    let (mut server, url) = start(&data);
+    let api = Api {
+        http: reqwest::Client::new(),
+        url,
+    };
+    let login = api
+        .ok(
+            None,
+            "/api/auth/login",
+            json!({"identifier": "+15550000001", "password": "password-1", "device_name": "after"}),
+        )
+        .await;
+    let amy = login["token"].as_str().unwrap().to_owned();
+    // Every key retried: an acknowledged one returns its first payment, an
+    // unacknowledged one happens now or returns what happened before the crash.
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let attempted = attempted.lock().unwrap().clone();
+    let mut ids = BTreeSet::new();
+    for key in &attempted {
+        let p = api
+            .ok(
+                Some(&amy),
+                &path,
+                json!({"idempotency_key": key, "amount_minor": AMOUNT, "pin": PIN}),
+            )
+            .await;
+        let id = p["id"].as_i64().unwrap();
+        if let Some(first) = acknowledged.get(key) {
+            assert_eq!(*first, id, "{key} acknowledged as {first}, now {id}");
+        }
+        assert!(ids.insert(id), "two keys share payment {id}");
+    }
+    // Money moved exactly once per key.
+    let wallet = api.get(&amy, "/api/wallet").await;
+    let balance = wallet["balances"][0]["balance_minor"].as_i64().unwrap();
+    assert_eq!(
+        balance,
+        TOP_UP - AMOUNT * attempted.len() as i64,
+        "{} keys",
+        attempted.len()
+    );
+    let statement = api.get(&amy, "/api/wallet/statement?limit=200").await;
+    let mut seen = BTreeSet::new();
+    let mut before = None;
+    let mut page = statement;
+    loop {
+        for e in page["entries"].as_array().unwrap() {
+            if e["purpose"] == "transfer" && e["direction"] == "out" {
+                let reference: i64 = e["reference"].as_str().unwrap().parse().unwrap();
+                assert!(seen.insert(reference), "payment {reference} debited twice");
+            }
+        }
+        match page["next_before"].as_i64() {
+            Some(next) if Some(next) != before => {
+                before = Some(next);
+                page = api
+                    .get(&amy, &format!("/api/wallet/statement?limit=200&before={next}"))
+                    .await;
+            }
+            _ => break,
+        }
+    }
+    assert_eq!(seen, ids);
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let (sound, report) = reconcile(&data);
+    assert!(sound, "at the end: {report}");
+}
