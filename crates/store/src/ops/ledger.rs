@@ -58,6 +58,10 @@ pub fn ensure_account(
         AccountKind::CreditLine { .. } => return Err(Rejection::InvalidRequest.into()),
         _ => 0,
     };
+    // Most calls find the account: read first, so the hot paths don't write.
+    if let Some(found) = find_account(tx.conn, kind.name(), owner, currency)? {
+        return Ok(found);
+    }
     tx.conn.execute(
         "INSERT INTO ledger_accounts (kind, owner, currency, credit_limit_minor, created_at_ms) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (kind, owner, currency) DO NOTHING",
