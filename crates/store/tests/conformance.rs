@@ -301,6 +301,10 @@ conformance!(
     ledger_idempotency,
     ledger_pending_settles_once,
     ledger_concurrent_transfers_conserve,
+    payments_transfer_lifecycle,
+    payments_red_packet_concurrent_opens,
+    payments_expire_refunds_the_rest,
+    pins_lock_and_limit,
 );
 conformance_two_writers!(two_writers_share_one_database);
 
@@ -2605,4 +2609,250 @@ async fn ledger_concurrent_transfers_conserve(store: Arc<dyn Store>, _sink: Arc<
     assert!(report.is_sound(), "{}", report.render());
     assert_eq!(report.transfers, 10 + done);
     assert_eq!(report.sums.get("CNY"), Some(&(0, 0)));
+}
+
+// ---------------------------------------------------------------- chat payments and PINs
+
+mod payment_support {
+    use super::ledger_support::*;
+    use super::*;
+    pub use qiao_domain::payment::{PaymentKind, PaymentStatus, Split, PAYMENT_TTL_MS};
+    pub use qiao_store::{NewPayment, PaySource};
+
+    /// Puts `minor` into `user`'s CNY wallet from the bank.
+    pub async fn fund(store: &dyn Store, user: UserId, minor: i64) -> LedgerAccount {
+        let bank = account(store, AccountKind::BankClearing, "connector:sandbox").await;
+        let wallet = account(store, AccountKind::Wallet, &format!("user:{}", user.0)).await;
+        store
+            .transfer(posted(&format!("fund-{}", user.0), &bank, &wallet, minor), T0)
+            .await
+            .unwrap();
+        wallet
+    }
+
+    pub fn payment(
+        sender: UserId,
+        key: &str,
+        conversation: ConversationId,
+        kind: PaymentKind,
+        minor: i64,
+        count: u32,
+    ) -> NewPayment {
+        NewPayment {
+            sender,
+            client_key: cmid(key),
+            conversation,
+            kind,
+            split: (kind == PaymentKind::RedPacket).then_some(Split::Lucky),
+            amount: cny(minor),
+            count,
+            note: "note".into(),
+            source: PaySource::Balance,
+            seed: 42,
+        }
+    }
+}
+
+async fn payments_transfer_lifecycle(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    use ledger_support::*;
+    use payment_support::*;
+    let (a, b, c) = (
+        mk_user(&*store, 1).await.id,
+        mk_user(&*store, 2).await.id,
+        mk_user(&*store, 3).await.id,
+    );
+    let conv = befriend(&*store, a, b).await;
+    let wallet_a = fund(&*store, a, 1_000).await;
+    let (sent, created) = store
+        .send_payment(payment(a, "t1", conv, PaymentKind::Transfer, 300, 1), T0 + 1)
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(
+        (sent.status, sent.recipient_id, sent.total_minor),
+        (PaymentStatus::Pending, Some(b), 300)
+    );
+    assert_eq!(sent.expires_at_ms, T0 + 1 + PAYMENT_TTL_MS);
+    let message = store.history(b, conv, None, 1).await.unwrap().remove(0);
+    assert_eq!((message.kind.as_str(), message.payment_id), ("transfer", Some(sent.id)));
+    assert_eq!(balance(&*store, &wallet_a).await, 700);
+    // The same key: the first payment, nothing moved; other parameters: a conflict.
+    let (again, created) = store
+        .send_payment(payment(a, "t1", conv, PaymentKind::Transfer, 300, 1), T0 + 2)
+        .await
+        .unwrap();
+    assert!(!created && again.id == sent.id);
+    assert_rejected!(
+        store,
+        sink,
+        store.send_payment(payment(a, "t1", conv, PaymentKind::Transfer, 301, 1), T0 + 2),
+        Error::IdempotencyConflict
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.send_payment(payment(a, "t2", conv, PaymentKind::Transfer, 701, 1), T0 + 2),
+        Error::InsufficientFunds
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.send_payment(payment(c, "t3", conv, PaymentKind::Transfer, 1, 1), T0 + 2),
+        Error::NotMember
+    );
+    assert_eq!(balance(&*store, &wallet_a).await, 700);
+
+    assert_rejected!(
+        store,
+        sink,
+        store.answer_transfer(a, sent.id, true, T0 + 3),
+        Error::Forbidden
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.answer_transfer(c, sent.id, true, T0 + 3),
+        Error::PaymentNotFound
+    );
+    let accepted = store.answer_transfer(b, sent.id, true, T0 + 3).await.unwrap();
+    assert_eq!(accepted.status, PaymentStatus::Accepted);
+    assert_rejected!(
+        store,
+        sink,
+        store.answer_transfer(b, sent.id, true, T0 + 4),
+        Error::PaymentHandled
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.answer_transfer(b, sent.id, false, T0 + 4),
+        Error::PaymentHandled
+    );
+    let wallet_b = account(&*store, AccountKind::Wallet, &format!("user:{}", b.0)).await;
+    assert_eq!(balance(&*store, &wallet_b).await, 300);
+
+    let (second, _) = store
+        .send_payment(payment(a, "t4", conv, PaymentKind::Transfer, 200, 1), T0 + 5)
+        .await
+        .unwrap();
+    store.answer_transfer(b, second.id, false, T0 + 6).await.unwrap();
+    assert_eq!(balance(&*store, &wallet_a).await, 700);
+    assert_sound(&*store).await;
+}
+
+async fn payments_red_packet_concurrent_opens(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    use ledger_support::*;
+    use payment_support::*;
+    let owner = mk_user(&*store, 1).await.id;
+    let members = mk_users(&*store, 2..=61).await;
+    for m in &members {
+        befriend(&*store, owner, *m).await;
+    }
+    let group = store.create_group(owner, "G", &members, T0).await.unwrap();
+    fund(&*store, owner, 100_000).await;
+    let (packet, _) = store
+        .send_payment(payment(owner, "rp", group, PaymentKind::RedPacket, 5_000, 40), T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!((packet.status, packet.shares), (PaymentStatus::Open, 40));
+    // 60 members open at once, each twice: 40 shares, each to one member, none lost.
+    let opens = members.iter().chain(members.iter()).map(|m| {
+        let (store, m) = (Arc::clone(&store), *m);
+        tokio::spawn(async move { (m, store.open_red_packet(m, packet.id, T0 + 2).await) })
+    });
+    let mut got = std::collections::HashMap::new();
+    for joined in futures_util::future::join_all(opens).await {
+        let (member, result) = joined.unwrap();
+        match result {
+            Ok((_, share)) => assert!(got.insert(member, share).is_none(), "{member:?} opened twice"),
+            Err(StoreError::Rejected(Error::RedPacketEmpty | Error::RedPacketAlreadyOpened)) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(got.len(), 40);
+    assert_eq!(got.values().sum::<i64>(), 5_000);
+    let done = store.payment(owner, packet.id).await.unwrap();
+    assert_eq!(
+        (done.status, done.opened_count, done.opened.len()),
+        (PaymentStatus::Finished, 40, 40)
+    );
+    assert_sound(&*store).await;
+}
+
+async fn payments_expire_refunds_the_rest(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    use ledger_support::*;
+    use payment_support::*;
+    let owner = mk_user(&*store, 1).await.id;
+    let members = mk_users(&*store, 2..=4).await;
+    for m in &members {
+        befriend(&*store, owner, *m).await;
+    }
+    let group = store.create_group(owner, "G", &members, T0).await.unwrap();
+    let wallet = fund(&*store, owner, 1_000).await;
+    let (packet, _) = store
+        .send_payment(payment(owner, "rp", group, PaymentKind::RedPacket, 900, 3), T0)
+        .await
+        .unwrap();
+    let (_, share) = store.open_red_packet(members[0], packet.id, T0 + 1).await.unwrap();
+    assert!(store
+        .expire_payments(T0 + PAYMENT_TTL_MS - 1, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_rejected!(
+        store,
+        sink,
+        store.open_red_packet(members[1], packet.id, T0 + PAYMENT_TTL_MS),
+        Error::PaymentExpired
+    );
+    let refunded = store.expire_payments(T0 + PAYMENT_TTL_MS, 10).await.unwrap();
+    assert_eq!(refunded.len(), 1);
+    assert_eq!(refunded[0].status, PaymentStatus::Refunded);
+    assert_eq!(balance(&*store, &wallet).await, 1_000 - share);
+    assert!(
+        store
+            .expire_payments(T0 + 2 * PAYMENT_TTL_MS, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "refunded once"
+    );
+    assert_rejected!(
+        store,
+        sink,
+        store.open_red_packet(members[1], packet.id, T0 + PAYMENT_TTL_MS),
+        Error::PaymentExpired
+    );
+    assert_sound(&*store).await;
+}
+
+async fn pins_lock_and_limit(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    let user = mk_user(&*store, 1).await.id;
+    assert!(store.pin(user).await.unwrap().is_none());
+    assert!(matches!(
+        store.record_pin_try(user, true, T0, 60_000).await,
+        Err(StoreError::Rejected(Error::PinNotSet))
+    ));
+    store.set_pin(user, "$argon2id$hash", T0).await.unwrap();
+    for _ in 0..4 {
+        store.record_pin_try(user, false, T0, 60_000).await.unwrap();
+    }
+    let locked = store.record_pin_try(user, false, T0, 60_000).await.unwrap();
+    assert_eq!(locked.state.locked_until_ms, Some(T0 + 60_000));
+    assert!(matches!(
+        store.record_pin_try(user, true, T0 + 1, 60_000).await,
+        Err(StoreError::Rejected(Error::PinLocked))
+    ));
+    assert!(matches!(
+        store.set_pin(user, "$argon2id$other", T0 + 1).await,
+        Err(StoreError::Rejected(Error::PinLocked))
+    ));
+    let after = store.record_pin_try(user, true, T0 + 60_000, 60_000).await.unwrap();
+    assert_eq!(after.state, Default::default());
+    assert_eq!(store.set_no_pin_limit(user, 500).await.unwrap().no_pin_limit_minor, 500);
+    let other = mk_user(&*store, 2).await.id;
+    assert!(matches!(
+        store.set_no_pin_limit(other, 500).await,
+        Err(StoreError::Rejected(Error::PinNotSet))
+    ));
 }
