@@ -36,4 +36,7 @@ fi
 step "ledger benchmark smoke run (both engines; ends with a reconcile that must pass)"
 cargo run -q -p qiao-ledger-bench -- --accounts 200 --seconds 1 --in-flight 64
 
+step "red-packet benchmark smoke run (both engines; every share to exactly one member, then a reconcile)"
+cargo run -q -p qiao-red-packet-bench -- --members 50 --packets 2
+
 printf '\nall tests passed\n'
