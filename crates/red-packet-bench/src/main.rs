@@ -168,7 +168,10 @@ impl Crowd {
         let answers = join_all(opens).await;
         let elapsed = started.elapsed();
         let opened = answers.iter().filter(|a| matches!(a, Ok(200))).count();
-        anyhow::ensure!(opened == self.members.len(), "only {opened} opens succeeded: {answers:?}");
+        anyhow::ensure!(
+            opened == self.members.len(),
+            "only {opened} opens succeeded: {answers:?}"
+        );
         Ok(elapsed)
     }
 
