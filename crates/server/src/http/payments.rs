@@ -163,11 +163,7 @@ pub async fn accept(
     auth: AuthUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<api::ChatPayment>> {
-    let record = app
-        .store
-        .answer_transfer(auth.user, id, true, app.clock.now_ms())
-        .await?;
-    Ok(Json(wire::payment(&record)))
+    answer(&app, &auth, id, true).await
 }
 
 #[utoipa::path(post, path = "/api/payments/{id}/decline", tag = "wallet", params(("id" = i64, Path)),
@@ -179,9 +175,14 @@ pub async fn decline(
     auth: AuthUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<api::ChatPayment>> {
+    answer(&app, &auth, id, false).await
+}
+
+/// The recipient's answer to a transfer: credited, or sent back.
+async fn answer(app: &AppState, auth: &AuthUser, id: i64, accept: bool) -> ApiResult<Json<api::ChatPayment>> {
     let record = app
         .store
-        .answer_transfer(auth.user, id, false, app.clock.now_ms())
+        .answer_transfer(auth.user, id, accept, app.clock.now_ms())
         .await?;
     Ok(Json(wire::payment(&record)))
 }

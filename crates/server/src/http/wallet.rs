@@ -291,26 +291,16 @@ pub async fn top_up(
     auth: AuthUser,
     ApiJson(req): ApiJson<api::TopUpRequest>,
 ) -> ApiResult<(StatusCode, Json<api::TopUp>)> {
-    let key = ClientMsgId::parse(&req.idempotency_key)?;
-    let card = debit_card(&app, auth.user, req.card_id).await?;
-    let user = app.store.user(auth.user).await?;
-    let amount = Amount::new(req.amount_minor, user.region.currency())?;
-    let wallet = wallet_account(&app, auth.user, amount.currency()).await?;
-    let clearing = clearing_account(&app, &card, amount.currency()).await?;
-    through_bank(
+    let (key, amount, balance_minor) = card_move(
         &app,
-        ThroughBank {
-            card: &card,
-            amount,
-            pending_key: format!("top-up:{}:{}", auth.user.0, key.as_str()),
-            debit: clearing.id,
-            credit: wallet.id,
-            direction: BankMove::Charge,
-            memo: format!("top_up:card-{}", card.id),
-        },
+        auth.user,
+        req.card_id,
+        req.amount_minor,
+        &req.idempotency_key,
+        None,
+        BankMove::Charge,
     )
     .await?;
-    let balance = app.store.ledger_account_by_id(wallet.id).await?.account.totals;
     Ok((
         StatusCode::CREATED,
         Json(api::TopUp {
@@ -318,8 +308,54 @@ pub async fn top_up(
             amount_minor: amount.minor(),
             currency: amount.currency().code().to_owned(),
             status: "posted".to_owned(),
-            balance_minor: balance.posted_balance().ok_or(ApiError(Error::AmountOverflow))?,
+            balance_minor,
         }),
+    ))
+}
+
+/// Stored value to or from one of the user's debit cards: a top-up
+/// (`Charge`) or a withdrawal (`Payout`, which needs the PIN). Returns the
+/// key, the amount and the wallet's balance after.
+async fn card_move(
+    app: &AppState,
+    user: UserId,
+    card_id: i64,
+    amount_minor: i64,
+    key: &str,
+    pin: Option<&str>,
+    direction: BankMove,
+) -> ApiResult<(ClientMsgId, Amount, i64)> {
+    let key = ClientMsgId::parse(key)?;
+    let card = debit_card(app, user, card_id).await?;
+    let region = app.store.user(user).await?.region;
+    let amount = Amount::new(amount_minor, region.currency())?;
+    if let BankMove::Payout = direction {
+        crate::http::pin::authorize(app, user, pin, amount.minor()).await?;
+    }
+    let wallet = wallet_account(app, user, amount.currency()).await?;
+    let clearing = clearing_account(app, &card, amount.currency()).await?;
+    let (name, purpose, debit, credit) = match direction {
+        BankMove::Charge => ("top-up", "top_up", clearing.id, wallet.id),
+        BankMove::Payout => ("withdrawal", "withdrawal", wallet.id, clearing.id),
+    };
+    through_bank(
+        app,
+        ThroughBank {
+            card: &card,
+            amount,
+            pending_key: format!("{name}:{}:{}", user.0, key.as_str()),
+            debit,
+            credit,
+            direction,
+            memo: format!("{purpose}:card-{}", card.id),
+        },
+    )
+    .await?;
+    let balance = app.store.ledger_account_by_id(wallet.id).await?.account.totals;
+    Ok((
+        key,
+        amount,
+        balance.posted_balance().ok_or(ApiError(Error::AmountOverflow))?,
     ))
 }
 
@@ -333,27 +369,16 @@ pub async fn withdraw(
     auth: AuthUser,
     ApiJson(req): ApiJson<api::WithdrawRequest>,
 ) -> ApiResult<(StatusCode, Json<api::Withdrawal>)> {
-    let key = ClientMsgId::parse(&req.idempotency_key)?;
-    let card = debit_card(&app, auth.user, req.card_id).await?;
-    let user = app.store.user(auth.user).await?;
-    let amount = Amount::new(req.amount_minor, user.region.currency())?;
-    crate::http::pin::authorize(&app, auth.user, req.pin.as_deref(), amount.minor()).await?;
-    let wallet = wallet_account(&app, auth.user, amount.currency()).await?;
-    let clearing = clearing_account(&app, &card, amount.currency()).await?;
-    through_bank(
+    let (key, amount, balance_minor) = card_move(
         &app,
-        ThroughBank {
-            card: &card,
-            amount,
-            pending_key: format!("withdrawal:{}:{}", auth.user.0, key.as_str()),
-            debit: wallet.id,
-            credit: clearing.id,
-            direction: BankMove::Payout,
-            memo: format!("withdrawal:card-{}", card.id),
-        },
+        auth.user,
+        req.card_id,
+        req.amount_minor,
+        &req.idempotency_key,
+        req.pin.as_deref(),
+        BankMove::Payout,
     )
     .await?;
-    let balance = app.store.ledger_account_by_id(wallet.id).await?.account.totals;
     Ok((
         StatusCode::CREATED,
         Json(api::Withdrawal {
@@ -361,7 +386,7 @@ pub async fn withdraw(
             amount_minor: amount.minor(),
             currency: amount.currency().code().to_owned(),
             status: "posted".to_owned(),
-            balance_minor: balance.posted_balance().ok_or(ApiError(Error::AmountOverflow))?,
+            balance_minor,
         }),
     ))
 }
