@@ -405,7 +405,10 @@ impl Store for SqlStore {
         // already commits many per transaction. PostgreSQL pays a round trip per
         // statement, so there transfers are coalesced into set-based batches.
         if self.dialect == Dialect::Sqlite {
-            return self.writer.run(move |tx| ledger::transfer(tx, new, now_ms)).await;
+            return self
+                .writer
+                .run_checked_first(move |tx| ledger::transfer(tx, new, now_ms))
+                .await;
         }
         let queue = self.transfers.get_or_init(|| {
             let (queue, queued) = tokio::sync::mpsc::unbounded_channel();
@@ -545,7 +548,10 @@ async fn coalesce_transfers(writer: Writer, mut queued: tokio::sync::mpsc::Unbou
             }
         }
         let (transfers, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|(t, now, reply)| ((t, now), reply)).unzip();
-        match writer.run(move |tx| ledger::transfer_batch(tx, transfers)).await {
+        match writer
+            .run_checked_first(move |tx| ledger::transfer_batch(tx, transfers))
+            .await
+        {
             Ok(results) => {
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);

@@ -45,6 +45,28 @@ pub fn account(conn: &mut dyn Conn, id: LedgerAccountId) -> StoreResult<LedgerAc
     account_from_row(&row)
 }
 
+/// Both sides of a transfer in one read (the same account twice if they are one).
+fn account_pair(
+    conn: &mut dyn Conn,
+    debit: LedgerAccountId,
+    credit: LedgerAccountId,
+) -> StoreResult<(LedgerAccount, LedgerAccount)> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id IN ($1, $2)");
+    let found = conn
+        .query(&sql, params![debit.0, credit.0])?
+        .iter()
+        .map(account_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let side = |id| {
+        found
+            .iter()
+            .find(|a| a.id == id)
+            .cloned()
+            .ok_or(StoreError::Rejected(Rejection::NotFound))
+    };
+    Ok((side(debit)?, side(credit)?))
+}
+
 /// The account of this kind, owner and currency, opened on first use.
 pub fn ensure_account(
     tx: &mut Tx<'_>,
@@ -190,8 +212,7 @@ pub fn transfer(tx: &mut Tx<'_>, new: NewTransfer, now_ms: i64) -> StoreResult<T
             Err(Rejection::IdempotencyConflict.into())
         };
     }
-    let debit = account(tx.conn, new.debit)?;
-    let credit = account(tx.conn, new.credit)?;
+    let (debit, credit) = account_pair(tx.conn, new.debit, new.credit)?;
     let ledger_phase = if new.pending { Phase::Pending } else { Phase::Posted };
     let (d, c) = ledger::apply(
         &debit.account,
