@@ -107,10 +107,12 @@ enum Ended {
     Broken,
 }
 
+type JobFn = Box<dyn FnOnce(&mut Tx<'_>) -> (Ended, Completion) + Send>;
+
 struct Job {
     /// Whether the operation runs inside its own savepoint.
     savepoint: bool,
-    run: Box<dyn FnOnce(&mut Tx<'_>) -> (Ended, Completion) + Send>,
+    run: JobFn,
 }
 
 /// Handle to the writer thread.
