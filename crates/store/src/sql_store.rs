@@ -32,21 +32,54 @@ pub enum Location {
 /// Opens another connection to the same database, for the readers.
 type Opener = dyn Fn() -> StoreResult<Box<dyn Conn>> + Send + Sync;
 
-/// A transfer waiting to be coalesced into the next ledger batch.
-type QueuedTransfer = (
-    NewTransfer,
-    i64,
-    tokio::sync::oneshot::Sender<StoreResult<TransferRecord>>,
-);
+/// A request waiting to be coalesced into the next batch, with its reply.
+type Queued<Req, Resp> = (Req, tokio::sync::oneshot::Sender<StoreResult<Resp>>);
 
-/// Most transfers coalesced into one writer operation.
-const MAX_TRANSFER_BATCH: usize = 4096;
+/// Most requests coalesced into one writer operation.
+const MAX_COALESCED: usize = 4096;
+
+/// Requests gathered into writer operations of many each (see [`coalesce`]).
+struct Coalescer<Req, Resp> {
+    queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Queued<Req, Resp>>>,
+}
+
+impl<Req: Send + 'static, Resp: Send + 'static> Coalescer<Req, Resp> {
+    fn new() -> Self {
+        Self {
+            queue: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Queues `request` (starting the batching task on first use) and waits for its answer.
+    async fn submit(
+        &self,
+        writer: &Writer,
+        request: Req,
+        checked_first: bool,
+        batch: fn(&mut crate::writer::Tx<'_>, Vec<Req>) -> StoreResult<Vec<StoreResult<Resp>>>,
+    ) -> StoreResult<Resp> {
+        let queue = self.queue.get_or_init(|| {
+            let (queue, queued) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(coalesce(writer.clone(), queued, checked_first, batch));
+            queue
+        });
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        queue
+            .send((request, reply))
+            .map_err(|_| StoreError::Backend("batching task stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("batching task dropped the request".into()))?
+    }
+}
 
 pub struct SqlStore {
     writer: Writer,
     dialect: Dialect,
-    /// Concurrent `transfer` calls, coalesced into batches (started on first use).
-    transfers: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<QueuedTransfer>>,
+    /// Concurrent `transfer` calls on PostgreSQL, coalesced into set-based batches.
+    transfers: Coalescer<(NewTransfer, i64), TransferRecord>,
+    /// Concurrent red-packet opens, coalesced into set-based batches.
+    opens: Coalescer<payments::OpenRequest, (PaymentRecord, i64)>,
     readers: Readers,
     /// For SQLite: this process is the file's only writer while the store is open.
     _lock: Option<crate::sqlite::WriterLock>,
@@ -86,7 +119,8 @@ pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlSto
     };
     Ok(SqlStore {
         dialect: writer_conn.dialect(),
-        transfers: std::sync::OnceLock::new(),
+        transfers: Coalescer::new(),
+        opens: Coalescer::new(),
         _lock: lock,
         _checkpointer: checkpointer,
         writer: Writer::start(writer_conn, sink)?,
@@ -410,18 +444,9 @@ impl Store for SqlStore {
                 .run_checked_first(move |tx| ledger::transfer(tx, new, now_ms))
                 .await;
         }
-        let queue = self.transfers.get_or_init(|| {
-            let (queue, queued) = tokio::sync::mpsc::unbounded_channel();
-            tokio::spawn(coalesce_transfers(self.writer.clone(), queued));
-            queue
-        });
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        queue
-            .send((new, now_ms, reply))
-            .map_err(|_| StoreError::Backend("ledger batcher stopped".into()))?;
-        answer
+        self.transfers
+            .submit(&self.writer, (new, now_ms), true, ledger::transfer_batch)
             .await
-            .map_err(|_| StoreError::Backend("ledger batcher dropped the transfer".into()))?
     }
 
     async fn settle(
@@ -498,7 +523,10 @@ impl Store for SqlStore {
     }
 
     async fn open_red_packet(&self, user: UserId, id: i64, now_ms: i64) -> StoreResult<(PaymentRecord, i64)> {
-        self.writer.run(move |tx| payments::open(tx, user, id, now_ms)).await
+        // A crowd opening one packet becomes a few set-based writer operations.
+        self.opens
+            .submit(&self.writer, (user, id, now_ms), false, payments::open_batch)
+            .await
     }
 
     async fn expire_payments(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<PaymentRecord>> {
@@ -535,23 +563,31 @@ pub fn reconcile_at(location: &Location) -> StoreResult<crate::ReconcileReport> 
     ledger::reconcile(conn.as_mut())
 }
 
-/// Gathers whatever transfers are waiting into one writer operation
-/// (`ledger::transfer_batch`). One batch runs at a time; the next one fills up
-/// meanwhile, so under load batches are large and statements per transfer few.
-async fn coalesce_transfers(writer: Writer, mut queued: tokio::sync::mpsc::UnboundedReceiver<QueuedTransfer>) {
+/// Gathers whatever requests are waiting into one writer operation. One
+/// batch runs at a time; the next one fills up meanwhile, so under load
+/// batches are large and statements per request few.
+async fn coalesce<Req: Send + 'static, Resp: Send + 'static>(
+    writer: Writer,
+    mut queued: tokio::sync::mpsc::UnboundedReceiver<Queued<Req, Resp>>,
+    checked_first: bool,
+    batch_op: fn(&mut crate::writer::Tx<'_>, Vec<Req>) -> StoreResult<Vec<StoreResult<Resp>>>,
+) {
     while let Some(first) = queued.recv().await {
         let mut batch = vec![first];
-        while batch.len() < MAX_TRANSFER_BATCH {
+        while batch.len() < MAX_COALESCED {
             match queued.try_recv() {
                 Ok(next) => batch.push(next),
                 Err(_) => break,
             }
         }
-        let (transfers, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|(t, now, reply)| ((t, now), reply)).unzip();
-        match writer
-            .run_checked_first(move |tx| ledger::transfer_batch(tx, transfers))
-            .await
-        {
+        let (requests, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let op = move |tx: &mut crate::writer::Tx<'_>| batch_op(tx, requests);
+        let answered = if checked_first {
+            writer.run_checked_first(op).await
+        } else {
+            writer.run(op).await
+        };
+        match answered {
             Ok(results) => {
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);

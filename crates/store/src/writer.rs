@@ -92,6 +92,79 @@ impl Tx<'_> {
         });
         Ok(pos)
     }
+
+    /// Appends several events in one statement (one round trip however many),
+    /// queued for live delivery in stream order like [`Tx::emit`].
+    pub fn emit_many(&mut self, new: Vec<NewEvent>) -> StoreResult<()> {
+        for chunk in new.chunks(100) {
+            let tuples: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({})", crate::engine::placeholders(i * 6, 6)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO events (kind, conversation_id, user_id, message_id, at_ms, data) VALUES {} RETURNING pos, user_id",
+                tuples.join(", ")
+            );
+            let mut values: Vec<crate::engine::Value> = Vec::with_capacity(chunk.len() * 6);
+            for e in chunk {
+                let (conversation_id, user_id) = e.audience.ids();
+                values.extend([
+                    e.kind.as_str().into(),
+                    conversation_id.map(|c| c.0).into(),
+                    user_id.map(|u| u.0).into(),
+                    e.message_id.map(|m| m.0).into(),
+                    e.now_ms.into(),
+                    e.data.as_str().into(),
+                ]);
+            }
+            let mut rows: Vec<(i64, Option<i64>)> = self
+                .conn
+                .query(&sql, &values)?
+                .iter()
+                .map(|r| Ok((r.int(0)?, r.opt_int(1)?)))
+                .collect::<StoreResult<_>>()?;
+            // Positions follow the VALUES order; checked, not assumed.
+            rows.sort_unstable();
+            let in_order = rows.len() == chunk.len()
+                && rows
+                    .iter()
+                    .zip(chunk)
+                    .all(|((_, user), e)| *user == e.audience.ids().1.map(|u| u.0));
+            if !in_order {
+                return Err(StoreError::Backend("event positions out of insert order".into()));
+            }
+            for ((pos, _), e) in rows.into_iter().zip(chunk) {
+                self.events.push(CommittedEvent {
+                    pos: StreamPos(pos),
+                    kind: e.kind,
+                    conversation_id: e.audience.ids().0,
+                    at_ms: e.now_ms,
+                    data: e.data.as_str().into(),
+                    recipients: Arc::clone(&e.recipients),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An event for [`Tx::emit_many`].
+pub struct NewEvent {
+    pub kind: EventKind,
+    pub audience: Audience,
+    pub message_id: Option<MessageId>,
+    pub data: String,
+    pub recipients: Arc<[UserId]>,
+    pub now_ms: i64,
+}
+
+impl Audience {
+    /// The event row's `(conversation_id, user_id)`.
+    fn ids(&self) -> (Option<ConversationId>, Option<UserId>) {
+        match self {
+            Audience::Conversation(c) => (Some(*c), None),
+            Audience::User(u, c) => (*c, Some(*u)),
+        }
+    }
 }
 
 type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;

@@ -339,7 +339,7 @@ fn fixed_chunks(mut n: usize) -> Vec<usize> {
 }
 
 /// Runs `each` over `items` in fixed-size chunks.
-fn in_chunks<T>(items: &[T], mut each: impl FnMut(&[T]) -> StoreResult<()>) -> StoreResult<()> {
+pub(crate) fn in_chunks<T>(items: &[T], mut each: impl FnMut(&[T]) -> StoreResult<()>) -> StoreResult<()> {
     let mut start = 0;
     for size in fixed_chunks(items.len()) {
         each(&items[start..start + size])?;
@@ -350,7 +350,7 @@ fn in_chunks<T>(items: &[T], mut each: impl FnMut(&[T]) -> StoreResult<()>) -> S
 
 /// The text of a multi-row statement of one shape and size, built once per
 /// writer thread: sizes come from [`fixed_chunks`], so there are few.
-fn statement(shape: &'static str, rows: usize, build: impl FnOnce() -> String) -> std::rc::Rc<str> {
+pub(crate) fn statement(shape: &'static str, rows: usize, build: impl FnOnce() -> String) -> std::rc::Rc<str> {
     thread_local! {
         static TEXTS: std::cell::RefCell<std::collections::HashMap<(&'static str, usize), std::rc::Rc<str>>> =
             std::cell::RefCell::new(std::collections::HashMap::new());
@@ -365,7 +365,7 @@ fn statement(shape: &'static str, rows: usize, build: impl FnOnce() -> String) -
 }
 
 /// `(CAST($k AS BIGINT), …)` rows for a `VALUES` list whose every column is an integer.
-fn integer_rows(rows: usize, columns: usize) -> String {
+pub(crate) fn integer_rows(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|r| {
             let cells: Vec<String> = (1..=columns)

@@ -22,7 +22,7 @@ use super::{corrupt, ledger, messages};
 use crate::engine::{params, placeholders, Conn, Row, Value};
 use crate::records::{LedgerAccountId, NewPayment, NewTransfer, OpenedShare, PaySource, PaymentRecord};
 use crate::wire;
-use crate::writer::{Audience, Tx};
+use crate::writer::{Audience, NewEvent, Tx};
 use crate::{StoreError, StoreResult};
 
 const COLUMNS: &str = "id, kind, sender_id, client_key, conversation_id, message_id, recipient_id, split, currency, \
@@ -117,6 +117,44 @@ fn escrow(tx: &mut Tx<'_>, currency: Currency, now_ms: i64) -> StoreResult<Ledge
 
 fn wallet(tx: &mut Tx<'_>, user: UserId, currency: Currency, now_ms: i64) -> StoreResult<LedgerAccountId> {
     Ok(ledger::ensure_account(tx, AccountKind::Wallet, &user_owner(user), currency, now_ms)?.id)
+}
+
+/// The wallet accounts of many users in one read per chunk, opening the missing ones.
+fn wallets(
+    tx: &mut Tx<'_>,
+    users: &[UserId],
+    currency: Currency,
+    now_ms: i64,
+) -> StoreResult<std::collections::HashMap<UserId, LedgerAccountId>> {
+    let mut found = std::collections::HashMap::with_capacity(users.len());
+    let owners: Vec<String> = users.iter().map(|u| user_owner(*u)).collect();
+    super::ledger::in_chunks(&owners, |chunk| {
+        let sql = super::ledger::statement("wallets", chunk.len(), || {
+            format!(
+                "SELECT id, owner FROM ledger_accounts WHERE kind = 'wallet' AND currency = $1 AND owner IN ({})",
+                placeholders(1, chunk.len())
+            )
+        });
+        let mut values = vec![Value::from(currency.code())];
+        values.extend(chunk.iter().map(|o| Value::from(o.as_str())));
+        for row in tx.conn.query(&sql, &values)? {
+            let owner = row.text(1)?;
+            let user = owner
+                .strip_prefix("user:")
+                .and_then(|id| id.parse().ok())
+                .map(UserId)
+                .ok_or_else(|| corrupt("wallet owner"))?;
+            found.insert(user, LedgerAccountId(row.int(0)?));
+        }
+        Ok(())
+    })?;
+    for user in users {
+        if !found.contains_key(user) {
+            let id = wallet(tx, *user, currency, now_ms)?;
+            found.insert(*user, id);
+        }
+    }
+    Ok(found)
 }
 
 /// Moves money in the same transaction as the caller's other writes.
@@ -332,63 +370,180 @@ pub fn answer(tx: &mut Tx<'_>, user: UserId, id: i64, accept: bool, now_ms: i64)
     Ok(record)
 }
 
-/// Opens the next share of a red packet for `user`; returns the packet and the share.
-pub fn open(tx: &mut Tx<'_>, user: UserId, id: i64, now_ms: i64) -> StoreResult<(PaymentRecord, i64)> {
-    let p = row_of(tx.conn, id)?;
-    let st = state(tx, p.conversation_id)?;
-    if !st.members.contains_key(&user) {
-        return Err(Rejection::PaymentNotFound.into());
+/// One open request: who, which packet, when.
+pub type OpenRequest = (UserId, i64, i64);
+
+/// Opens many shares at once, in request order, each answered on its own:
+/// the rules run in memory against the packet as the earlier opens of the
+/// batch left it, then a few set-based statements write every share, the
+/// packet, the money (`ledger::transfer_batch`) and the events. A crowd
+/// opening one packet costs a handful of statements, not a handful per open.
+pub fn open_batch(tx: &mut Tx<'_>, requests: Vec<OpenRequest>) -> StoreResult<Vec<StoreResult<(PaymentRecord, i64)>>> {
+    let mut answers: Vec<Option<StoreResult<(PaymentRecord, i64)>>> = (0..requests.len()).map(|_| None).collect();
+    let mut ids: Vec<i64> = requests.iter().map(|(_, id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        let mine: Vec<usize> = (0..requests.len()).filter(|i| requests[*i].1 == id).collect();
+        match open_one_packet(tx, id, &requests, &mine) {
+            Ok(results) => {
+                for (i, result) in mine.into_iter().zip(results) {
+                    answers[i] = Some(result);
+                }
+            }
+            Err(StoreError::Rejected(e)) => {
+                for i in mine {
+                    answers[i] = Some(Err(e.into()));
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
-    let opened = tx
+    Ok(answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| Err(StoreError::Backend("an open without an answer".into()))))
+        .collect())
+}
+
+/// The opens of one packet (`mine` indexes `requests`).
+fn open_one_packet(
+    tx: &mut Tx<'_>,
+    id: i64,
+    requests: &[OpenRequest],
+    mine: &[usize],
+) -> StoreResult<Vec<StoreResult<(PaymentRecord, i64)>>> {
+    let mut p = row_of(tx.conn, id)?;
+    let st = state(tx, p.conversation_id)?;
+    let direct = st.kind == Kind::Direct;
+    let mut opened: std::collections::HashSet<UserId> = tx
         .conn
-        .query_opt(
-            "SELECT 1 FROM red_packet_shares WHERE payment_id = $1 AND opened_by = $2",
-            params![id, user.0],
+        .query(
+            "SELECT opened_by FROM red_packet_shares WHERE payment_id = $1 AND opened_by IS NOT NULL",
+            params![id],
         )?
-        .is_some();
-    payment::may_open(&facts(&p, st.kind == Kind::Direct), user, opened, now_ms)?;
-    let index = i64::from(p.opened_count);
-    let share = tx
+        .iter()
+        .map(|r| r.int(0).map(UserId))
+        .collect::<StoreResult<_>>()?;
+    let unopened: Vec<(i64, i64)> = tx
         .conn
-        .query_one(
-            "UPDATE red_packet_shares SET opened_by = $3, opened_at_ms = $4
-             WHERE payment_id = $1 AND idx = $2 AND opened_by IS NULL RETURNING amount_minor",
-            params![id, index, user.0, now_ms],
+        .query(
+            "SELECT idx, amount_minor FROM red_packet_shares WHERE payment_id = $1 AND opened_by IS NULL ORDER BY idx",
+            params![id],
         )?
-        .int(0)?;
-    let finished = p.opened_count + 1 == p.shares;
-    let status = if finished {
-        PaymentStatus::Finished
-    } else {
-        PaymentStatus::Open
-    };
+        .iter()
+        .map(|r| Ok((r.int(0)?, r.int(1)?)))
+        .collect::<StoreResult<_>>()?;
+    let mut next = unopened.into_iter();
+    // (request index, user, share index, amount, packet after this open)
+    let mut granted: Vec<(usize, UserId, i64, i64, i64, PaymentRecord)> = Vec::new();
+    let mut results: Vec<StoreResult<(PaymentRecord, i64)>> = Vec::with_capacity(mine.len());
+    for &i in mine {
+        let (user, _, now_ms) = requests[i];
+        if !st.members.contains_key(&user) {
+            results.push(Err(Rejection::PaymentNotFound.into()));
+            continue;
+        }
+        if let Err(e) = payment::may_open(&facts(&p, direct), user, opened.contains(&user), now_ms) {
+            results.push(Err(e.into()));
+            continue;
+        }
+        let Some((index, share)) = next.next() else {
+            return Err(corrupt("an open packet without unopened shares"));
+        };
+        opened.insert(user);
+        p.opened_count += 1;
+        p.opened_minor = p.opened_minor.checked_add(share).ok_or(Rejection::AmountOverflow)?;
+        if p.opened_count == p.shares {
+            p.status = PaymentStatus::Finished;
+            p.settled_at_ms = Some(now_ms);
+        }
+        granted.push((i, user, index, share, now_ms, p.clone()));
+        // Filled in below, once the writes are done.
+        results.push(Ok((
+            PaymentRecord {
+                opened: Vec::new(),
+                ..p.clone()
+            },
+            share,
+        )));
+    }
+    if granted.is_empty() {
+        return Ok(results);
+    }
+    super::ledger::in_chunks(&granted, |chunk| {
+        let sql = super::ledger::statement("shares", chunk.len(), || {
+            format!(
+                "UPDATE red_packet_shares SET opened_by = v.column2, opened_at_ms = v.column3
+                 FROM (VALUES {}) AS v WHERE red_packet_shares.payment_id = v.column4 AND red_packet_shares.idx = v.column1
+                   AND red_packet_shares.opened_by IS NULL",
+                super::ledger::integer_rows(chunk.len(), 4)
+            )
+        });
+        let mut values = Vec::with_capacity(chunk.len() * 4);
+        for (_, user, index, _, now_ms, _) in chunk {
+            values.extend([*index, user.0, *now_ms, id].map(Value::from));
+        }
+        let updated = tx.conn.execute(&sql, &values)?;
+        if updated != chunk.len() as u64 {
+            return Err(StoreError::Backend("a share was opened twice".into()));
+        }
+        Ok(())
+    })?;
     tx.conn.execute(
-        "UPDATE chat_payments SET opened_count = opened_count + 1, opened_minor = opened_minor + $2, status = $3,
-             settled_at_ms = $4 WHERE id = $1",
-        params![id, share, status.as_str(), finished.then_some(now_ms)],
+        "UPDATE chat_payments SET opened_count = $2, opened_minor = $3, status = $4, settled_at_ms = $5 WHERE id = $1",
+        params![
+            id,
+            i64::from(p.opened_count),
+            p.opened_minor,
+            p.status.as_str(),
+            p.settled_at_ms
+        ],
     )?;
-    let escrow = escrow(tx, p.currency, now_ms)?;
-    let to = wallet(tx, user, p.currency, now_ms)?;
-    let amount = Amount::new(share, p.currency)?;
-    move_money(
-        tx,
-        format!("chat:{id}:share:{index}"),
-        escrow,
-        to,
-        amount,
-        format!("red_packet:{id}"),
-        now_ms,
-    )?;
-    let record = PaymentRecord {
-        opened_count: p.opened_count + 1,
-        opened_minor: p.opened_minor + share,
-        status,
-        settled_at_ms: finished.then_some(now_ms).or(p.settled_at_ms),
-        ..p
-    };
-    // The sender and the opener hear of each open; everyone hears when it is finished.
-    if finished {
+    let escrow = escrow(tx, p.currency, granted[0].4)?;
+    let openers: Vec<UserId> = granted.iter().map(|g| g.1).collect();
+    let wallets = wallets(tx, &openers, p.currency, granted[0].4)?;
+    let mut transfers = Vec::with_capacity(granted.len());
+    for (_, user, index, share, now_ms, _) in &granted {
+        let to = *wallets
+            .get(user)
+            .ok_or_else(|| StoreError::Backend("an opener without a wallet".into()))?;
+        let new = NewTransfer {
+            key: format!("chat:{id}:share:{index}"),
+            debit: escrow,
+            credit: to,
+            amount: Amount::new(*share, p.currency)?,
+            pending: false,
+            memo: format!("red_packet:{id}"),
+        };
+        transfers.push((new, *now_ms));
+    }
+    for moved in ledger::transfer_batch(tx, transfers)? {
+        // Escrow holds every share of a live packet: a refusal here is a broken ledger.
+        moved.map_err(|e| StoreError::Backend(format!("red packet share refused by the ledger: {e}")))?;
+    }
+    // The sender and each opener hear of each open; everyone hears when it is finished.
+    let mut events = Vec::with_capacity(granted.len() * 2 + 1);
+    for (_, user, _, _, now_ms, after) in &granted {
+        let data = wire::to_json(&wire::payment(after));
+        let mut audience = vec![after.sender_id];
+        if *user != after.sender_id {
+            audience.push(*user);
+        }
+        for who in audience {
+            events.push(NewEvent {
+                kind: EventKind::PaymentUpdated,
+                audience: Audience::User(who, Some(p.conversation_id)),
+                message_id: None,
+                data: data.clone(),
+                recipients: Arc::from(vec![who]),
+                now_ms: *now_ms,
+            });
+        }
+    }
+    tx.emit_many(events)?;
+    if p.status == PaymentStatus::Finished {
         let full = load(tx.conn, id)?;
+        let now_ms = full.settled_at_ms.unwrap_or(granted[granted.len() - 1].4);
         publish(
             tx,
             &full,
@@ -396,26 +551,8 @@ pub fn open(tx: &mut Tx<'_>, user: UserId, id: i64, now_ms: i64) -> StoreResult<
             st.recipients.clone(),
             now_ms,
         )?;
-    } else {
-        let sender = record.sender_id;
-        publish(
-            tx,
-            &record,
-            Audience::User(sender, Some(record.conversation_id)),
-            Arc::from(vec![sender]),
-            now_ms,
-        )?;
-        if user != sender {
-            publish(
-                tx,
-                &record,
-                Audience::User(user, Some(record.conversation_id)),
-                Arc::from(vec![user]),
-                now_ms,
-            )?;
-        }
     }
-    Ok((record, share))
+    Ok(results)
 }
 
 /// Refunds up to `limit` transfers and red packets whose 24 hours have run
