@@ -35,6 +35,9 @@ type Opener = dyn Fn() -> StoreResult<Box<dyn Conn>> + Send + Sync;
 /// A request waiting to be coalesced into the next batch, with its reply.
 type Queued<Req, Resp> = (Req, tokio::sync::oneshot::Sender<StoreResult<Resp>>);
 
+/// A writer operation over a whole batch, answering each request on its own.
+type BatchOp<Req, Resp> = fn(&mut crate::writer::Tx<'_>, Vec<Req>) -> StoreResult<Vec<StoreResult<Resp>>>;
+
 /// Most requests coalesced into one writer operation.
 const MAX_COALESCED: usize = 4096;
 
@@ -56,7 +59,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Coalescer<Req, Resp> {
         writer: &Writer,
         request: Req,
         checked_first: bool,
-        batch: fn(&mut crate::writer::Tx<'_>, Vec<Req>) -> StoreResult<Vec<StoreResult<Resp>>>,
+        batch: BatchOp<Req, Resp>,
     ) -> StoreResult<Resp> {
         let queue = self.queue.get_or_init(|| {
             let (queue, queued) = tokio::sync::mpsc::unbounded_channel();
@@ -570,7 +573,7 @@ async fn coalesce<Req: Send + 'static, Resp: Send + 'static>(
     writer: Writer,
     mut queued: tokio::sync::mpsc::UnboundedReceiver<Queued<Req, Resp>>,
     checked_first: bool,
-    batch_op: fn(&mut crate::writer::Tx<'_>, Vec<Req>) -> StoreResult<Vec<StoreResult<Resp>>>,
+    batch_op: BatchOp<Req, Resp>,
 ) {
     while let Some(first) = queued.recv().await {
         let mut batch = vec![first];
