@@ -59,7 +59,9 @@ async function fail(res) {
   } catch {
     // not JSON: keep the status line
   }
-  if (res.status === 401 && token) {
+  // 401 bad_credentials is a wrong password typed into a form (e.g. setting the
+  // payment PIN), not a dead session.
+  if (res.status === 401 && token && code !== 'bad_credentials') {
     for (const fn of unauthorizedListeners) fn();
   }
   throw new ApiError(res.status, code, message);
@@ -120,7 +122,37 @@ export const api = {
   topUp: (cardId, amountMinor, idempotencyKey) =>
     send('POST', '/api/wallet/top-ups', { json: { card_id: cardId, amount_minor: amountMinor, idempotency_key: idempotencyKey } }),
   upload: (blob, contentType) => send('POST', '/api/uploads', { body: blob, contentType }),
+  setPin: (password, pin) => send('PUT', '/api/wallet/pin', { json: { password, pin } }),
+  withdraw: (req) => send('POST', '/api/wallet/withdrawals', { json: req }),
+  statement: ({ before, limit = 20 } = {}) =>
+    send('GET', `/api/wallet/statement?limit=${limit}${before ? `&before=${before}` : ''}`),
+  sendTransfer: (conversationId, req) => send('POST', `/api/conversations/${conversationId}/transfers`, { json: req }),
+  sendRedPacket: (conversationId, req) => send('POST', `/api/conversations/${conversationId}/red-packets`, { json: req }),
+  payment: (id) => send('GET', `/api/payments/${id}`),
+  acceptTransfer: (id) => send('POST', `/api/payments/${id}/accept`),
+  declineTransfer: (id) => send('POST', `/api/payments/${id}/decline`),
+  openRedPacket: (id) => send('POST', `/api/payments/${id}/open`),
 };
+
+/** An authenticated download (the bearer header rules out a plain link): saved under `fileName`. */
+export async function downloadFile(path, fileName) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { ...headers(), Accept: '*/*' } });
+  } catch {
+    throw new ApiError(0, 'network', t('error_network'));
+  }
+  if (!res.ok) return fail(res);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return fileName;
+}
 
 const blobCache = new Map();
 

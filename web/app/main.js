@@ -4,7 +4,7 @@
 import { api, forgetBlobs, getToken, onUnauthorized, setToken } from './api.js';
 import { avatar, clear, h, icon } from './dom.js';
 import { applyI18n, lang, onLangChange, t } from './i18n.js';
-import { emit, on, pendingIncoming, refreshContacts, refreshConversations, refreshRequests, reset, store, totalUnread } from './store.js';
+import { applyPayment, emit, on, pendingIncoming, refreshContacts, refreshConversations, refreshRequests, reset, store, totalUnread } from './store.js';
 import { badge, emptyState, setBadge, showError } from './ui.js';
 import { signInView, signUpView } from './views/auth.js';
 import { chatsView } from './views/chats.js';
@@ -195,6 +195,9 @@ function onEvent(frame, live) {
     case 'receipt.read':
     case 'receipt.delivered':
       if (me && d.user_id === me.id) refreshListSoon();
+      break;
+    case 'payment.updated':
+      applyPayment(d);
       break;
     case 'friend.request':
     case 'friend.declined':

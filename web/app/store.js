@@ -12,6 +12,7 @@ export const store = {
   requests: { incoming: [], outgoing: [] },
   connected: false,
   users: new Map(),
+  payments: new Map(), // chat transfers and red packets by id (ChatPayment)
 };
 
 const bus = new EventTarget();
@@ -107,7 +108,57 @@ export function reset() {
   store.requests = { incoming: [], outgoing: [] };
   store.connected = false;
   store.users.clear();
+  store.payments.clear();
+  paymentLoads.clear();
   tried.clear();
+}
+
+// ---------- chat payments (transfers, red packets) ----------
+
+const FINAL = new Set(['accepted', 'declined', 'finished', 'refunded']);
+
+/** How far a payment has come: a snapshot never replaces a later one (events replay after a sync). */
+function progress(p) {
+  return (FINAL.has(p.status) ? 1e6 : 0) + (p.opened_count || 0);
+}
+
+const paymentLoads = new Map();
+
+/** Takes in a payment snapshot (an API answer or a payment.updated event); emits 'payment'. */
+export function applyPayment(p) {
+  if (!p || !p.id) return null;
+  const known = store.payments.get(p.id);
+  const incomplete = (x) => (x.opened || []).length < x.opened_count;
+  if (known && progress(known) > progress(p)) return known;
+  // The same moment, told twice: keep the telling with every share in it.
+  if (known && progress(known) === progress(p) && !incomplete(known) && incomplete(p)) return known;
+  let next = { ...p, opened: p.opened || [] };
+  if (next.opened.length < next.opened_count) {
+    // Snapshots sent on each open carry the counts, not always the list: keep
+    // what we knew and read the whole packet.
+    const have = new Set(next.opened.map((o) => o.user_id));
+    const extra = ((known && known.opened) || []).filter((o) => !have.has(o.user_id));
+    next = { ...next, opened: [...next.opened, ...extra] };
+    if (next.opened.length < next.opened_count) loadPayment(p.id, { force: true }).catch(() => {});
+  }
+  store.payments.set(p.id, next);
+  emit('payment', next);
+  return next;
+}
+
+/** The payment from the cache, or read from the server (`force`: a fresh read, even if one is on its way). */
+export function loadPayment(id, { force = false } = {}) {
+  if (!force && store.payments.has(id)) return Promise.resolve(store.payments.get(id));
+  if (force || !paymentLoads.has(id)) {
+    const p = api
+      .payment(id)
+      .then((payment) => applyPayment(payment))
+      .finally(() => {
+        if (paymentLoads.get(id) === p) paymentLoads.delete(id);
+      });
+    paymentLoads.set(id, p);
+  }
+  return paymentLoads.get(id);
 }
 
 const tried = new Set();

@@ -150,3 +150,33 @@ export function emptyState(key, hintKey) {
     hintKey ? h('p', { class: 'empty-hint', i18n: hintKey }) : null,
   );
 }
+
+/**
+ * A dialog over the page (a bottom sheet on a phone, centred on a desktop):
+ * `build(close)` returns its content. Closes on the × button, the backdrop or
+ * Escape; `onClose` runs once. Returns `close`.
+ */
+export function dialog(build, { testid, className = '', onClose } = {}) {
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    backdrop.remove();
+    document.removeEventListener('keydown', onKey);
+    if (onClose) onClose();
+  };
+  const onKey = (e) => {
+    if (e.key === 'Escape') close();
+  };
+  const panel = h(
+    'div',
+    { class: `dialog ${className}`, role: 'dialog', 'aria-modal': 'true', testid },
+    h('button', { type: 'button', class: 'dialog-close', testid: 'dialog-close', title: 'close', onclick: close }, '×'),
+  );
+  const backdrop = h('div', { class: 'sheet-backdrop dialog-backdrop', onclick: (e) => e.target === backdrop && close() }, panel);
+  const content = build(close);
+  panel.append(...(Array.isArray(content) ? content : [content]));
+  document.body.appendChild(backdrop);
+  document.addEventListener('keydown', onKey);
+  return close;
+}

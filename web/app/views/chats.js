@@ -17,6 +17,8 @@ export function previewOf(conv, m) {
   let body;
   if (m.type === 'image') body = { key: 'preview_image' };
   else if (m.type === 'file') body = { key: 'preview_file', args: { name: m.file_name || '' } };
+  else if (m.type === 'transfer') body = { key: 'preview_transfer' };
+  else if (m.type === 'red_packet') body = { key: 'preview_red_packet', args: { note: (m.text || '').replace(/\s+/g, ' ') } };
   else body = { plain: (m.text || '').replace(/\s+/g, ' ') };
   if (conv.kind === 'group' && !mine && senderName) body.prefix = senderName;
   return body;

@@ -1,11 +1,12 @@
 // One conversation: history, live messages, sending text and images, quoted
-// replies, recall, delivered/read receipts.
+// replies, recall, delivered/read receipts, transfers and red packets.
 
 import { api, blobUrl, newClientMsgId, primeBlob } from '../api.js';
 import { avatar, clear, h, icon, setText } from '../dom.js';
 import { t } from '../i18n.js';
 import { emit, ensureUsers, on, refreshConversations, rememberUser, store, userById } from '../store.js';
 import { actionSheet, emptyState, setTitle, showError, toast, topbar } from '../ui.js';
+import { openSendPayment, paymentCard, renderPaymentCard } from './payments.js';
 
 const PAGE = 50;
 const RECALL_MS = 2 * 60 * 1000;
@@ -14,6 +15,7 @@ const LONG_PRESS_MS = 500;
 // Types the server accepts as declared (it checks the bytes); others go as octet-stream files.
 const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 const FILE_TYPES = ['application/pdf', 'text/plain', 'application/zip'];
+const PAYMENT_TYPES = ['transfer', 'red_packet'];
 
 export function conversationView(root, { id }) {
   const convId = Number(id);
@@ -46,7 +48,10 @@ export function conversationView(root, { id }) {
     { class: 'attach-panel', testid: 'attach-panel', hidden: true },
     h('button', { type: 'button', class: 'attach-tile', testid: 'attach-photo', onclick: () => imageInput.click() }, icon('image', 'icon attach-icon'), h('span', { i18n: 'photo' })),
     h('button', { type: 'button', class: 'attach-tile', testid: 'attach-file', onclick: () => fileInput.click() }, icon('file', 'icon attach-icon'), h('span', { i18n: 'file' })),
+    h('button', { type: 'button', class: 'attach-tile', testid: 'attach-red-packet', onclick: () => sendPayment('red_packet') }, icon('redpacket', 'icon attach-icon attach-icon-red'), h('span', { i18n: 'red_packet' })),
+    h('button', { type: 'button', class: 'attach-tile', testid: 'attach-transfer', hidden: true, onclick: () => sendPayment('transfer') }, icon('transfer', 'icon attach-icon attach-icon-orange'), h('span', { i18n: 'transfer' })),
   );
+  const transferTile = attachPanel.querySelector('[data-testid=attach-transfer]');
   const attachBtn = h('button', { type: 'button', class: 'icon-btn attach-btn', testid: 'attach-button', title: 'attach', onclick: () => (attachPanel.hidden = !attachPanel.hidden) }, icon('plus'));
   const replyText = h('span', { class: 'reply-chip-text', testid: 'reply-chip-text' });
   const replyChip = h(
@@ -91,6 +96,8 @@ export function conversationView(root, { id }) {
   // ----- header -----
   function renderTitle() {
     if (!conv) return;
+    // Transfers go to one person: direct chats only.
+    transferTile.hidden = conv.kind !== 'direct';
     if (conv.kind === 'group') setTitle(titleEl, ['group_title', { name: conv.name, n: conv.member_count }]);
     else setTitle(titleEl, { plain: conv.name });
   }
@@ -129,6 +136,8 @@ export function conversationView(root, { id }) {
       el.appendChild(h('span', { class: 'quote-name' }, `${nameOf(q.sender_id)}: `));
       if (q.type === 'image') el.appendChild(h('span', { i18n: 'preview_image' }));
       else if (q.type === 'file') el.appendChild(h('span', { i18n: ['preview_file', { name: q.file_name || '' }] }));
+      else if (q.type === 'transfer') el.appendChild(h('span', { i18n: 'preview_transfer' }));
+      else if (q.type === 'red_packet') el.appendChild(h('span', { i18n: ['preview_red_packet', { note: q.text || '' }] }));
       else el.appendChild(document.createTextNode(q.text || ''));
     }
     return el;
@@ -183,8 +192,9 @@ export function conversationView(root, { id }) {
     let content;
     if (m.type === 'image') content = imageEl(m);
     else if (m.type === 'file') content = fileEl(m);
+    else if (PAYMENT_TYPES.includes(m.type)) content = paymentCard(m, paymentCtx);
     else content = h('span', { class: 'msg-text' }, m.text || '');
-    const bubble = h('div', { class: `bubble bubble-${m.type}`, testid: 'bubble' }, content);
+    const bubble = h('div', { class: `bubble bubble-${PAYMENT_TYPES.includes(m.type) ? 'payment' : m.type}`, testid: 'bubble' }, content);
     attachActions(bubble, m);
     const sender = user(m.sender_id);
     const body = h(
@@ -203,6 +213,43 @@ export function conversationView(root, { id }) {
     );
     el._recalled = false;
     return el;
+  }
+
+  const paymentCtx = {
+    me,
+    direct: () => !!conv && conv.kind === 'direct',
+    nameOf: (id) => (id === me.id ? t('you') : nameOf(id)),
+  };
+
+  function refreshPaymentCards(paymentId) {
+    for (const el of itemsEl.querySelectorAll(`.pay-card[data-payment-id="${paymentId}"]`)) {
+      const m = el.closest('.msg')?._msg;
+      if (m) renderPaymentCard(el, m, paymentCtx);
+    }
+  }
+
+  function sendPayment(kind) {
+    attachPanel.hidden = true;
+    if (!conv) return;
+    const peer = peerId();
+    openSendPayment({
+      kind,
+      conv,
+      peerName: peer != null ? nameOf(peer) : conv.name,
+      onSent: (p) => {
+        scrollToBottom();
+        // Its message comes over the event stream; if that is down, read it.
+        setTimeout(async () => {
+          if (disposed || !p.message_id || byId.has(p.message_id)) return;
+          try {
+            const page = await api.history(convId, { limit: 20 });
+            if (!disposed) for (const m of page) if (!byId.has(m.id)) applyMessage(m);
+          } catch {
+            // the stream will bring it
+          }
+        }, 2000);
+      },
+    });
   }
 
   function user(id) {
@@ -317,7 +364,8 @@ export function conversationView(root, { id }) {
         });
       }
       if (cur.id && !cur.recalled) items.push({ key: 'quote', testid: 'action-quote', run: () => setReply(cur) });
-      if (cur.id && isMine(cur) && !cur.recalled && Date.now() - cur.sent_at_ms < RECALL_MS) {
+      // Money moved with a transfer or red packet: it is answered or refunded, never recalled.
+      if (cur.id && isMine(cur) && !cur.recalled && !cur.payment_id && Date.now() - cur.sent_at_ms < RECALL_MS) {
         items.push({ key: 'recall', testid: 'action-recall', danger: true, run: () => recall(cur) });
       }
       if (items.length) actionSheet(items);
@@ -359,7 +407,16 @@ export function conversationView(root, { id }) {
     clear(replyText);
     if (m) {
       replyText.appendChild(h('span', { i18n: ['replying_to', { name: nameOf(m.sender_id) }] }));
-      const snippet = m.type === 'image' ? h('span', { i18n: 'preview_image' }) : m.type === 'file' ? h('span', { i18n: ['preview_file', { name: m.file_name || '' }] }) : h('span', {}, m.text || '');
+      const snippet =
+        m.type === 'image'
+          ? h('span', { i18n: 'preview_image' })
+          : m.type === 'file'
+            ? h('span', { i18n: ['preview_file', { name: m.file_name || '' }] })
+            : m.type === 'transfer'
+              ? h('span', { i18n: 'preview_transfer' })
+              : m.type === 'red_packet'
+                ? h('span', { i18n: ['preview_red_packet', { note: m.text || '' }] })
+                : h('span', {}, m.text || '');
       replyText.append(': ', snippet);
       input.focus();
     }
@@ -599,6 +656,9 @@ export function conversationView(root, { id }) {
       // Names and avatars of people met just now: rebuild (images come from the cache).
       elements.clear();
       layout();
+    }),
+    on('payment', (p) => {
+      if (p.conversation_id === convId) refreshPaymentCards(p.id);
     }),
     on('synced', () => markRead()),
   ];

@@ -1,32 +1,18 @@
-// "Wallet" (under Me): the balance, bound bank cards, binding a card and
-// topping up from a debit card.
+// "Wallet" (under Me): the balance, the pay-later line, the payment PIN,
+// topping up from and withdrawing to a debit card, the statement (paged, CSV
+// export), bound bank cards and binding a card.
 
-import { api } from '../api.js';
+import { api, downloadFile } from '../api.js';
 import { clear, h, icon, setText } from '../dom.js';
 import { currencyDigits } from '../i18n.js';
+import { attemptKeys, newIdempotencyKey, parseAmountMinor, validPin } from '../money.js';
+import { on } from '../store.js';
 import { formError, toast, topbar } from '../ui.js';
 
-/** "100.50" → 10050 (an integer number of minor units, parsed from the string:
- * no floating point), or null when it is not a valid positive amount. */
-export function parseAmountMinor(text, digits = 2) {
-  const s = String(text ?? '').trim().replace(/^[¥$]/, '').replace(/,/g, '');
-  const re = digits > 0 ? new RegExp(`^(\\d+)(?:\\.(\\d{0,${digits}}))?$|^\\.(\\d{1,${digits}})$`) : /^(\d+)$/;
-  const m = re.exec(s);
-  if (!m) return null;
-  const whole = m[1] || '0';
-  const frac = (m[2] || m[3] || '').padEnd(digits, '0');
-  const minor = BigInt(whole + frac);
-  if (minor <= 0n || minor > BigInt(Number.MAX_SAFE_INTEGER)) return null;
-  return Number(minor);
-}
+export { newIdempotencyKey, parseAmountMinor } from '../money.js';
 
-/** A fresh top-up idempotency key: a UUID without dashes (32 of [0-9a-f]). */
-export function newIdempotencyKey() {
-  if (crypto.randomUUID) return crypto.randomUUID().replace(/-/g, '');
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
+const STATEMENT_PAGE = 20;
+const PURPOSES = ['top_up', 'withdrawal', 'transfer', 'red_packet', 'refund', 'repayment'];
 
 function fundingKey(funding) {
   return funding === 'credit' ? 'card_credit' : 'card_debit';
@@ -36,18 +22,107 @@ export function walletView(root) {
   const body = h('div', { class: 'list-scroll wallet', testid: 'wallet' });
   root.append(topbar({ back: '#/me', title: 'wallet', testid: 'wallet-title' }), body);
 
-  let wallet = null; // { balances: [...] }
+  let wallet = null; // { balances: [...], credit_line, pin }
   let cards = [];
 
   // ----- balance -----
   const balanceValue = h('div', { class: 'wallet-balance-value', testid: 'wallet-balance' }, '—');
+  const availableLine = h('div', { class: 'wallet-balance-sub', testid: 'wallet-available', hidden: true });
+  const otherBalances = h('div', { class: 'wallet-other-balances', testid: 'wallet-other-balances' });
   const balanceCard = h(
     'div',
     { class: 'card wallet-balance-card', testid: 'wallet-balance-card' },
     h('div', { class: 'wallet-balance-label' }, icon('wallet', 'icon icon-sm'), h('span', { i18n: 'balance' })),
     balanceValue,
+    availableLine,
+    otherBalances,
   );
   const loadError = formError();
+
+  // ----- pay later -----
+  const creditCard = h('div', { class: 'card wallet-section wallet-credit', testid: 'credit-line', hidden: true });
+
+  // ----- payment PIN -----
+  const pinStatus = h('span', { class: 'kv-value', testid: 'pin-status' });
+  const pinChange = h('button', { type: 'button', class: 'btn btn-plain btn-small', testid: 'pin-change', i18n: 'change_pin', hidden: true, onclick: () => showPinForm(true) });
+  const pinPassword = h('input', { class: 'text-input', testid: 'pin-password', type: 'password', autocomplete: 'current-password', ph: 'pin_password_ph' });
+  const pinNew = h('input', { class: 'text-input pin-input', testid: 'pin-new', type: 'password', inputmode: 'numeric', autocomplete: 'off', maxlength: 6, ph: 'pin_ph' });
+  const pinConfirm = h('input', { class: 'text-input pin-input', testid: 'pin-confirm', type: 'password', inputmode: 'numeric', autocomplete: 'off', maxlength: 6, ph: 'pin_ph' });
+  const pinError = formError();
+  const pinSubmit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', testid: 'pin-submit', i18n: 'save' });
+  const pinForm = h(
+    'form',
+    {
+      class: 'wallet-form pin-form',
+      testid: 'pin-form',
+      hidden: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        pinError.set(null);
+        const pin = pinNew.value.trim();
+        if (!pinPassword.value) {
+          pinError.setKey('password_needed');
+          pinPassword.focus();
+          return;
+        }
+        if (!validPin(pin)) {
+          pinError.setKey('pin_invalid');
+          pinNew.focus();
+          return;
+        }
+        if (pin !== pinConfirm.value.trim()) {
+          pinError.setKey('pin_mismatch');
+          pinConfirm.focus();
+          return;
+        }
+        pinSubmit.disabled = true;
+        try {
+          const status = await api.setPin(pinPassword.value, pin);
+          if (!wallet) wallet = { balances: [], credit_line: null, pin: status };
+          wallet.pin = status;
+          for (const input of [pinPassword, pinNew, pinConfirm]) input.value = '';
+          showPinForm(false);
+          renderPin();
+          toast({ key: 'pin_saved' });
+        } catch (err) {
+          pinError.set(err);
+        } finally {
+          pinSubmit.disabled = false;
+        }
+      },
+    },
+    h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'pin_password' }), pinPassword),
+    h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'pin_new' }), pinNew),
+    h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'pin_confirm' }), pinConfirm),
+    pinError.el,
+    pinSubmit,
+  );
+  const pinCard = h(
+    'div',
+    { class: 'card wallet-section', testid: 'pin-section' },
+    h('h2', { class: 'section-title', i18n: 'payment_pin' }),
+    h('div', { class: 'kv pin-row' }, pinStatus, pinChange),
+    h('p', { class: 'hint', i18n: 'pin_hint' }),
+    pinForm,
+  );
+  let pinFormWanted = false;
+
+  function showPinForm(on) {
+    pinFormWanted = on;
+    renderPin();
+    if (on) pinPassword.focus();
+  }
+
+  function renderPin() {
+    const pin = wallet && wallet.pin;
+    if (!pin) return;
+    if (pin.locked_until_ms && pin.locked_until_ms > Date.now()) setText(pinStatus, 'pin_locked_until', { ms: pin.locked_until_ms });
+    else setText(pinStatus, pin.set ? 'pin_is_set' : 'not_set');
+    pinStatus.dataset.set = String(!!pin.set);
+    pinChange.hidden = !pin.set || pinFormWanted;
+    pinForm.hidden = pin.set && !pinFormWanted;
+    setText(pinSubmit, pin.set ? 'change_pin' : 'set_payment_pin');
+  }
 
   // ----- cards -----
   const cardList = h('div', { class: 'wallet-cards', testid: 'card-list' });
@@ -88,6 +163,8 @@ export function walletView(root) {
           numberInput.value = '';
           renderCards();
           toast({ key: 'card_added' });
+          // A credit card opens the pay-later line.
+          if (funding === 'credit') refresh();
         } catch (err) {
           bindError.set(err);
         } finally {
@@ -160,7 +237,109 @@ export function walletView(root) {
     topUpSubmit,
   );
 
-  body.append(loadError.el, balanceCard, cardsCard, topUpForm, bindForm);
+  // ----- withdraw -----
+  // A declined or timed-out withdrawal is remembered under its key: retry only an unknown outcome with it.
+  const withdrawKeys = attemptKeys({ renewAfterAnswer: true });
+  const withdrawCard = h('select', { class: 'text-input', testid: 'withdraw-card' });
+  const withdrawAmount = h('input', { class: 'text-input', testid: 'withdraw-amount', ph: 'amount_ph', inputmode: 'decimal', autocomplete: 'off' });
+  const withdrawPin = h('input', { class: 'text-input pin-input', testid: 'withdraw-pin', type: 'password', inputmode: 'numeric', autocomplete: 'off', maxlength: 6, ph: 'pin_ph' });
+  const withdrawError = formError();
+  const withdrawHint = h('p', { class: 'hint', testid: 'withdraw-need-debit', i18n: 'need_debit_card_withdraw' });
+  const withdrawSubmit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', testid: 'withdraw-submit', i18n: 'withdraw' });
+  const withdrawForm = h(
+    'form',
+    {
+      class: 'card wallet-section wallet-form',
+      testid: 'withdraw-form',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        withdrawError.set(null);
+        const amountMinor = parseAmountMinor(withdrawAmount.value, currencyDigits(walletCurrency() || 'CNY'));
+        if (amountMinor === null) {
+          withdrawError.setKey('amount_invalid');
+          withdrawAmount.focus();
+          return;
+        }
+        const cardId = Number(withdrawCard.value);
+        if (!cardId) {
+          withdrawError.setKey('need_debit_card_withdraw');
+          return;
+        }
+        const pin = withdrawPin.value.trim();
+        const limit = wallet && wallet.pin ? wallet.pin.no_pin_limit_minor : 0;
+        if (pin ? !validPin(pin) : amountMinor > limit) {
+          withdrawError.setKey(pin ? 'pin_invalid' : 'pin_required');
+          withdrawPin.focus();
+          return;
+        }
+        const req = { card_id: cardId, amount_minor: amountMinor };
+        // Kept while an attempt with these values may have gone through; fresh otherwise.
+        req.idempotency_key = withdrawKeys.key(JSON.stringify(req));
+        if (pin) req.pin = pin;
+        withdrawSubmit.disabled = true;
+        try {
+          const res = await api.withdraw(req);
+          withdrawKeys.settled(null);
+          withdrawAmount.value = '';
+          withdrawPin.value = '';
+          setBalance(res.currency, res.balance_minor);
+          toast({ key: 'withdrawn', args: { minor: res.amount_minor, currency: res.currency } });
+          refresh();
+        } catch (err) {
+          withdrawKeys.settled(err);
+          withdrawError.set(err);
+          if (['wrong_pin', 'pin_required', 'invalid_pin'].includes(err.code)) withdrawPin.value = '';
+        } finally {
+          withdrawSubmit.disabled = false;
+        }
+      },
+    },
+    h('h2', { class: 'section-title', i18n: 'withdraw' }),
+    h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'withdraw_card' }), withdrawCard),
+    h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'amount' }), withdrawAmount),
+    h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'payment_pin' }), withdrawPin),
+    withdrawHint,
+    withdrawError.el,
+    withdrawSubmit,
+  );
+
+  // ----- statement -----
+  let entries = [];
+  let nextBefore = null;
+  let statementLoading = false;
+  const statementList = h('div', { class: 'statement-list', testid: 'statement-list' });
+  const statementError = formError();
+  const moreButton = h('button', { type: 'button', class: 'link-btn statement-more', testid: 'statement-more', i18n: 'load_more', hidden: true, onclick: () => loadStatement(false) });
+  const exportButton = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn btn-plain btn-small',
+      testid: 'statement-export',
+      i18n: 'export_csv',
+      onclick: async () => {
+        statementError.set(null);
+        exportButton.disabled = true;
+        try {
+          await downloadFile('/api/wallet/statement.csv', 'qiao-statement.csv');
+        } catch (err) {
+          statementError.set(err);
+        } finally {
+          exportButton.disabled = false;
+        }
+      },
+    },
+  );
+  const statementCard = h(
+    'div',
+    { class: 'card wallet-section statement', testid: 'statement' },
+    h('div', { class: 'section-head' }, h('h2', { class: 'section-title', i18n: 'statement' }), exportButton),
+    statementError.el,
+    statementList,
+    moreButton,
+  );
+
+  body.append(loadError.el, balanceCard, creditCard, pinCard, topUpForm, withdrawForm, statementCard, cardsCard, bindForm);
 
   function walletCurrency() {
     const b = wallet && wallet.balances && wallet.balances[0];
@@ -182,6 +361,28 @@ export function walletView(root) {
     setText(balanceValue, 'money', { minor: b.balance_minor, currency: b.currency });
     balanceValue.dataset.currency = b.currency;
     balanceValue.dataset.minor = String(b.balance_minor);
+    // Money held for transfers and red packets not yet taken is not spendable.
+    availableLine.hidden = b.available_minor === b.balance_minor;
+    if (!availableLine.hidden) setText(availableLine, 'available_is', { minor: b.available_minor, currency: b.currency });
+    clear(otherBalances);
+    for (const other of wallet.balances.slice(1)) {
+      otherBalances.appendChild(h('div', { class: 'wallet-balance-sub', testid: 'wallet-other-balance', i18n: ['money', { minor: other.balance_minor, currency: other.currency }] }));
+    }
+  }
+
+  function renderCredit() {
+    const line = wallet && wallet.credit_line;
+    creditCard.hidden = !line;
+    clear(creditCard);
+    if (!line) return;
+    const kv = (key, minor, testid) =>
+      h('div', { class: 'kv credit-row' }, h('span', { class: 'kv-key', i18n: key }), h('span', { class: 'kv-value', testid, i18n: ['money', { minor, currency: line.currency }] }));
+    creditCard.append(
+      h('h2', { class: 'section-title', i18n: 'pay_later' }),
+      kv('credit_available', line.available_minor, 'credit-available'),
+      kv('credit_owed', line.owed_minor, 'credit-owed'),
+      kv('credit_limit', line.limit_minor, 'credit-limit'),
+    );
   }
 
   function renderCards() {
@@ -201,22 +402,89 @@ export function walletView(root) {
         ),
       );
     }
-    // The top-up card choice: debit cards only.
+    // Top-ups and withdrawals: debit cards only.
     const debit = cards.filter((c) => c.funding === 'debit');
-    const previous = cardSelect.value;
-    clear(cardSelect);
-    for (const c of debit) {
-      cardSelect.appendChild(h('option', { value: String(c.id), i18n: ['card_option', { brand: c.brand, last4: c.last4 }] }));
-    }
-    if (debit.some((c) => String(c.id) === previous)) cardSelect.value = previous;
     const none = debit.length === 0;
-    cardSelect.disabled = none;
+    for (const select of [cardSelect, withdrawCard]) {
+      const previous = select.value;
+      clear(select);
+      for (const c of debit) {
+        select.appendChild(h('option', { value: String(c.id), i18n: ['card_option', { brand: c.brand, last4: c.last4 }] }));
+      }
+      if (debit.some((c) => String(c.id) === previous)) select.value = previous;
+      select.disabled = none;
+    }
     amountInput.disabled = none;
     topUpSubmit.disabled = none;
     topUpHint.hidden = !none;
+    withdrawAmount.disabled = none;
+    withdrawPin.disabled = none;
+    withdrawSubmit.disabled = none;
+    withdrawHint.hidden = !none;
+  }
+
+  function entryEl(e) {
+    const known = PURPOSES.includes(e.purpose);
+    const signed = e.direction === 'out' ? -e.amount_minor : e.amount_minor;
+    const meta = h(
+      'div',
+      { class: 'statement-meta' },
+      h('span', { i18n: ['msg_time', { ms: e.at_ms }] }),
+      e.status !== 'posted' ? h('span', { class: `statement-status statement-${e.status}`, testid: 'statement-status', i18n: `entry_${e.status === 'voided' ? 'voided' : 'pending'}` }) : null,
+      e.account === 'credit_line' ? h('span', { class: 'statement-account', i18n: 'pay_later' }) : null,
+    );
+    return h(
+      'div',
+      {
+        class: `statement-entry${e.status === 'voided' ? ' voided' : ''}`,
+        testid: 'statement-entry',
+        dataset: { id: String(e.id), purpose: e.purpose, direction: e.direction, status: e.status, account: e.account },
+      },
+      h(
+        'div',
+        { class: 'statement-main' },
+        known ? h('div', { class: 'statement-purpose', testid: 'statement-purpose', i18n: `purpose_${e.purpose}` }) : h('div', { class: 'statement-purpose', testid: 'statement-purpose' }, e.purpose),
+        meta,
+      ),
+      h('div', { class: `statement-amount ${e.direction}`, testid: 'statement-amount', i18n: ['money_signed', { minor: signed, currency: e.currency }] }),
+    );
+  }
+
+  function renderStatement() {
+    clear(statementList);
+    if (!entries.length) statementList.appendChild(h('p', { class: 'muted wallet-empty', testid: 'statement-empty', i18n: 'no_entries' }));
+    for (const e of entries) statementList.appendChild(entryEl(e));
+    moreButton.hidden = !nextBefore;
+  }
+
+  /** The first page (first=true, replacing the list) or the next older one. */
+  async function loadStatement(first) {
+    if (statementLoading && !first) return;
+    statementLoading = true;
+    moreButton.disabled = true;
+    try {
+      const page = await api.statement({ before: first ? undefined : nextBefore, limit: STATEMENT_PAGE });
+      if (!alive) return;
+      statementError.set(null);
+      const lineKey = (e) => `${e.id}:${e.account}:${e.direction}`;
+      if (first) {
+        entries = page.entries;
+      } else {
+        const seen = new Set(entries.map(lineKey));
+        entries = [...entries, ...page.entries.filter((e) => !seen.has(lineKey(e)))];
+      }
+      nextBefore = page.next_before ?? null;
+      renderStatement();
+    } catch (err) {
+      if (alive) statementError.set(err);
+    } finally {
+      statementLoading = false;
+      moreButton.disabled = false;
+    }
   }
 
   async function refresh() {
+    loadStatement(true);
     try {
       const [w, list] = await Promise.all([api.wallet(), api.cards()]);
       if (!alive) return;
@@ -224,16 +492,27 @@ export function walletView(root) {
       cards = list;
       loadError.set(null);
       renderBalance();
+      renderCredit();
+      renderPin();
       renderCards();
     } catch (err) {
       if (alive) loadError.set(err);
     }
   }
 
+  // Money moved by a chat payment (opened, accepted, refunded): read the wallet again.
+  let refreshTimer = null;
+  const off = on('payment', () => {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refresh, 300);
+  });
+
   let alive = true;
   renderCards();
   refresh();
   return () => {
     alive = false;
+    clearTimeout(refreshTimer);
+    off();
   };
 }
