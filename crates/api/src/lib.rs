@@ -457,6 +457,10 @@ pub struct ChatPayment {
     pub best_luck_user_id: Option<i64>,
 }
 
+/// The answer to an open. `payment` carries the counts after this open but
+/// not the list of who got what (that would make a crowd of n openers cost
+/// O(n²) bytes); `GET /api/payments/{id}` has the list, and the
+/// `payment.updated` event sent when the packet finishes carries it too.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OpenedRedPacket {
     /// What the caller got.
