@@ -68,6 +68,8 @@ pub enum PayCommand {
         #[arg(long)]
         csv: Option<std::path::PathBuf>,
     },
+    /// One statement entry in detail: its lines, and the card or chat payment it belongs to.
+    Entry { entry_id: i64 },
     /// The pay-later line and a month's statement (`--month 2026-11`).
     Credit {
         #[arg(long)]
@@ -235,6 +237,32 @@ pub async fn run(client: &Client, command: &PayCommand) -> anyhow::Result<()> {
             }
             if let Some(next) = page.next_before {
                 println!("older: --before {next}");
+            }
+        }
+        PayCommand::Entry { entry_id } => {
+            let detail: serde_json::Value = client.get(&format!("/api/wallet/statement/{entry_id}")).await?;
+            let lines: Vec<api::StatementEntry> = serde_json::from_value(detail["lines"].clone())?;
+            for e in &lines {
+                let sign = if e.direction == "out" { "-" } else { "+" };
+                println!(
+                    "entry {}: {} {} {sign}{} {} ({}) at {}",
+                    e.id,
+                    e.purpose,
+                    e.reference,
+                    show(e.amount_minor, &e.currency),
+                    e.account,
+                    e.status,
+                    e.at_ms
+                );
+            }
+            if let Ok(card) = serde_json::from_value::<api::Card>(detail["card"].clone()) {
+                println!(
+                    "card {}: {} **** {} ({})",
+                    card.id, card.brand, card.last4, card.funding
+                );
+            }
+            if let Ok(payment) = serde_json::from_value::<api::ChatPayment>(detail["payment"].clone()) {
+                print_payment(&payment);
             }
         }
         PayCommand::Credit { month } => {

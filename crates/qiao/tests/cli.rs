@@ -178,6 +178,17 @@ async fn the_chat_journey_from_a_terminal() {
         statement.contains("transfer") && statement.contains("-10.00 CNY") && statement.contains("+100.50 CNY"),
         "{statement}"
     );
+    let transfer_entry: i64 = statement
+        .lines()
+        .find(|l| l.contains("transfer"))
+        .and_then(|l| l.split('\t').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap();
+    let entry = ok(&url, &lin, &["entry", &transfer_entry.to_string()]).await;
+    assert!(
+        entry.contains("-10.00 CNY wallet (posted)") && entry.contains(&format!("transfer {transfer} in conversation")),
+        "{entry}"
+    );
     let csv = dir.path().join("statement.csv");
     ok(&url, &lin, &["statement", "--csv", csv.to_str().unwrap()]).await;
     let csv = std::fs::read_to_string(csv).unwrap();
