@@ -10,7 +10,7 @@ use qiao_domain::ids::{ClientMsgId, ConversationId};
 use qiao_domain::money::Amount;
 use qiao_domain::payment::{self, PaymentKind, Split};
 use qiao_domain::Error;
-use qiao_store::{wire, NewPayment, PaySource, PaymentRecord};
+use qiao_store::{wire, NewPayment, PaySource};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiJson, ApiResult};
@@ -51,9 +51,41 @@ async fn common(
     })
 }
 
-fn created(record: &PaymentRecord, fresh: bool) -> (StatusCode, Json<api::ChatPayment>) {
+/// What is being sent, beyond the common fields.
+struct What {
+    kind: PaymentKind,
+    split: Option<Split>,
+    count: u32,
+    /// What leaves the wallet, for the PIN's no-PIN limit.
+    total_minor: i64,
+}
+
+/// The PIN, then the store: money into escrow and the chat message, once per key.
+async fn send(
+    app: &AppState,
+    auth: &AuthUser,
+    conversation: i64,
+    c: Common,
+    what: What,
+    pin: Option<&str>,
+) -> ApiResult<(StatusCode, Json<api::ChatPayment>)> {
+    crate::http::pin::authorize(app, auth.user, pin, what.total_minor).await?;
+    let new = NewPayment {
+        sender: auth.user,
+        client_key: c.key,
+        conversation: ConversationId(conversation),
+        kind: what.kind,
+        split: what.split,
+        amount: c.amount,
+        count: what.count,
+        note: c.note,
+        source: c.source,
+        // Only lucky splits use it; the server picks the randomness, the store stays deterministic.
+        seed: rand::random(),
+    };
+    let (record, fresh) = app.store.send_payment(new, app.clock.now_ms()).await?;
     let status = if fresh { StatusCode::CREATED } else { StatusCode::OK };
-    (status, Json(wire::payment(record)))
+    Ok((status, Json(wire::payment(&record))))
 }
 
 #[utoipa::path(post, path = "/api/conversations/{id}/transfers", tag = "wallet", params(("id" = i64, Path)),
@@ -77,21 +109,13 @@ pub async fn send_transfer(
         req.source.as_deref(),
     )
     .await?;
-    crate::http::pin::authorize(&app, auth.user, req.pin.as_deref(), c.amount.minor()).await?;
-    let new = NewPayment {
-        sender: auth.user,
-        client_key: c.key,
-        conversation: ConversationId(id),
+    let what = What {
         kind: PaymentKind::Transfer,
         split: None,
-        amount: c.amount,
         count: 1,
-        note: c.note,
-        source: c.source,
-        seed: 0,
+        total_minor: c.amount.minor(),
     };
-    let (record, fresh) = app.store.send_payment(new, app.clock.now_ms()).await?;
-    Ok(created(&record, fresh))
+    send(&app, &auth, id, c, what, req.pin.as_deref()).await
 }
 
 #[utoipa::path(post, path = "/api/conversations/{id}/red-packets", tag = "wallet", params(("id" = i64, Path)),
@@ -127,21 +151,13 @@ pub async fn send_red_packet(
             .checked_mul(i64::from(req.count))
             .ok_or(Error::AmountOverflow)?,
     };
-    crate::http::pin::authorize(&app, auth.user, req.pin.as_deref(), total).await?;
-    let new = NewPayment {
-        sender: auth.user,
-        client_key: c.key,
-        conversation: ConversationId(id),
+    let what = What {
         kind: PaymentKind::RedPacket,
         split: Some(split),
-        amount: c.amount,
         count: req.count,
-        note: c.note,
-        source: c.source,
-        seed: rand::random(),
+        total_minor: total,
     };
-    let (record, fresh) = app.store.send_payment(new, app.clock.now_ms()).await?;
-    Ok(created(&record, fresh))
+    send(&app, &auth, id, c, what, req.pin.as_deref()).await
 }
 
 #[utoipa::path(get, path = "/api/payments/{id}", tag = "wallet", params(("id" = i64, Path)),
