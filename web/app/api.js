@@ -126,6 +126,10 @@ export const api = {
   withdraw: (req) => send('POST', '/api/wallet/withdrawals', { json: req }),
   statement: ({ before, limit = 20 } = {}) =>
     send('GET', `/api/wallet/statement?limit=${limit}${before ? `&before=${before}` : ''}`),
+  statementEntry: (id) => send('GET', `/api/wallet/statement/${id}`),
+  setNoPinLimit: (pin, limitMinor) => send('PUT', '/api/wallet/pin/no-pin-limit', { json: { pin, limit_minor: limitMinor } }),
+  creditStatement: (month) => send('GET', `/api/wallet/credit/statement${month ? `?month=${enc(month)}` : ''}`),
+  repay: (req) => send('POST', '/api/wallet/credit/repayments', { json: req }),
   sendTransfer: (conversationId, req) => send('POST', `/api/conversations/${conversationId}/transfers`, { json: req }),
   sendRedPacket: (conversationId, req) => send('POST', `/api/conversations/${conversationId}/red-packets`, { json: req }),
   payment: (id) => send('GET', `/api/payments/${id}`),

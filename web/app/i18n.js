@@ -82,6 +82,25 @@ export function formatSignedMoney(language, minor, currency) {
   return new Intl.NumberFormat(language, { style: 'currency', currency, signDisplay: 'exceptZero' }).format(minorToDecimal(minor, currencyDigits(currency)));
 }
 
+/** A moment with date and time, as the language writes it: "Nov 25, 2026, 2:05:09 AM" / "2026年11月25日 02:05:09". */
+function dateTime(lang, ms) {
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'medium' }).format(new Date(ms));
+}
+
+/** "2026-11" (a UTC calendar month) → "November 2026" / "2026年11月". */
+function monthLabel(lang, month) {
+  const [y, m] = String(month).split('-').map(Number);
+  if (!y || !m) return String(month);
+  return new Intl.DateTimeFormat(lang, { year: 'numeric', month: 'long', timeZone: 'UTC' }).format(new Date(Date.UTC(y, m - 1, 1)));
+}
+
+/** "2026-12-25" (a calendar date) → "Dec 25, 2026" / "2026年12月25日". */
+function dateLabel(lang, date) {
+  const [y, m, d] = String(date).split('-').map(Number);
+  if (!y || !m || !d) return String(date);
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
 const BRAND_NAMES = {
   'en-US': { visa: 'Visa', mastercard: 'Mastercard', unionpay: 'UnionPay', amex: 'American Express', other: 'Card' },
   'zh-CN': { visa: 'Visa', mastercard: 'Mastercard', unionpay: '银联', amex: '美国运通', other: '银行卡' },
@@ -271,6 +290,61 @@ const en = {
   credit_available: 'Available',
   credit_owed: 'Owed',
   credit_limit: 'Limit',
+  credit_details: 'Statements and repayment',
+  // pay later: the line's own screen
+  no_credit_line: 'No pay-later line yet. Add a credit card in your wallet to open one.',
+  repay: 'Repay',
+  repay_all: 'Repay all',
+  repay_from: 'Repay from',
+  repay_source_card: 'Debit card',
+  repay_card: 'From debit card',
+  need_debit_card_repay: 'Add a debit card to repay from it.',
+  nothing_owed: 'Nothing to repay.',
+  repaid: ({ lang, minor, currency }) => `Repaid ${formatMoney(lang, minor, currency)}`,
+  prev_month: 'Previous month',
+  next_month: 'Next month',
+  month_label: ({ lang, month }) => monthLabel(lang, month),
+  opening_owed: 'Owed at the start',
+  month_spent: 'Spent',
+  month_repaid: 'Repaid',
+  closing_owed: 'Owed at the end',
+  due_date: 'Due date',
+  date_label: ({ lang, date }) => dateLabel(lang, date),
+  no_entries_month: 'No transactions this month',
+  // small payments without the PIN
+  no_pin_payments: 'Payments without PIN',
+  no_pin_off: 'Off',
+  no_pin_up_to: ({ lang, minor, currency }) => `Up to ${formatMoney(lang, minor, currency)}`,
+  no_pin_set: 'Change',
+  no_pin_amount: 'No PIN needed up to',
+  no_pin_amount_ph: 'e.g. 50.00',
+  no_pin_hint: ({ lang, minor, currency }) => `Payments up to this amount go through without the PIN. 0 turns it off; at most ${formatMoney(lang, minor, currency)}.`,
+  no_pin_limit_invalid: 'Enter an amount such as 50.00, or 0 to turn it off.',
+  no_pin_too_high: ({ lang, minor, currency }) => `The limit is at most ${formatMoney(lang, minor, currency)}.`,
+  no_pin_turn_off: 'Turn off',
+  no_pin_saved: ({ lang, minor, currency }) => `No PIN needed up to ${formatMoney(lang, minor, currency)}`,
+  no_pin_saved_off: 'Payments without PIN turned off',
+  pay_no_pin_hint: ({ lang, minor, currency }) => `No PIN needed up to ${formatMoney(lang, minor, currency)}.`,
+  // one statement entry
+  entry_detail: 'Transaction details',
+  entry_status: 'Status',
+  entry_posted: 'Completed',
+  entry_time: 'Time',
+  date_time: ({ lang, ms }) => dateTime(lang, ms),
+  entry_type: 'Type',
+  entry_account: 'Account',
+  account_wallet: 'Wallet balance',
+  entry_direction: 'Direction',
+  dir_in: 'In',
+  dir_out: 'Out',
+  entry_card: 'Card',
+  entry_id: 'Transaction no.',
+  entry_payment: 'Chat payment',
+  entry_note: 'Note',
+  entry_payment_status: 'Payment status',
+  entry_chat_hint: 'Sent in a chat: open it to see the payment there.',
+  open_chat: 'Go to chat',
+  rp_status_open: 'Being opened',
   // chat payments
   transfer: 'Transfer',
   red_packet: 'Red packet',
@@ -498,6 +572,58 @@ const zh = {
   credit_available: '可用额度',
   credit_owed: '待还金额',
   credit_limit: '总额度',
+  credit_details: '账单与还款',
+  no_credit_line: '尚未开通先用后付。在钱包中绑定信用卡即可开通。',
+  repay: '还款',
+  repay_all: '全部还清',
+  repay_from: '还款方式',
+  repay_source_card: '储蓄卡',
+  repay_card: '付款储蓄卡',
+  need_debit_card_repay: '绑定储蓄卡后即可用储蓄卡还款。',
+  nothing_owed: '暂无待还金额。',
+  repaid: ({ lang, minor, currency }) => `已还款 ${formatMoney(lang, minor, currency)}`,
+  prev_month: '上个月',
+  next_month: '下个月',
+  month_label: ({ lang, month }) => monthLabel(lang, month),
+  opening_owed: '期初欠款',
+  month_spent: '本期消费',
+  month_repaid: '本期还款',
+  closing_owed: '期末欠款',
+  due_date: '到期还款日',
+  date_label: ({ lang, date }) => dateLabel(lang, date),
+  no_entries_month: '本月暂无交易',
+  no_pin_payments: '小额免密支付',
+  no_pin_off: '未开启',
+  no_pin_up_to: ({ lang, minor, currency }) => `单笔 ${formatMoney(lang, minor, currency)} 以内`,
+  no_pin_set: '设置',
+  no_pin_amount: '免密额度（单笔）',
+  no_pin_amount_ph: '例如 50.00',
+  no_pin_hint: ({ lang, minor, currency }) => `单笔不超过该金额的付款无需输入支付密码。填 0 即关闭，最高 ${formatMoney(lang, minor, currency)}。`,
+  no_pin_limit_invalid: '请输入金额，例如 50.00；填 0 即关闭。',
+  no_pin_too_high: ({ lang, minor, currency }) => `免密额度最高 ${formatMoney(lang, minor, currency)}。`,
+  no_pin_turn_off: '关闭免密支付',
+  no_pin_saved: ({ lang, minor, currency }) => `已开启，单笔 ${formatMoney(lang, minor, currency)} 以内免密`,
+  no_pin_saved_off: '已关闭小额免密支付',
+  pay_no_pin_hint: ({ lang, minor, currency }) => `${formatMoney(lang, minor, currency)} 以内无需支付密码。`,
+  entry_detail: '账单详情',
+  entry_status: '状态',
+  entry_posted: '已完成',
+  entry_time: '时间',
+  date_time: ({ lang, ms }) => dateTime(lang, ms),
+  entry_type: '类型',
+  entry_account: '账户',
+  account_wallet: '钱包余额',
+  entry_direction: '收支',
+  dir_in: '收入',
+  dir_out: '支出',
+  entry_card: '银行卡',
+  entry_id: '交易单号',
+  entry_payment: '聊天中的付款',
+  entry_note: '备注',
+  entry_payment_status: '付款状态',
+  entry_chat_hint: '这笔钱是在聊天中付的，可前往聊天查看。',
+  open_chat: '前往聊天',
+  rp_status_open: '领取中',
   transfer: '转账',
   red_packet: '红包',
   preview_transfer: '[转账]',

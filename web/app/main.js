@@ -10,6 +10,7 @@ import { signInView, signUpView } from './views/auth.js';
 import { chatsView } from './views/chats.js';
 import { addFriendView, contactsView, contactView, newGroupView, requestsView } from './views/contacts.js';
 import { conversationView } from './views/conversation.js';
+import { creditView } from './views/credit.js';
 import { forgetQr, meView, qrCard } from './views/me.js';
 import { walletView } from './views/wallet.js';
 import { EventSocket, forgetCursor } from './ws.js';
@@ -32,6 +33,7 @@ function parseRoute() {
     return { tab: 'contacts', detail: null };
   }
   if (a === 'me') {
+    if (b === 'wallet' && c === 'credit') return { tab: 'me', detail: { kind: 'credit', key: 'wallet/credit' } };
     if (b === 'wallet') return { tab: 'me', detail: { kind: 'wallet', key: 'wallet' } };
     return { tab: 'me', detail: null };
   }
@@ -150,6 +152,7 @@ function showShell(r) {
     else if (d.kind === 'group') s.detailCleanup = newGroupView(s.main);
     else if (d.kind === 'contact') s.detailCleanup = contactView(s.main, { id: d.id });
     else if (d.kind === 'wallet') s.detailCleanup = walletView(s.main);
+    else if (d.kind === 'credit') s.detailCleanup = creditView(s.main);
   }
 }
 

@@ -60,3 +60,14 @@ export function attemptKeys({ renewAfterAnswer = false } = {}) {
 export function validPin(pin) {
   return /^\d{6}$/.test(pin);
 }
+
+/** The most a no-PIN limit may be, in minor units (1000.00). */
+export const NO_PIN_MAX_MINOR = 100000;
+
+/** Like `parseAmountMinor`, but "0" (or "0.00") is 0: an amount that may be zero, such as a limit turned off. */
+export function parseAmountOrZeroMinor(text, digits = 2) {
+  const s = String(text ?? '').trim().replace(/^[¥$]/, '');
+  const zero = digits > 0 ? new RegExp(`^0+(?:\\.0{0,${digits}})?$|^\\.0{1,${digits}}$`) : /^0+$/;
+  if (zero.test(s)) return 0;
+  return parseAmountMinor(text, digits);
+}

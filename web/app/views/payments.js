@@ -323,6 +323,7 @@ export function openSendPayment({ kind, conv, peerName, onSent }) {
     h('div', { class: 'seg', role: 'radiogroup' }, radio('source', 'balance', 'balance', true), radio('source', 'pay_later', 'pay_later', false)),
   );
   const available = h('p', { class: 'hint pay-available', testid: 'pay-available', hidden: true });
+  const noPinHint = h('p', { class: 'hint pay-no-pin', testid: 'pay-no-pin-hint', hidden: true });
   const pinNotice = h(
     'div',
     { class: 'pay-pin-notice', testid: 'pay-pin-notice', hidden: true },
@@ -373,6 +374,11 @@ export function openSendPayment({ kind, conv, peerName, onSent }) {
       }
       sourceField.hidden = !w.credit_line;
       pinNotice.hidden = !!(w.pin && w.pin.set);
+      const limit = w.pin ? w.pin.no_pin_limit_minor : 0;
+      if (b && limit > 0) {
+        setText(noPinHint, 'pay_no_pin_hint', { minor: limit, currency: b.currency });
+        noPinHint.hidden = false;
+      }
       updateTotal();
     })
     .catch(() => {});
@@ -450,6 +456,7 @@ export function openSendPayment({ kind, conv, peerName, onSent }) {
     h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: transfer ? 'transfer_note' : 'red_packet_note' }), noteInput),
     sourceField,
     h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'payment_pin' }), pinInput),
+    noPinHint,
     pinNotice,
     total,
     error.el,

@@ -1,18 +1,19 @@
-// "Wallet" (under Me): the balance, the pay-later line, the payment PIN,
+// "Wallet" (under Me): the balance, the pay-later line (its own screen:
+// #/me/wallet/credit), the payment PIN and the small-amount no-PIN limit,
 // topping up from and withdrawing to a debit card, the statement (paged, CSV
-// export), bound bank cards and binding a card.
+// export, each entry's detail), bound bank cards and binding a card.
 
 import { api, downloadFile } from '../api.js';
 import { clear, h, icon, setText } from '../dom.js';
-import { currencyDigits } from '../i18n.js';
-import { attemptKeys, newIdempotencyKey, parseAmountMinor, validPin } from '../money.js';
+import { currencyDigits, minorToDecimal } from '../i18n.js';
+import { NO_PIN_MAX_MINOR, attemptKeys, newIdempotencyKey, parseAmountMinor, parseAmountOrZeroMinor, validPin } from '../money.js';
 import { on } from '../store.js';
 import { formError, toast, topbar } from '../ui.js';
+import { entryEl, openEntryDetail } from './statement.js';
 
 export { newIdempotencyKey, parseAmountMinor } from '../money.js';
 
 const STATEMENT_PAGE = 20;
-const PURPOSES = ['top_up', 'withdrawal', 'transfer', 'red_packet', 'refund', 'repayment'];
 
 function fundingKey(funding) {
   return funding === 'credit' ? 'card_credit' : 'card_debit';
@@ -97,6 +98,97 @@ export function walletView(root) {
     pinError.el,
     pinSubmit,
   );
+
+  // ----- small-amount payments without the PIN -----
+  const noPinStatus = h('span', { class: 'kv-value', testid: 'no-pin-status' });
+  const noPinChange = h('button', { type: 'button', class: 'btn btn-plain btn-small', testid: 'no-pin-change', i18n: 'no_pin_set', onclick: () => showNoPinForm(true) });
+  const noPinAmount = h('input', { class: 'text-input', testid: 'no-pin-amount', ph: 'no_pin_amount_ph', inputmode: 'decimal', autocomplete: 'off' });
+  const noPinHint = h('p', { class: 'hint', testid: 'no-pin-hint' });
+  const noPinPin = h('input', { class: 'text-input pin-input', testid: 'no-pin-pin', type: 'password', inputmode: 'numeric', autocomplete: 'off', maxlength: 6, ph: 'pin_ph' });
+  const noPinError = formError();
+  const noPinSubmit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', testid: 'no-pin-submit', i18n: 'save' });
+  const noPinOff = h('button', { type: 'button', class: 'btn btn-plain btn-block no-pin-off', testid: 'no-pin-off', i18n: 'no_pin_turn_off', onclick: () => saveNoPinLimit(0) });
+  const noPinCancel = h('button', { type: 'button', class: 'link-btn', testid: 'no-pin-cancel', i18n: 'cancel', onclick: () => showNoPinForm(false) });
+  const noPinForm = h(
+    'form',
+    {
+      class: 'wallet-form no-pin-form',
+      testid: 'no-pin-form',
+      hidden: true,
+      onsubmit: (e) => {
+        e.preventDefault();
+        noPinError.set(null);
+        const currency = walletCurrency() || 'CNY';
+        const limit = parseAmountOrZeroMinor(noPinAmount.value, currencyDigits(currency));
+        if (limit === null) {
+          noPinError.setKey('no_pin_limit_invalid');
+          noPinAmount.focus();
+          return;
+        }
+        if (limit > NO_PIN_MAX_MINOR) {
+          noPinError.setKey('no_pin_too_high', { minor: NO_PIN_MAX_MINOR, currency });
+          noPinAmount.focus();
+          return;
+        }
+        saveNoPinLimit(limit);
+      },
+    },
+    h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'no_pin_amount' }), noPinAmount),
+    noPinHint,
+    h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'payment_pin' }), noPinPin),
+    noPinError.el,
+    noPinSubmit,
+    noPinOff,
+    noPinCancel,
+  );
+  const noPinBlock = h(
+    'div',
+    { class: 'no-pin', testid: 'no-pin', hidden: true },
+    h('div', { class: 'kv pin-row' }, h('span', { class: 'kv-key', i18n: 'no_pin_payments' }), h('span', { class: 'no-pin-right' }, noPinStatus, noPinChange)),
+    noPinForm,
+  );
+  let noPinFormWanted = false;
+
+  function showNoPinForm(on) {
+    noPinFormWanted = on;
+    noPinError.set(null);
+    if (on) {
+      const current = wallet && wallet.pin ? wallet.pin.no_pin_limit_minor : 0;
+      noPinAmount.value = current ? minorToDecimal(current, currencyDigits(walletCurrency() || 'CNY')) : '';
+      noPinPin.value = '';
+    }
+    renderPin();
+    if (on) noPinAmount.focus();
+  }
+
+  async function saveNoPinLimit(limit) {
+    noPinError.set(null);
+    const pin = noPinPin.value.trim();
+    if (!validPin(pin)) {
+      noPinError.setKey(pin ? 'pin_invalid' : 'pin_required');
+      noPinPin.focus();
+      return;
+    }
+    noPinSubmit.disabled = true;
+    noPinOff.disabled = true;
+    try {
+      const status = await api.setNoPinLimit(pin, limit);
+      wallet.pin = status;
+      noPinPin.value = '';
+      noPinAmount.value = '';
+      noPinFormWanted = false;
+      renderPin();
+      if (status.no_pin_limit_minor > 0) toast({ key: 'no_pin_saved', args: { minor: status.no_pin_limit_minor, currency: walletCurrency() } });
+      else toast({ key: 'no_pin_saved_off' });
+    } catch (err) {
+      noPinError.set(err);
+      if (['wrong_pin', 'invalid_pin', 'pin_locked'].includes(err.code)) noPinPin.value = '';
+    } finally {
+      noPinSubmit.disabled = false;
+      noPinOff.disabled = false;
+    }
+  }
+
   const pinCard = h(
     'div',
     { class: 'card wallet-section', testid: 'pin-section' },
@@ -104,6 +196,7 @@ export function walletView(root) {
     h('div', { class: 'kv pin-row' }, pinStatus, pinChange),
     h('p', { class: 'hint', i18n: 'pin_hint' }),
     pinForm,
+    noPinBlock,
   );
   let pinFormWanted = false;
 
@@ -122,6 +215,17 @@ export function walletView(root) {
     pinChange.hidden = !pin.set || pinFormWanted;
     pinForm.hidden = pin.set && !pinFormWanted;
     setText(pinSubmit, pin.set ? 'change_pin' : 'set_payment_pin');
+    // The no-PIN limit is set with the PIN, so only once there is one.
+    const currency = walletCurrency();
+    noPinBlock.hidden = !pin.set;
+    const limit = pin.no_pin_limit_minor || 0;
+    if (limit > 0 && currency) setText(noPinStatus, 'no_pin_up_to', { minor: limit, currency });
+    else setText(noPinStatus, 'no_pin_off');
+    noPinStatus.dataset.limit = String(limit);
+    noPinChange.hidden = noPinFormWanted;
+    noPinForm.hidden = !noPinFormWanted;
+    noPinOff.hidden = limit === 0;
+    if (currency) setText(noPinHint, 'no_pin_hint', { minor: NO_PIN_MAX_MINOR, currency });
   }
 
   // ----- cards -----
@@ -382,6 +486,7 @@ export function walletView(root) {
       kv('credit_available', line.available_minor, 'credit-available'),
       kv('credit_owed', line.owed_minor, 'credit-owed'),
       kv('credit_limit', line.limit_minor, 'credit-limit'),
+      h('a', { class: 'btn btn-plain btn-block credit-open', href: '#/me/wallet/credit', testid: 'credit-open', i18n: 'credit_details' }),
     );
   }
 
@@ -423,37 +528,10 @@ export function walletView(root) {
     withdrawHint.hidden = !none;
   }
 
-  function entryEl(e) {
-    const known = PURPOSES.includes(e.purpose);
-    const signed = e.direction === 'out' ? -e.amount_minor : e.amount_minor;
-    const meta = h(
-      'div',
-      { class: 'statement-meta' },
-      h('span', { i18n: ['msg_time', { ms: e.at_ms }] }),
-      e.status !== 'posted' ? h('span', { class: `statement-status statement-${e.status}`, testid: 'statement-status', i18n: `entry_${e.status === 'voided' ? 'voided' : 'pending'}` }) : null,
-      e.account === 'credit_line' ? h('span', { class: 'statement-account', i18n: 'pay_later' }) : null,
-    );
-    return h(
-      'div',
-      {
-        class: `statement-entry${e.status === 'voided' ? ' voided' : ''}`,
-        testid: 'statement-entry',
-        dataset: { id: String(e.id), purpose: e.purpose, direction: e.direction, status: e.status, account: e.account },
-      },
-      h(
-        'div',
-        { class: 'statement-main' },
-        known ? h('div', { class: 'statement-purpose', testid: 'statement-purpose', i18n: `purpose_${e.purpose}` }) : h('div', { class: 'statement-purpose', testid: 'statement-purpose' }, e.purpose),
-        meta,
-      ),
-      h('div', { class: `statement-amount ${e.direction}`, testid: 'statement-amount', i18n: ['money_signed', { minor: signed, currency: e.currency }] }),
-    );
-  }
-
   function renderStatement() {
     clear(statementList);
     if (!entries.length) statementList.appendChild(h('p', { class: 'muted wallet-empty', testid: 'statement-empty', i18n: 'no_entries' }));
-    for (const e of entries) statementList.appendChild(entryEl(e));
+    for (const e of entries) statementList.appendChild(entryEl(e, { onOpen: openEntryDetail }));
     moreButton.hidden = !nextBefore;
   }
 
