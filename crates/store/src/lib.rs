@@ -257,6 +257,8 @@ pub trait Store: Send + Sync + 'static {
         owner: &str,
         currency: Currency,
     ) -> StoreResult<Option<LedgerAccount>>;
+    /// Every ledger account of one owner (e.g. a user's wallets and credit line), in one read.
+    async fn ledger_accounts_of(&self, owner: &str) -> StoreResult<Vec<LedgerAccount>>;
     /// A journal entry by id.
     async fn transfer_by_id(&self, id: i64) -> StoreResult<Option<TransferRecord>>;
     /// Money-moving entries of some accounts, newest first, with settlements.

@@ -482,6 +482,11 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn ledger_accounts_of(&self, owner: &str) -> StoreResult<Vec<LedgerAccount>> {
+        let owner = owner.to_owned();
+        self.readers.run(move |c| ledger::accounts_of(c, &owner)).await
+    }
+
     async fn transfer_by_id(&self, id: i64) -> StoreResult<Option<TransferRecord>> {
         self.readers.run(move |c| ledger::transfer_by_id(c, id)).await
     }

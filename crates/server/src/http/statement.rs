@@ -11,6 +11,7 @@ use axum::Json;
 use qiao_api as api;
 use qiao_domain::card::Funding;
 use qiao_domain::ids::{ClientMsgId, UserId};
+use qiao_domain::ledger::AccountKind;
 use qiao_domain::money::{Amount, Currency, Money};
 use qiao_domain::Error;
 use qiao_store::{wire, LedgerAccount, LedgerAccountId, NewTransfer, StatementEntry, StatementQuery, TransferPhase};
@@ -19,7 +20,7 @@ use serde::Deserialize;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::http::wallet::{
-    card_view, clearing_account, credit_line, credit_view, through_bank, wallet_account, wallet_accounts, BankMove,
+    card_view, clearing_account, credit_line, credit_view, through_bank, user_accounts, wallet_account, BankMove,
     ThroughBank,
 };
 use crate::state::AppState;
@@ -29,17 +30,18 @@ const MAX_PAGE: usize = 200;
 /// Most entries a CSV export or a monthly statement reads.
 const MAX_EXPORT: usize = 10_000;
 
-/// The user's accounts a statement covers, each with its wire name.
-async fn accounts(app: &AppState, user: UserId) -> ApiResult<(Currency, HashMap<LedgerAccountId, &'static str>)> {
-    let currency = app.store.user(user).await?.region.currency();
-    let mut named = HashMap::new();
-    for a in wallet_accounts(app, user).await? {
-        named.insert(a.id, "wallet");
-    }
-    if let Some(a) = credit_line(app, user, currency).await? {
-        named.insert(a.id, "credit_line");
-    }
-    Ok((currency, named))
+/// The user's accounts a statement covers (every wallet and the pay-later
+/// line), each with its wire name.
+async fn accounts(app: &AppState, user: UserId) -> ApiResult<HashMap<LedgerAccountId, &'static str>> {
+    Ok(user_accounts(app, user)
+        .await?
+        .into_iter()
+        .filter_map(|a| match a.account.kind {
+            AccountKind::Wallet => Some((a.id, "wallet")),
+            AccountKind::CreditLine { .. } => Some((a.id, "credit_line")),
+            _ => None,
+        })
+        .collect())
 }
 
 /// One line per account of the user's the entry touches.
@@ -87,7 +89,7 @@ pub async fn statement(
     if limit == 0 || limit > MAX_PAGE {
         return Err(Error::InvalidRequest.into());
     }
-    let (_, named) = accounts(&app, auth.user).await?;
+    let named = accounts(&app, auth.user).await?;
     let entries = app
         .store
         .statement(StatementQuery {
@@ -120,7 +122,7 @@ pub struct EntryDetail {
 #[utoipa::path(get, path = "/api/wallet/statement/{id}", tag = "wallet", params(("id" = i64, Path)),
     responses((status = 200, body = EntryDetail), (status = 404, body = api::ErrorBody)), security(("bearer" = [])))]
 pub async fn entry(State(app): State<AppState>, auth: AuthUser, Path(id): Path<i64>) -> ApiResult<Json<EntryDetail>> {
-    let (_, named) = accounts(&app, auth.user).await?;
+    let named = accounts(&app, auth.user).await?;
     let transfer = app.store.transfer_by_id(id).await?.ok_or(Error::NotFound)?;
     let settlement = match transfer.phase {
         TransferPhase::Pending => app.store.settlement_of(&transfer.key).await?,
@@ -179,7 +181,7 @@ fn decimal(minor: i64, currency: &str) -> String {
 #[utoipa::path(get, path = "/api/wallet/statement.csv", tag = "wallet",
     responses((status = 200, content_type = "text/csv", body = String)), security(("bearer" = [])))]
 pub async fn statement_csv(State(app): State<AppState>, auth: AuthUser) -> ApiResult<impl IntoResponse> {
-    let (_, named) = accounts(&app, auth.user).await?;
+    let named = accounts(&app, auth.user).await?;
     let entries = app
         .store
         .statement(StatementQuery {

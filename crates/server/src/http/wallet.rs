@@ -114,20 +114,10 @@ pub async fn wallet_account(app: &AppState, user: UserId, currency: Currency) ->
         .await?)
 }
 
-/// The user's wallet accounts that exist, one per currency.
-pub async fn wallet_accounts(app: &AppState, user: UserId) -> ApiResult<Vec<LedgerAccount>> {
-    let owner = user_owner(user);
-    let mut found = Vec::new();
-    for currency in Currency::ALL {
-        if let Some(account) = app
-            .store
-            .find_ledger_account(AccountKind::Wallet, &owner, *currency)
-            .await?
-        {
-            found.push(account);
-        }
-    }
-    Ok(found)
+/// The user's accounts that exist (wallets, one per currency, and the
+/// pay-later line), in one read; reading never opens one.
+pub async fn user_accounts(app: &AppState, user: UserId) -> ApiResult<Vec<LedgerAccount>> {
+    Ok(app.store.ledger_accounts_of(&user_owner(user)).await?)
 }
 
 /// The user's pay-later line, if a credit card opened one.
@@ -161,14 +151,24 @@ pub async fn wallet(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Js
     let currency = user.region.currency();
     // Reading never opens an account: a wallet nobody paid into is zero. The
     // region's currency always shows; others once money arrived in them.
+    let accounts = user_accounts(&app, auth.user).await?;
     let mut balances = Vec::new();
-    for account in wallet_accounts(&app, auth.user).await? {
-        let totals = account.account.totals;
-        balances.push(api::Balance {
-            currency: account.account.currency.code().to_owned(),
-            balance_minor: totals.posted_balance().ok_or(ApiError(Error::AmountOverflow))?,
-            available_minor: totals.available().ok_or(ApiError(Error::AmountOverflow))?,
-        });
+    let mut credit_line = None;
+    for account in &accounts {
+        match account.account.kind {
+            AccountKind::Wallet => {
+                let totals = account.account.totals;
+                balances.push(api::Balance {
+                    currency: account.account.currency.code().to_owned(),
+                    balance_minor: totals.posted_balance().ok_or(ApiError(Error::AmountOverflow))?,
+                    available_minor: totals.available().ok_or(ApiError(Error::AmountOverflow))?,
+                });
+            }
+            AccountKind::CreditLine { .. } if account.account.currency == currency => {
+                credit_line = Some(credit_view(account)?);
+            }
+            _ => {}
+        }
     }
     if let Some(i) = balances.iter().position(|b| b.currency == currency.code()) {
         balances.swap(0, i);
@@ -182,10 +182,6 @@ pub async fn wallet(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Js
             },
         );
     }
-    let credit_line = match credit_line(&app, auth.user, currency).await? {
-        Some(line) => Some(credit_view(&line)?),
-        None => None,
-    };
     let pin = app.store.pin(auth.user).await?;
     Ok(Json(api::Wallet {
         balances,

@@ -93,6 +93,12 @@ pub fn ensure_account(
     account_from_row(&tx.conn.query_one(&sql, params![kind.name(), owner, currency.code()])?)
 }
 
+/// Every account of one owner (a user's wallets and credit line), in id order.
+pub fn accounts_of(conn: &mut dyn Conn, owner: &str) -> StoreResult<Vec<LedgerAccount>> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE owner = $1 ORDER BY id");
+    conn.query(&sql, params![owner])?.iter().map(account_from_row).collect()
+}
+
 /// The account of this kind, owner and currency, if it was ever opened.
 pub fn find_account(
     conn: &mut dyn Conn,
