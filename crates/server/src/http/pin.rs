@@ -30,8 +30,13 @@ fn lock_ms(app: &AppState) -> i64 {
 /// Checks `pin` against the user's PIN and counts the try. The fifth wrong
 /// try in a row answers `PinLocked`, as does every try while locked.
 pub async fn verify(app: &AppState, user: UserId, pin: &Pin) -> ApiResult<()> {
-    app.limits.pin(user)?;
     let record = app.store.pin(user).await?.ok_or(Error::PinNotSet)?;
+    verify_against(app, user, &record, pin).await
+}
+
+/// [`verify`] with the PIN record already read.
+async fn verify_against(app: &AppState, user: UserId, record: &PinRecord, pin: &Pin) -> ApiResult<()> {
+    app.limits.pin(user)?;
     let now = app.clock.now_ms();
     record.state.may_try(now)?;
     let right = app
@@ -58,7 +63,7 @@ pub async fn authorize(app: &AppState, user: UserId, given: Option<&str>, amount
         return Ok(());
     }
     let pin = Pin::parse(given.ok_or(Error::PinRequired)?)?;
-    verify(app, user, &pin).await
+    verify_against(app, user, &record, &pin).await
 }
 
 #[utoipa::path(put, path = "/api/wallet/pin", tag = "wallet", request_body = api::SetPinRequest,
