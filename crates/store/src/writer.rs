@@ -65,10 +65,7 @@ impl Tx<'_> {
         recipients: Arc<[UserId]>,
         now_ms: i64,
     ) -> StoreResult<StreamPos> {
-        let (conversation_id, user_id) = match audience {
-            Audience::Conversation(c) => (Some(c), None),
-            Audience::User(u, c) => (c, Some(u)),
-        };
+        let (conversation_id, user_id) = audience.ids();
         let row = self.conn.query_one(
             "INSERT INTO events (kind, conversation_id, user_id, message_id, at_ms, data)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING pos",
