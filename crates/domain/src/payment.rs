@@ -138,6 +138,19 @@ pub fn shares(
     }
 }
 
+/// What a red packet takes from the sender's wallet: the total of a lucky
+/// packet, or each share times the count of an identical one. Checks the
+/// count against the packet limit (the group's size is the store's check).
+pub fn red_packet_total(split: Split, amount_minor: i64, count: u32) -> Result<i64, Error> {
+    if count == 0 || count > MAX_SHARES {
+        return Err(Error::InvalidRequest);
+    }
+    match split {
+        Split::Lucky => Ok(amount_minor),
+        Split::Identical => amount_minor.checked_mul(i64::from(count)).ok_or(Error::AmountOverflow),
+    }
+}
+
 /// Facts about a payment that decide who may do what to it.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts {
@@ -260,6 +273,17 @@ mod tests {
         assert_eq!(shares(Split::Lucky, 10, 6, 5, false, r), Err(Error::InvalidRequest));
         assert_eq!(shares(Split::Lucky, 10, 2, 2, true, r), Err(Error::InvalidRequest));
         assert_eq!(shares(Split::Lucky, 0, 1, 2, true, r), Err(Error::InvalidAmount));
+        assert_eq!(red_packet_total(Split::Identical, 300, 3), Ok(900));
+        assert_eq!(red_packet_total(Split::Lucky, 300, 3), Ok(300));
+        assert_eq!(red_packet_total(Split::Lucky, 300, 0), Err(Error::InvalidRequest));
+        assert_eq!(
+            red_packet_total(Split::Lucky, 300, MAX_SHARES + 1),
+            Err(Error::InvalidRequest)
+        );
+        assert_eq!(
+            red_packet_total(Split::Identical, i64::MAX, 2),
+            Err(Error::AmountOverflow)
+        );
         assert_eq!(
             shares(Split::Identical, i64::MAX, 2, 5, false, r),
             Err(Error::AmountOverflow)

@@ -140,17 +140,7 @@ pub async fn send_red_packet(
     )
     .await?;
     let split = Split::parse(&req.split)?;
-    if req.count == 0 || req.count > qiao_domain::red_packet::MAX_SHARES {
-        return Err(Error::InvalidRequest.into());
-    }
-    let total = match split {
-        Split::Lucky => c.amount.minor(),
-        Split::Identical => c
-            .amount
-            .minor()
-            .checked_mul(i64::from(req.count))
-            .ok_or(Error::AmountOverflow)?,
-    };
+    let total = payment::red_packet_total(split, c.amount.minor(), req.count)?;
     let what = What {
         kind: PaymentKind::RedPacket,
         split: Some(split),
