@@ -118,7 +118,8 @@ export const api = {
     send('POST', `/api/conversations/${id}/receipts`, { json: { kind, up_to_seq: upToSeq } }),
   wallet: () => send('GET', '/api/wallet'),
   cards: () => send('GET', '/api/wallet/cards'),
-  bindCard: (number, funding) => send('POST', '/api/wallet/cards', { json: { number, funding } }),
+  // `proof` is { pin } or { password }: binding a card needs one of them.
+  bindCard: (number, funding, proof) => send('POST', '/api/wallet/cards', { json: { number, funding, ...proof } }),
   topUp: (cardId, amountMinor, idempotencyKey) =>
     send('POST', '/api/wallet/top-ups', { json: { card_id: cardId, amount_minor: amountMinor, idempotency_key: idempotencyKey } }),
   upload: (blob, contentType) => send('POST', '/api/uploads', { body: blob, contentType }),

@@ -166,7 +166,7 @@ describe('Qiao pay later, no-PIN limit and statement details', { timeout: 240000
     await call(tokens.alice, 'POST', '/api/friend-requests', { to_user_id: ids.bob, greeting: 'Hi Bob' });
     const requests = await call(tokens.bob, 'GET', '/api/friend-requests');
     await call(tokens.bob, 'POST', `/api/friend-requests/${requests.incoming[0].id}/accept`);
-    const debit = await call(tokens.alice, 'POST', '/api/wallet/cards', { number: '4242424242424242', funding: 'debit' });
+    const debit = await call(tokens.alice, 'POST', '/api/wallet/cards', { number: '4242424242424242', funding: 'debit', password: ALICE.password });
     ids.debit = debit.id;
     await call(tokens.alice, 'POST', '/api/wallet/top-ups', { card_id: debit.id, amount_minor: 10000, idempotency_key: 'credit-test-top-up-1' });
     await call(tokens.alice, 'PUT', '/api/wallet/pin', { password: ALICE.password, pin: PIN });
@@ -177,6 +177,8 @@ describe('Qiao pay later, no-PIN limit and statement details', { timeout: 240000
     await openWallet(alice);
     await alice.getByTestId('card-number').fill('5555 5555 5555 4444');
     await alice.getByTestId('card-funding-credit').check();
+    // Binding a card is confirmed with the PIN (or the password).
+    await alice.getByTestId('card-confirm').fill(PIN);
     await alice.getByTestId('card-submit').click();
     await waitForText(alice.getByTestId('credit-limit'), await money(alice, 'en-US', 100000));
     await waitForText(alice.getByTestId('credit-open'), 'Statements and repayment');

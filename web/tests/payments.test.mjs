@@ -144,6 +144,10 @@ describe('Qiao chat payments', { timeout: 240000 }, () => {
 
     await alice.getByTestId('card-number').fill('4242 4242 4242 4242');
     await alice.getByTestId('card-funding-debit').check();
+    // No PIN yet: the first card is confirmed with the account password.
+    await alice.getByTestId('card-submit').click();
+    await waitForText(alice.getByTestId('card-form').getByTestId('form-error'), 'Enter your payment PIN or your account password to add a card.');
+    await alice.getByTestId('card-confirm').fill(ALICE.password);
     await alice.getByTestId('card-submit').click();
     await waitForText(alice.getByTestId('card-name'), 'Visa •••• 4242');
     await alice.getByTestId('topup-amount').fill('200.00');
@@ -163,7 +167,7 @@ describe('Qiao chat payments', { timeout: 240000 }, () => {
     await form.getByTestId('pin-password').fill('not-my-password');
     await form.getByTestId('pin-confirm').fill(PIN);
     await form.getByTestId('pin-submit').click();
-    await waitForText(form.getByTestId('form-error'), 'Wrong account or password.');
+    await waitForText(form.getByTestId('form-error'), 'Wrong password.');
     await form.getByTestId('pin-password').fill(ALICE.password);
     await form.getByTestId('pin-submit').click();
     await waitForText(alice.getByTestId('pin-status'), 'Set');
@@ -173,6 +177,8 @@ describe('Qiao chat payments', { timeout: 240000 }, () => {
     // A credit card (allowed in the US) opens the pay-later line, shown in the wallet.
     await alice.getByTestId('card-number').fill('5555 5555 5555 4444');
     await alice.getByTestId('card-funding-credit').check();
+    // Now the PIN confirms it.
+    await alice.getByTestId('card-confirm').fill(PIN);
     await alice.getByTestId('card-submit').click();
     await waitForText(alice.getByTestId('credit-limit'), await money(alice, 'en-US', 100000, 'USD'));
     await waitForText(alice.getByTestId('credit-owed'), await money(alice, 'en-US', 0, 'USD'));

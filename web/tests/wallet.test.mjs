@@ -82,10 +82,12 @@ describe('Qiao wallet', { timeout: 120000 }, () => {
   it('binds a UnionPay debit card', async () => {
     await cardForm(page).getByTestId('card-number').fill('6212 3456 7890 1265');
     await cardForm(page).getByTestId('card-funding-debit').check();
+    await cardForm(page).getByTestId('card-confirm').fill(LIN.password);
     await cardForm(page).getByTestId('card-submit').click();
     const row = page.getByTestId('card-row').filter({ has: page.getByTestId('card-name').filter({ hasText: 'UnionPay •••• 1265' }) });
     await waitForText(row.getByTestId('card-funding-label'), 'Debit');
     assert.equal(await cardForm(page).getByTestId('card-number').inputValue(), '');
+    assert.equal(await cardForm(page).getByTestId('card-confirm').inputValue(), '', 'the password is not kept');
     assert.equal(await page.getByTestId('no-cards').count(), 0);
     assert.equal(await page.getByTestId('topup-card').evaluate((s) => s.selectedOptions[0]?.textContent), 'UnionPay •••• 1265');
     assert.equal(await page.getByTestId('topup-submit').isDisabled(), false);
@@ -123,6 +125,7 @@ describe('Qiao wallet', { timeout: 120000 }, () => {
   it('shows the server’s funding_not_allowed message for a credit card in CN', async () => {
     await cardForm(page).getByTestId('card-number').fill('4242424242424242');
     await cardForm(page).getByTestId('card-funding-credit').check();
+    await cardForm(page).getByTestId('card-confirm').fill(LIN.password);
     const response = page.waitForResponse((r) => r.url().endsWith('/api/wallet/cards') && r.request().method() === 'POST');
     await cardForm(page).getByTestId('card-submit').click();
     const res = await response;

@@ -303,6 +303,9 @@ pub struct BindCardRequest {
     pub number: String,
     /// `debit` (top up and withdraw) or `credit` (pay later), as the region allows.
     pub funding: String,
+    /// Binding a card is confirmed with the payment PIN or the account password.
+    pub pin: Option<String>,
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -348,6 +351,23 @@ pub struct Wallet {
     /// The pay-later line, once a credit card is bound where the region allows it.
     pub credit_line: Option<CreditLine>,
     pub pin: PinStatus,
+    /// The caps on the wallet's currency and what today (UTC) has used of them.
+    #[serde(default)]
+    pub limits: Vec<SpendingLimit>,
+}
+
+/// A cap on one kind of movement in one currency.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct SpendingLimit {
+    pub currency: String,
+    /// `top_up`, `withdrawal` or `payment` (transfers and red packets).
+    pub kind: String,
+    /// Most one operation may move.
+    pub per_operation_minor: i64,
+    /// Most one UTC day may move.
+    pub per_day_minor: i64,
+    /// What today has moved so far.
+    pub used_today_minor: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -361,15 +381,29 @@ pub struct PinStatus {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SetPinRequest {
-    /// The account password: a PIN is set or changed only by the account's owner.
+    /// The account password: the first PIN needs it; a change needs it or `current_pin`.
+    pub password: Option<String>,
+    /// The PIN being changed, instead of the password.
+    pub current_pin: Option<String>,
+    /// The new PIN: six digits.
+    pub pin: String,
+}
+
+/// Resets a forgotten or locked PIN: proves who you are with the account
+/// password and the number of a card bound to the account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ResetPinRequest {
     pub password: String,
-    /// Six digits.
+    pub card_number: String,
+    /// The new PIN: six digits.
     pub pin: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NoPinLimitRequest {
-    pub pin: String,
+    /// Raising the limit needs the PIN or the password; lowering it neither.
+    pub pin: Option<String>,
+    pub password: Option<String>,
     /// 0 turns small-amount payments without a PIN off.
     pub limit_minor: i64,
 }
@@ -396,6 +430,8 @@ pub struct Withdrawal {
 pub struct SendTransferRequest {
     /// Client-chosen; also the chat message's `client_msg_id`.
     pub idempotency_key: String,
+    /// Who receives it: required in a group (a member), optional in a direct chat.
+    pub to_user_id: Option<i64>,
     pub amount_minor: i64,
     /// Optional; must be the wallet's currency when given.
     pub currency: Option<String>,
@@ -487,6 +523,17 @@ pub struct StatementEntry {
     pub status: String,
     /// `wallet` or `credit_line`.
     pub account: String,
+}
+
+/// One statement entry in full: its lines and what it refers to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EntryDetail {
+    /// One line per account of yours the entry touches.
+    pub lines: Vec<StatementEntry>,
+    /// The transfer or red packet it belongs to.
+    pub payment: Option<ChatPayment>,
+    /// The card it went to or came from.
+    pub card: Option<Card>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -131,6 +131,24 @@ pub enum Error {
     NoCreditLine,
     #[error("repayment larger than what is owed")]
     RepaymentExceedsOwed,
+    #[error("amount above the per-operation limit")]
+    AmountAboveLimit,
+    #[error("daily limit reached")]
+    DailyLimitReached,
+    #[error("confirm with the payment PIN or the password")]
+    StepUpRequired,
+    #[error("the password or card number does not match")]
+    ResetProofRejected,
+    #[error("choose who receives the transfer")]
+    RecipientRequired,
+    #[error("a red packet in a direct chat has one share")]
+    DirectPacketOneShare,
+    #[error("credit cards pay later; they do not top up or withdraw")]
+    CreditCardNotForStoredValue,
+    #[error("text contains characters that cannot be sent")]
+    InvalidText,
+    #[error("wrong password")]
+    WrongPassword,
     #[error("internal error")]
     Internal,
 }
@@ -201,6 +219,15 @@ impl Error {
         Error::RedPacketEmpty,
         Error::NoCreditLine,
         Error::RepaymentExceedsOwed,
+        Error::AmountAboveLimit,
+        Error::DailyLimitReached,
+        Error::StepUpRequired,
+        Error::ResetProofRejected,
+        Error::RecipientRequired,
+        Error::DirectPacketOneShare,
+        Error::CreditCardNotForStoredValue,
+        Error::InvalidText,
+        Error::WrongPassword,
         Error::Internal,
     ];
 
@@ -270,6 +297,15 @@ impl Error {
             Error::RedPacketEmpty => "red_packet_empty",
             Error::NoCreditLine => "no_credit_line",
             Error::RepaymentExceedsOwed => "repayment_exceeds_owed",
+            Error::AmountAboveLimit => "amount_above_limit",
+            Error::DailyLimitReached => "daily_limit_reached",
+            Error::StepUpRequired => "step_up_required",
+            Error::ResetProofRejected => "reset_proof_rejected",
+            Error::RecipientRequired => "recipient_required",
+            Error::DirectPacketOneShare => "direct_red_packet_one_share",
+            Error::CreditCardNotForStoredValue => "credit_card_not_for_stored_value",
+            Error::InvalidText => "invalid_text",
+            Error::WrongPassword => "wrong_password",
             Error::Internal => "internal",
         }
     }

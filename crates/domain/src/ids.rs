@@ -37,6 +37,18 @@ row_id!(
     /// A friend request.
     FriendRequestId
 );
+row_id!(
+    /// A card bound to a user.
+    CardId
+);
+row_id!(
+    /// A transfer or red packet sent in a chat.
+    PaymentId
+);
+row_id!(
+    /// One row of the ledger journal.
+    TransferId
+);
 
 /// Position in the global event stream. Sync cursors are stream positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -45,6 +57,10 @@ pub struct StreamPos(pub i64);
 /// Sequence number of a message inside its conversation: 1, 2, 3 … no gaps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Seq(pub i64);
+
+/// A client-chosen idempotency key of a money request: the same rules as a
+/// message's client id (a chat payment's key is its message's id too).
+pub type IdempotencyKey = ClientMsgId;
 
 /// Client-chosen message id; the idempotency key of a send.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -65,32 +65,88 @@ impl AccountKind {
     }
 }
 
+/// Whose a ledger account is. Stored as text (`user:42`, `connector:sandbox`,
+/// `escrow:chat`); built only here.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// A user's wallets and pay-later line.
+    User(crate::ids::UserId),
+    /// The outside world behind a bank connector, by the connector's name.
+    Connector(String),
+    /// Money held for chat transfers and red packets.
+    ChatEscrow,
+}
+
+impl Owner {
+    pub fn parse(raw: &str) -> Option<Self> {
+        if raw == "escrow:chat" {
+            return Some(Owner::ChatEscrow);
+        }
+        if let Some(id) = raw.strip_prefix("user:") {
+            return id.parse().ok().map(|id| Owner::User(crate::ids::UserId(id)));
+        }
+        raw.strip_prefix("connector:")
+            .filter(|name| !name.is_empty())
+            .map(|name| Owner::Connector(name.to_owned()))
+    }
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::User(user) => write!(f, "user:{user}"),
+            Owner::Connector(name) => write!(f, "connector:{name}"),
+            Owner::ChatEscrow => f.write_str("escrow:chat"),
+        }
+    }
+}
+
 /// The owner name of a user's wallet and credit-line accounts.
 pub fn user_owner(user: crate::ids::UserId) -> String {
-    format!("user:{}", user.0)
+    Owner::User(user).to_string()
 }
 
 /// The owner of the escrow account that holds chat transfers and red packets.
 pub const CHAT_ESCROW_OWNER: &str = "escrow:chat";
 
-/// The four running totals of an account, all non-negative and overflow-checked.
+/// An account's running totals: its posted balance (credits minus debits)
+/// and what is reserved on each side. They are nets, not sums of history, so
+/// money that goes round and round (a top-up withdrawn again, a transfer
+/// through escrow) leaves them where they were: a shared account's numbers
+/// grow with the money it holds, never with the traffic through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Totals {
-    pub debits_posted: i64,
-    pub credits_posted: i64,
+    /// Credits minus debits of posted transfers.
+    pub posted: i64,
+    /// Pending debits: reserved, not yet posted or voided.
     pub debits_pending: i64,
+    /// Pending credits.
     pub credits_pending: i64,
 }
 
+/// How far an account's totals may go before reconcile reports it as within
+/// reach of the numeric limit: one 1024th of what `i64` holds (about 9×10^15
+/// minor units, 90 trillion in a two-decimal currency). No real balance comes
+/// near it, so one that does is an attack or a bug, reported while 99.9% of
+/// the range is still left to act in.
+pub const NUMERIC_ALARM_MINOR: i64 = i64::MAX / 1024;
+
 impl Totals {
     /// Credits minus debits of posted transfers.
-    pub fn posted_balance(&self) -> Option<i64> {
-        self.credits_posted.checked_sub(self.debits_posted)
+    pub fn posted_balance(&self) -> i64 {
+        self.posted
     }
 
     /// What may still be spent: posted balance less pending debits.
     pub fn available(&self) -> Option<i64> {
-        self.posted_balance()?.checked_sub(self.debits_pending)
+        self.posted.checked_sub(self.debits_pending)
+    }
+
+    /// Whether any total has gone past [`NUMERIC_ALARM_MINOR`] either way.
+    pub fn near_numeric_limit(&self) -> bool {
+        [self.posted, self.debits_pending, self.credits_pending]
+            .iter()
+            .any(|v| v.unsigned_abs() > NUMERIC_ALARM_MINOR.unsigned_abs())
     }
 }
 
@@ -115,6 +171,8 @@ pub enum LedgerError {
     SameAccount,
     #[error("overflow")]
     Overflow,
+    #[error("repays more than is owed")]
+    RepaysMoreThanOwed,
 }
 
 impl From<LedgerError> for crate::Error {
@@ -125,6 +183,7 @@ impl From<LedgerError> for crate::Error {
             LedgerError::CurrencyMismatch => crate::Error::CurrencyMismatch,
             LedgerError::SameAccount => crate::Error::InvalidRequest,
             LedgerError::Overflow => crate::Error::AmountOverflow,
+            LedgerError::RepaysMoreThanOwed => crate::Error::RepaymentExceedsOwed,
         }
     }
 }
@@ -144,6 +203,17 @@ fn sub(a: i64, b: i64) -> Result<i64, LedgerError> {
     a.checked_sub(b).ok_or(LedgerError::Overflow)
 }
 
+/// What a transfer must respect beyond the floors of its accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ceiling {
+    /// Nothing more.
+    #[default]
+    None,
+    /// A repayment: the credit side (a pay-later line) may rise to zero,
+    /// pending repayments counted, never above: nobody repays more than owed.
+    OwedOnly,
+}
+
 /// The new totals of (debit, credit) after a transfer, or why it is refused.
 /// Pure: the caller persists both or neither.
 pub fn apply(
@@ -153,6 +223,18 @@ pub fn apply(
     amount: Amount,
     phase: Phase,
 ) -> Result<(Totals, Totals), LedgerError> {
+    apply_within(debit, credit, same_account, amount, phase, Ceiling::None)
+}
+
+/// [`apply`] with a ceiling on the credit side.
+pub fn apply_within(
+    debit: &Account,
+    credit: &Account,
+    same_account: bool,
+    amount: Amount,
+    phase: Phase,
+    ceiling: Ceiling,
+) -> Result<(Totals, Totals), LedgerError> {
     if same_account {
         return Err(LedgerError::SameAccount);
     }
@@ -160,20 +242,24 @@ pub fn apply(
         return Err(LedgerError::CurrencyMismatch);
     }
     let (mut d, mut c) = (debit.totals, credit.totals);
+    let minor = amount.minor();
     // A reservation must be postable: posting it later can't overflow either side.
-    add(add(d.debits_posted, d.debits_pending)?, amount.minor())?;
-    add(add(c.credits_posted, c.credits_pending)?, amount.minor())?;
+    sub(sub(d.posted, d.debits_pending)?, minor)?;
+    add(add(c.posted, c.credits_pending)?, minor)?;
     match phase {
         Phase::Pending => {
-            d.debits_pending = add(d.debits_pending, amount.minor())?;
-            c.credits_pending = add(c.credits_pending, amount.minor())?;
+            d.debits_pending = add(d.debits_pending, minor)?;
+            c.credits_pending = add(c.credits_pending, minor)?;
         }
         Phase::Posted => {
-            d.debits_posted = add(d.debits_posted, amount.minor())?;
-            c.credits_posted = add(c.credits_posted, amount.minor())?;
+            d.posted = sub(d.posted, minor)?;
+            c.posted = add(c.posted, minor)?;
         }
     }
     check_floor(debit.kind, &d)?;
+    if ceiling == Ceiling::OwedOnly && add(c.posted, c.credits_pending)? > 0 {
+        return Err(LedgerError::RepaysMoreThanOwed);
+    }
     Ok((d, c))
 }
 
@@ -181,14 +267,15 @@ pub fn apply(
 /// the caller checks the transfer is still pending.
 pub fn settle(debit: &Account, credit: &Account, amount: Amount, post: bool) -> Result<(Totals, Totals), LedgerError> {
     let (mut d, mut c) = (debit.totals, credit.totals);
-    d.debits_pending = sub(d.debits_pending, amount.minor())?;
-    c.credits_pending = sub(c.credits_pending, amount.minor())?;
+    let minor = amount.minor();
+    d.debits_pending = sub(d.debits_pending, minor)?;
+    c.credits_pending = sub(c.credits_pending, minor)?;
     if d.debits_pending < 0 || c.credits_pending < 0 {
         return Err(LedgerError::Overflow);
     }
     if post {
-        d.debits_posted = add(d.debits_posted, amount.minor())?;
-        c.credits_posted = add(c.credits_posted, amount.minor())?;
+        d.posted = sub(d.posted, minor)?;
+        c.posted = add(c.posted, minor)?;
     }
     Ok((d, c))
 }
@@ -224,7 +311,7 @@ mod tests {
         let mut wallet = account(AccountKind::Wallet);
         let hundred = Amount::new(100, Currency::Cny).expect("positive");
         let (b, w) = apply(&bank, &wallet, false, hundred, Phase::Posted).expect("top-up");
-        assert_eq!((b.posted_balance(), w.posted_balance()), (Some(-100), Some(100)));
+        assert_eq!((b.posted_balance(), w.posted_balance()), (-100, 100));
         wallet.totals = w;
         let other = account(AccountKind::Wallet);
         let too_much = Amount::new(101, Currency::Cny).expect("positive");
@@ -241,7 +328,7 @@ mod tests {
     #[test]
     fn a_reservation_must_be_postable() {
         let mut bank = account(AccountKind::BankClearing);
-        bank.totals.debits_posted = i64::MAX;
+        bank.totals.posted = i64::MIN;
         let wallet = account(AccountKind::Wallet);
         let one = Amount::new(1, Currency::Cny).expect("positive");
         assert_eq!(
@@ -276,6 +363,88 @@ mod tests {
             ),
             Err(LedgerError::CreditLimitExceeded)
         );
+    }
+
+    /// Hole 3 of the outside review: totals that were sums of history grew
+    /// with every cycle until a shared account overflowed. Nets don't.
+    #[test]
+    fn money_going_round_leaves_shared_totals_where_they_were() {
+        let mut bank = account(AccountKind::BankClearing);
+        let mut wallet = account(AccountKind::Wallet);
+        let huge = Amount::new(i64::MAX / 2, Currency::Cny).expect("positive");
+        for _ in 0..1_000 {
+            let (b, w) = apply(&bank, &wallet, false, huge, Phase::Posted).expect("top-up");
+            (bank.totals, wallet.totals) = (b, w);
+            let (w, b) = apply(&wallet, &bank, false, huge, Phase::Pending).expect("reserve a withdrawal");
+            (wallet.totals, bank.totals) = (w, b);
+            let (w, b) = settle(&wallet, &bank, huge, true).expect("post it");
+            (wallet.totals, bank.totals) = (w, b);
+        }
+        assert_eq!(bank.totals, Totals::default());
+        assert_eq!(wallet.totals, Totals::default());
+        assert!(!bank.totals.near_numeric_limit());
+        let (b, _) = apply(&bank, &wallet, false, huge, Phase::Posted).expect("a thousand cycles later");
+        assert!(b.near_numeric_limit(), "half the range is past the alarm");
+        let edge = Totals {
+            posted: -NUMERIC_ALARM_MINOR,
+            ..Totals::default()
+        };
+        assert!(!edge.near_numeric_limit());
+        assert!(Totals {
+            posted: edge.posted - 1,
+            ..edge
+        }
+        .near_numeric_limit());
+        assert!(Totals {
+            credits_pending: NUMERIC_ALARM_MINOR + 1,
+            ..edge
+        }
+        .near_numeric_limit());
+    }
+
+    #[test]
+    fn a_repayment_never_takes_a_line_above_zero() {
+        let mut wallet = account(AccountKind::Wallet);
+        wallet.totals.posted = 10_000;
+        let mut line = account(AccountKind::CreditLine { limit_minor: 5_000 });
+        line.totals.posted = -3_000;
+        let cny = |minor| Amount::new(minor, Currency::Cny).expect("positive");
+        assert_eq!(
+            apply_within(&wallet, &line, false, cny(3_001), Phase::Posted, Ceiling::OwedOnly),
+            Err(LedgerError::RepaysMoreThanOwed)
+        );
+        let (_, pending) =
+            apply_within(&wallet, &line, false, cny(2_000), Phase::Pending, Ceiling::OwedOnly).expect("within");
+        line.totals = pending;
+        assert_eq!(
+            apply_within(&wallet, &line, false, cny(1_001), Phase::Posted, Ceiling::OwedOnly),
+            Err(LedgerError::RepaysMoreThanOwed),
+            "a pending repayment counts"
+        );
+        let (_, after) =
+            apply_within(&wallet, &line, false, cny(1_000), Phase::Posted, Ceiling::OwedOnly).expect("exactly owed");
+        assert_eq!(after.posted + after.credits_pending, 0);
+        // Without the ceiling (a refund) the line may hold a credit balance.
+        assert!(apply(&wallet, &line, false, cny(1_001), Phase::Posted).is_ok());
+        assert_eq!(
+            crate::Error::from(LedgerError::RepaysMoreThanOwed),
+            crate::Error::RepaymentExceedsOwed
+        );
+    }
+
+    #[test]
+    fn owners_have_one_text_each() {
+        for owner in [
+            Owner::User(crate::ids::UserId(42)),
+            Owner::Connector("sandbox".into()),
+            Owner::ChatEscrow,
+        ] {
+            assert_eq!(Owner::parse(&owner.to_string()), Some(owner));
+        }
+        assert_eq!(user_owner(crate::ids::UserId(7)), "user:7");
+        assert_eq!(Owner::ChatEscrow.to_string(), CHAT_ESCROW_OWNER);
+        assert_eq!(Owner::parse("connector:"), None);
+        assert_eq!(Owner::parse("user:x"), None);
     }
 
     #[derive(Debug, Clone)]
@@ -344,7 +513,7 @@ mod tests {
                         }
                     }
                 }
-                let posted: i64 = accounts.iter().map(|a| a.totals.posted_balance().expect("no overflow")).sum();
+                let posted: i64 = accounts.iter().map(|a| a.totals.posted_balance()).sum();
                 let pending_net: i64 = accounts.iter().map(|a| a.totals.credits_pending - a.totals.debits_pending).sum();
                 prop_assert_eq!(posted, 0);
                 prop_assert_eq!(pending_net, 0);

@@ -4,12 +4,14 @@
 //! nothing of HTTP, SQL or JSON. Values are built only through `parse`, so a
 //! value of a domain type is always valid.
 
+pub mod caps;
 pub mod card;
 pub mod conversation;
 pub mod error;
 pub mod event;
 pub mod identity;
 pub mod ids;
+pub mod journal;
 pub mod ledger;
 pub mod limits;
 pub mod message;

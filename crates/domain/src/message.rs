@@ -38,7 +38,7 @@ pub enum Content {
     /// A transfer or red packet; only the store creates these, with the money.
     Payment {
         kind: crate::payment::PaymentKind,
-        payment_id: i64,
+        payment_id: crate::ids::PaymentId,
         note: String,
     },
 }

@@ -126,7 +126,10 @@ pub fn shares(
     if amount_minor <= 0 {
         return Err(Error::InvalidAmount);
     }
-    if count == 0 || count > MAX_SHARES || (direct && count != 1) || (!direct && count as usize > members) {
+    if direct && count != 1 {
+        return Err(Error::DirectPacketOneShare);
+    }
+    if count == 0 || count > MAX_SHARES || (!direct && count as usize > members) {
         return Err(Error::InvalidRequest);
     }
     match split {
@@ -149,6 +152,29 @@ pub fn red_packet_total(split: Split, amount_minor: i64, count: u32) -> Result<i
         Split::Lucky => Ok(amount_minor),
         Split::Identical => amount_minor.checked_mul(i64::from(count)).ok_or(Error::AmountOverflow),
     }
+}
+
+/// Who receives a transfer: in a direct chat the other person (naming them
+/// is allowed), in a group the member the sender names (WeChat's "transfer
+/// to a group member"). Never the sender.
+pub fn transfer_recipient(
+    direct: bool,
+    sender: UserId,
+    named: Option<UserId>,
+    members: &[UserId],
+) -> Result<UserId, Error> {
+    let recipient = match (direct, named) {
+        (true, _) => members.iter().copied().find(|m| *m != sender).ok_or(Error::NotMember)?,
+        (false, None) => return Err(Error::RecipientRequired),
+        (false, Some(named)) => named,
+    };
+    if named.is_some_and(|n| n != recipient) || !members.contains(&recipient) {
+        return Err(Error::NotMember);
+    }
+    if recipient == sender {
+        return Err(Error::CannotAddSelf);
+    }
+    Ok(recipient)
 }
 
 /// Facts about a payment that decide who may do what to it.
@@ -266,12 +292,33 @@ mod tests {
     }
 
     #[test]
+    fn transfers_go_to_the_peer_or_a_named_group_member() {
+        let (a, b, c, d) = (UserId(1), UserId(2), UserId(3), UserId(4));
+        assert_eq!(transfer_recipient(true, a, None, &[a, b]), Ok(b));
+        assert_eq!(transfer_recipient(true, a, Some(b), &[a, b]), Ok(b));
+        assert_eq!(transfer_recipient(true, a, Some(c), &[a, b]), Err(Error::NotMember));
+        assert_eq!(
+            transfer_recipient(false, a, None, &[a, b, c]),
+            Err(Error::RecipientRequired)
+        );
+        assert_eq!(transfer_recipient(false, a, Some(c), &[a, b, c]), Ok(c));
+        assert_eq!(transfer_recipient(false, a, Some(d), &[a, b, c]), Err(Error::NotMember));
+        assert_eq!(
+            transfer_recipient(false, a, Some(a), &[a, b, c]),
+            Err(Error::CannotAddSelf)
+        );
+    }
+
+    #[test]
     fn share_rules() {
         let r = &mut Counter(7);
         assert_eq!(shares(Split::Identical, 100, 3, 5, false, r), Ok(vec![100; 3]));
         assert_eq!(shares(Split::Lucky, 2, 3, 5, false, r), Err(Error::InvalidAmount));
         assert_eq!(shares(Split::Lucky, 10, 6, 5, false, r), Err(Error::InvalidRequest));
-        assert_eq!(shares(Split::Lucky, 10, 2, 2, true, r), Err(Error::InvalidRequest));
+        assert_eq!(
+            shares(Split::Lucky, 10, 2, 2, true, r),
+            Err(Error::DirectPacketOneShare)
+        );
         assert_eq!(shares(Split::Lucky, 0, 1, 2, true, r), Err(Error::InvalidAmount));
         assert_eq!(red_packet_total(Split::Identical, 300, 3), Ok(900));
         assert_eq!(red_packet_total(Split::Lucky, 300, 3), Ok(300));

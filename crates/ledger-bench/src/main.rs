@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use qiao_domain::ledger::AccountKind;
+use qiao_domain::ids::{CardId, ClientMsgId, PaymentId, UserId};
+use qiao_domain::journal::{LedgerKey, Memo};
+use qiao_domain::ledger::{AccountKind, Owner};
 use qiao_domain::money::{Amount, Currency};
 use qiao_store::{Location, NewTransfer, NoSink, Store};
 use rand::Rng;
@@ -93,7 +95,12 @@ async fn qiao_run(location: Location, args: &Args) -> anyhow::Result<(f64, u64)>
         Arc::new(tokio::task::spawn_blocking(move || qiao_store::open(&location, Arc::new(NoSink))).await??);
     let now = 1_700_000_000_000;
     let bank = store
-        .ledger_account(AccountKind::BankClearing, "bench", Currency::Usd, now)
+        .ledger_account(
+            AccountKind::BankClearing,
+            &Owner::Connector("bench".into()),
+            Currency::Usd,
+            now,
+        )
         .await?;
     let mut accounts = Vec::with_capacity(args.accounts);
     let mut opening = Vec::new();
@@ -101,16 +108,14 @@ async fn qiao_run(location: Location, args: &Args) -> anyhow::Result<(f64, u64)>
         let store = Arc::clone(&store);
         opening.push(tokio::spawn(async move {
             let account = store
-                .ledger_account(AccountKind::Wallet, &format!("user:{i}"), Currency::Usd, now)
+                .ledger_account(AccountKind::Wallet, &Owner::User(UserId(i as i64)), Currency::Usd, now)
                 .await?;
-            let funding = NewTransfer {
-                key: format!("fund-{i}"),
-                debit: bank.id,
-                credit: account.id,
-                amount: Amount::new(FUNDING_MINOR, Currency::Usd).map_err(anyhow::Error::msg)?,
-                pending: false,
-                memo: String::new(),
+            let key = LedgerKey::TopUp {
+                user: UserId(i as i64),
+                client: ClientMsgId::parse("fund").map_err(anyhow::Error::msg)?,
             };
+            let amount = Amount::new(FUNDING_MINOR, Currency::Usd).map_err(anyhow::Error::msg)?;
+            let funding = NewTransfer::posted(key, bank.id, account.id, amount, Memo::TopUp { card: CardId(0) });
             store.transfer(funding, now).await?;
             anyhow::Ok(account.id)
         }));
@@ -134,14 +139,13 @@ async fn qiao_run(location: Location, args: &Args) -> anyhow::Result<(f64, u64)>
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let (from, to) = pick(&accounts);
-                let transfer = NewTransfer {
-                    key: format!("t-{worker}-{n}"),
-                    debit: from,
-                    credit: to,
-                    amount: Amount::new(1, Currency::Usd).map_err(anyhow::Error::msg)?,
-                    pending: false,
-                    memo: String::new(),
+                // Shaped like chat sends: a worker is a sender, its count the client's key.
+                let key = LedgerKey::ChatSend {
+                    user: UserId(worker as i64),
+                    client: ClientMsgId::parse(&format!("t{n}")).map_err(anyhow::Error::msg)?,
                 };
+                let amount = Amount::new(1, Currency::Usd).map_err(anyhow::Error::msg)?;
+                let transfer = NewTransfer::posted(key, from, to, amount, Memo::Transfer { payment: PaymentId(0) });
                 store.transfer(transfer, now).await?;
                 done.fetch_add(1, Ordering::Relaxed);
                 n += 1;

@@ -117,6 +117,12 @@ enum Command {
         /// `debit` or `credit`, as your region allows.
         #[arg(long, default_value = "debit")]
         funding: String,
+        /// Confirm with the payment PIN...
+        #[arg(long, env = "QIAO_PIN")]
+        pin: Option<String>,
+        /// ...or with the account password.
+        #[arg(long, env = "QIAO_PASSWORD")]
+        password: Option<String>,
     },
     /// Top up the wallet from a bound debit card, e.g. `qiao top-up 1 100.00`.
     TopUp { card_id: i64, amount: String },
@@ -387,11 +393,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("card {}\t{} **** {}\t{}", c.id, c.brand, c.last4, c.funding);
             }
         }
-        Command::BindCard { number, funding } => {
+        Command::BindCard {
+            number,
+            funding,
+            pin,
+            password,
+        } => {
             let card: api::Card = client
                 .post(
                     "/api/wallet/cards",
-                    serde_json::json!({"number": number, "funding": funding}),
+                    serde_json::json!({"number": number, "funding": funding, "pin": pin, "password": password}),
                 )
                 .await?;
             println!(

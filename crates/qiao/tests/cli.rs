@@ -134,7 +134,12 @@ async fn the_chat_journey_from_a_terminal() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("conversation_not_found"));
 
     // The wallet: bind a sandbox debit card, top up, see the balance.
-    let bound = ok(&url, &lin, &["bind-card", "6212 3456 7890 1265"]).await;
+    let bound = ok(
+        &url,
+        &lin,
+        &["bind-card", "6212 3456 7890 1265", "--password", "secret123"],
+    )
+    .await;
     let card = first_number_after(&bound, "bound card");
     let topped = ok(&url, &lin, &["top-up", &card.to_string(), "100.50"]).await;
     assert!(topped.contains("balance 100.50 CNY"), "{topped}");

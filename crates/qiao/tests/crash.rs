@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 const PIN: &str = "135790";
 const AMOUNT: i64 = 100;
-const TOP_UP: i64 = 10_000_000;
+const TOP_UP: i64 = 1_000_000;
 
 /// Starts `qiao serve` on a free port; returns the child and its base URL once it listens.
 fn start(data_dir: &Path) -> (Child, String) {
@@ -136,7 +136,7 @@ async fn kill_9_during_a_payment_storm_loses_and_doubles_nothing() {
         .ok(
             Some(&amy),
             "/api/wallet/cards",
-            json!({"number": "4242424242424242", "funding": "debit"}),
+            json!({"number": "4242424242424242", "funding": "debit", "password": "password-1"}),
         )
         .await;
     api.ok(

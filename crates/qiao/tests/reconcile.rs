@@ -5,7 +5,9 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use qiao_domain::ledger::AccountKind;
+use qiao_domain::ids::{CardId, IdempotencyKey, UserId};
+use qiao_domain::journal::{LedgerKey, Memo};
+use qiao_domain::ledger::{AccountKind, Owner};
 use qiao_domain::money::{Amount, Currency};
 use qiao_store::{Location, NewTransfer, NoSink, Store};
 
@@ -32,22 +34,24 @@ async fn reconcile_passes_on_a_sound_ledger_and_fails_on_a_tampered_one() {
         .unwrap();
     let now = 1_700_000_000_000;
     let bank = store
-        .ledger_account(AccountKind::BankClearing, "connector:sandbox", Currency::Cny, now)
+        .ledger_account(
+            AccountKind::BankClearing,
+            &Owner::Connector("sandbox".into()),
+            Currency::Cny,
+            now,
+        )
         .await
         .unwrap();
     let wallet = store
-        .ledger_account(AccountKind::Wallet, "user:1", Currency::Cny, now)
+        .ledger_account(AccountKind::Wallet, &Owner::User(UserId(1)), Currency::Cny, now)
         .await
         .unwrap();
     let amount = Amount::new(5_000, Currency::Cny).unwrap();
-    let top_up = NewTransfer {
-        key: "top-up".into(),
-        debit: bank.id,
-        credit: wallet.id,
-        amount,
-        pending: false,
-        memo: "top-up".into(),
+    let key = LedgerKey::TopUp {
+        user: UserId(1),
+        client: IdempotencyKey::parse("k1").unwrap(),
     };
+    let top_up = NewTransfer::posted(key, bank.id, wallet.id, amount, Memo::TopUp { card: CardId(1) });
     store.transfer(top_up, now).await.unwrap();
 
     // Read-only: it checks the directory while the store (a server) has it open.
@@ -66,7 +70,7 @@ async fn reconcile_passes_on_a_sound_ledger_and_fails_on_a_tampered_one() {
 
     // Money created out of thin air on an account's totals is caught.
     raw.execute(
-        "UPDATE ledger_accounts SET credits_posted = credits_posted + 1 WHERE owner = 'user:1'",
+        "UPDATE ledger_accounts SET posted_balance = posted_balance + 1 WHERE owner = 'user:1'",
         [],
     )
     .unwrap();

@@ -18,8 +18,9 @@ use anyhow::Context;
 use clap::Parser;
 use futures_util::future::join_all;
 use qiao_domain::identity::{Language, Region};
-use qiao_domain::ids::{ClientMsgId, ConversationId, UserId};
-use qiao_domain::ledger::{user_owner, AccountKind};
+use qiao_domain::ids::{CardId, ClientMsgId, ConversationId, PaymentId, UserId};
+use qiao_domain::journal::{LedgerKey, Memo};
+use qiao_domain::ledger::{AccountKind, Owner};
 use qiao_domain::money::{Amount, Currency};
 use qiao_domain::payment::{PaymentKind, Split};
 use qiao_store::{NewPayment, NewTransfer, NewUser, PaySource, Store};
@@ -99,21 +100,28 @@ async fn setup(database: Option<String>, members: usize) -> anyhow::Result<(Crow
     let others: Vec<UserId> = users[1..].iter().map(|(id, _)| *id).collect();
     let group = store.create_group(sender, "crowd", &others, now).await?;
     let bank = store
-        .ledger_account(AccountKind::BankClearing, "connector:bench", Currency::Usd, now)
+        .ledger_account(
+            AccountKind::BankClearing,
+            &Owner::Connector("bench".into()),
+            Currency::Usd,
+            now,
+        )
         .await?;
     let wallet = store
-        .ledger_account(AccountKind::Wallet, &user_owner(sender), Currency::Usd, now)
+        .ledger_account(AccountKind::Wallet, &Owner::User(sender), Currency::Usd, now)
         .await?;
     store
         .transfer(
-            NewTransfer {
-                key: "bench-funding".into(),
-                debit: bank.id,
-                credit: wallet.id,
-                amount: Amount::new(1_000_000_000, Currency::Usd)?,
-                pending: false,
-                memo: "top_up:bench".into(),
-            },
+            NewTransfer::posted(
+                LedgerKey::TopUp {
+                    user: sender,
+                    client: ClientMsgId::parse("bench-funding")?,
+                },
+                bank.id,
+                wallet.id,
+                Amount::new(1_000_000_000, Currency::Usd)?,
+                Memo::TopUp { card: CardId(0) },
+            ),
             now,
         )
         .await?;
@@ -133,7 +141,7 @@ async fn setup(database: Option<String>, members: usize) -> anyhow::Result<(Crow
 }
 
 impl Crowd {
-    async fn send_packet(&mut self) -> anyhow::Result<i64> {
+    async fn send_packet(&mut self) -> anyhow::Result<PaymentId> {
         self.packets_sent += 1;
         let shares = self.members.len() as u32;
         let (packet, _) = self
@@ -143,6 +151,7 @@ impl Crowd {
                     sender: self.sender,
                     client_key: ClientMsgId::parse(&format!("packet-{}", self.packets_sent))?,
                     conversation: self.group,
+                    recipient: None,
                     kind: PaymentKind::RedPacket,
                     split: Some(Split::Lucky),
                     amount: Amount::new(i64::from(shares) * 100, Currency::Usd)?,
@@ -150,6 +159,7 @@ impl Crowd {
                     note: "恭喜发财".into(),
                     source: PaySource::Balance,
                     seed: self.packets_sent as u64,
+                    cap: None,
                 },
                 now_ms(),
             )
@@ -158,7 +168,7 @@ impl Crowd {
     }
 
     /// Everyone opens `packet` over HTTP at once; the time until all are answered.
-    async fn open_over_http(&self, packet: i64) -> anyhow::Result<Duration> {
+    async fn open_over_http(&self, packet: PaymentId) -> anyhow::Result<Duration> {
         let url = format!("{}/api/payments/{packet}/open", self.base);
         let started = Instant::now();
         let opens = self.members.iter().map(|(_, token)| {
@@ -176,7 +186,7 @@ impl Crowd {
     }
 
     /// Everyone opens `packet` through the store at once (no HTTP).
-    async fn open_at_store(&self, packet: i64) -> anyhow::Result<Duration> {
+    async fn open_at_store(&self, packet: PaymentId) -> anyhow::Result<Duration> {
         let started = Instant::now();
         let opens = self.members.iter().map(|(user, _)| {
             let store = Arc::clone(&self.store);

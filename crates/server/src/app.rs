@@ -8,6 +8,8 @@ use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
 use axum::serve::ListenerExt;
 use axum::Router;
+use qiao_service::bank::SandboxBank;
+use qiao_service::money::Money;
 use qiao_store::{Location, Store};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -53,14 +55,25 @@ impl Application {
             .context("opening the store")?
             .context("opening the store")?;
         let store: Arc<dyn Store> = Arc::new(store);
+        let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations)?;
+        let policy = config
+            .money_policy()
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        let money = Arc::new(Money::new(
+            Arc::clone(&store),
+            Arc::new(SandboxBank::default()),
+            Arc::clone(&clock),
+            passwords.clone(),
+            policy,
+        ));
         let state = AppState {
             store,
+            money,
             hub,
-            passwords: Passwords::new(config.argon2_memory_kib, config.argon2_iterations)?,
+            passwords,
             limits: Arc::new(RateLimits::new(&config)),
             clock,
             metrics,
-            bank: Arc::new(crate::bank::SandboxBank::default()),
             config: Arc::new(config),
         };
         let listener = TcpListener::bind(state.config.listen)

@@ -4,8 +4,6 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -16,55 +14,13 @@ use qiao_domain::Error;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+pub use qiao_service::secrets::Passwords;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// How long a session may go unseen before `last_seen` is written again.
 const TOUCH_EVERY_MS: i64 = 60_000;
-
-#[derive(Clone)]
-pub struct Passwords {
-    params: Params,
-}
-
-impl Passwords {
-    pub fn new(memory_kib: u32, iterations: u32) -> anyhow::Result<Self> {
-        let params = Params::new(memory_kib, iterations, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
-        Ok(Self { params })
-    }
-
-    fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
-    }
-
-    /// Hashes on a blocking thread: argon2id is deliberately slow.
-    pub async fn hash(&self, secret: String) -> Result<String, ApiError> {
-        let argon2 = self.argon2();
-        tokio::task::spawn_blocking(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            argon2.hash_password(secret.as_bytes(), &salt).map(|h| h.to_string())
-        })
-        .await
-        .map_err(|_| ApiError(Error::Internal))?
-        .map_err(|_| ApiError(Error::Internal))
-    }
-
-    /// Verifies on a blocking thread; parameters come from the stored hash.
-    pub async fn verify(&self, secret: String, stored: String) -> bool {
-        let argon2 = self.argon2();
-        tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&stored).is_ok_and(|h| argon2.verify_password(secret.as_bytes(), &h).is_ok())
-        })
-        .await
-        .unwrap_or(false)
-    }
-
-    /// A hash to verify against when the account does not exist, so a wrong
-    /// identifier costs the same time as a wrong password.
-    pub async fn dummy_verify(&self, secret: String) {
-        let _ = self.hash(secret).await;
-    }
-}
 
 /// A new random bearer token (256 bits, URL-safe base64).
 pub fn new_token() -> String {
@@ -125,7 +81,6 @@ pub struct RateLimits {
     login_by_account: DefaultKeyedRateLimiter<String>,
     login_by_address: DefaultKeyedRateLimiter<IpAddr>,
     public_by_address: DefaultKeyedRateLimiter<IpAddr>,
-    pin_by_user: DefaultKeyedRateLimiter<i64>,
 }
 
 fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> DefaultKeyedRateLimiter<K> {
@@ -139,7 +94,6 @@ impl RateLimits {
             login_by_account: per_minute(config.login_per_account_per_minute),
             login_by_address: per_minute(config.login_per_address_per_minute),
             public_by_address: per_minute(config.public_per_address_per_minute),
-            pin_by_user: per_minute(config.pin_per_user_per_minute),
         }
     }
 
@@ -153,13 +107,6 @@ impl RateLimits {
         }
     }
 
-    /// PIN tries per user, on top of the lock after five wrong ones.
-    pub fn pin(&self, user: UserId) -> Result<(), ApiError> {
-        self.pin_by_user
-            .check_key(&user.0)
-            .map_err(|_| ApiError(Error::RateLimited))
-    }
-
     pub fn public(&self, address: IpAddr) -> Result<(), ApiError> {
         self.public_by_address
             .check_key(&address)
@@ -170,15 +117,6 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn passwords_verify_and_hashes_are_argon2id() {
-        let passwords = Passwords::new(1024, 1).expect("params");
-        let hash = passwords.hash("correct horse".into()).await.expect("hash");
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(passwords.verify("correct horse".into(), hash.clone()).await);
-        assert!(!passwords.verify("wrong horse".into(), hash).await);
-    }
 
     #[test]
     fn tokens_are_random_and_hashed() {

@@ -51,8 +51,24 @@ pub struct Config {
     pub pin_per_user_per_minute: u32,
     /// The pay-later limit a credit line opens with, per currency, in minor units.
     pub pay_later_limit_minor: std::collections::BTreeMap<String, i64>,
-    /// Seconds between sweeps that refund expired transfers and red packets.
+    /// Seconds between the money sweeps: refunds of expired transfers and
+    /// red packets, and bank movements left pending by a crash.
     pub expiry_sweep_seconds: u64,
+    /// A top-up, withdrawal or card repayment still pending this many
+    /// seconds after it was reserved lost its request (a crash); the sweep
+    /// asks the bank again with the same key and posts or voids it.
+    pub settle_abandoned_after_seconds: u64,
+    /// Per currency: the most one top-up, withdrawal or payment may move and
+    /// the most each may move per user per UTC day, in minor units.
+    pub spending_caps: std::collections::BTreeMap<String, SpendingCaps>,
+}
+
+/// The caps of one currency.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SpendingCaps {
+    pub per_operation_minor: i64,
+    pub per_day_minor: i64,
 }
 
 impl Default for Config {
@@ -82,6 +98,20 @@ impl Default for Config {
                 .into_iter()
                 .collect(),
             expiry_sweep_seconds: 60,
+            settle_abandoned_after_seconds: 300,
+            spending_caps: qiao_domain::money::Currency::ALL
+                .iter()
+                .map(|c| {
+                    let caps = qiao_service::money::default_caps(*c);
+                    (
+                        c.code().to_owned(),
+                        SpendingCaps {
+                            per_operation_minor: caps.per_operation_minor,
+                            per_day_minor: caps.per_day_minor,
+                        },
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -108,11 +138,51 @@ impl Config {
         }
     }
 
-    /// Whether a user of `region` may bind a card of this funding kind.
-    pub fn funding_allowed(&self, region: &str, funding: &str) -> bool {
-        self.region_funding
-            .get(region)
-            .is_some_and(|kinds| kinds.iter().any(|k| k == funding))
+    /// The money service's policy from these settings; a setting that names
+    /// an unknown currency or card kind, or a cap that is not positive, is an error.
+    pub fn money_policy(&self) -> Result<qiao_service::money::Policy, String> {
+        use qiao_domain::card::Funding;
+        use qiao_domain::money::Currency;
+        let currency = |code: &str| Currency::parse(code).map_err(|_| format!("unknown currency {code}"));
+        let mut region_funding = std::collections::BTreeMap::new();
+        for (region, kinds) in &self.region_funding {
+            let kinds = kinds
+                .iter()
+                .map(|k| Funding::parse(k).map_err(|_| format!("region_funding.{region}: unknown card kind {k}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            region_funding.insert(region.clone(), kinds);
+        }
+        let mut pay_later_limit_minor = std::collections::BTreeMap::new();
+        for (code, limit) in &self.pay_later_limit_minor {
+            if *limit < 0 {
+                return Err(format!("pay_later_limit_minor.{code} is negative"));
+            }
+            pay_later_limit_minor.insert(currency(code)?, *limit);
+        }
+        let mut caps = std::collections::BTreeMap::new();
+        for (code, c) in &self.spending_caps {
+            if c.per_operation_minor <= 0 || c.per_day_minor < c.per_operation_minor {
+                return Err(format!(
+                    "spending_caps.{code}: per_operation_minor must be positive and at most per_day_minor"
+                ));
+            }
+            caps.insert(
+                currency(code)?,
+                qiao_domain::caps::Caps {
+                    per_operation_minor: c.per_operation_minor,
+                    per_day_minor: c.per_day_minor,
+                },
+            );
+        }
+        let seconds_ms = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
+        Ok(qiao_service::money::Policy {
+            region_funding,
+            pay_later_limit_minor,
+            caps,
+            pin_lock_ms: seconds_ms(self.pin_lock_minutes.saturating_mul(60)),
+            secret_tries_per_minute: self.pin_per_user_per_minute,
+            settle_after_ms: seconds_ms(self.settle_abandoned_after_seconds),
+        })
     }
 
     pub fn sqlite_path(&self) -> PathBuf {
@@ -161,7 +231,7 @@ mod tests {
     fn env_names_cover_every_field() {
         let names = Config::field_names();
         assert!(names.contains(&"listen".to_owned()) && names.contains(&"nats_url".to_owned()));
-        assert_eq!(names.len(), 19, "{names:?}");
+        assert_eq!(names.len(), 21, "{names:?}");
     }
 
     #[test]
@@ -176,5 +246,36 @@ mod tests {
         assert_eq!(parsed.max_upload_bytes, defaults.max_upload_bytes);
         assert_eq!(parsed.argon2_memory_kib, defaults.argon2_memory_kib);
         assert_eq!(parsed.ws_queue_depth, defaults.ws_queue_depth);
+        assert_eq!(parsed.spending_caps, defaults.spending_caps);
+        assert_eq!(
+            parsed.settle_abandoned_after_seconds,
+            defaults.settle_abandoned_after_seconds
+        );
+        assert!(parsed.money_policy().is_ok());
+    }
+
+    #[test]
+    fn money_settings_are_checked() {
+        let mut config = Config::default();
+        config.spending_caps.insert(
+            "XYZ".into(),
+            SpendingCaps {
+                per_operation_minor: 1,
+                per_day_minor: 1,
+            },
+        );
+        assert!(config.money_policy().is_err());
+        let mut config = Config::default();
+        config.spending_caps.insert(
+            "USD".into(),
+            SpendingCaps {
+                per_operation_minor: 10,
+                per_day_minor: 5,
+            },
+        );
+        assert!(config.money_policy().is_err());
+        let mut config = Config::default();
+        config.region_funding.insert("US".into(), vec!["gold".into()]);
+        assert!(config.money_policy().is_err());
     }
 }

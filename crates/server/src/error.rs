@@ -32,6 +32,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<qiao_service::Error> for ApiError {
+    fn from(e: qiao_service::Error) -> Self {
+        match e {
+            qiao_service::Error::Rejected(code) => ApiError(code),
+            qiao_service::Error::Internal(cause) => {
+                tracing::error!(%cause, "service failure");
+                ApiError(Error::Internal)
+            }
+        }
+    }
+}
+
 pub fn status_of(error: Error) -> StatusCode {
     use Error::*;
     match error {
@@ -60,6 +72,15 @@ pub fn status_of(error: Error) -> StatusCode {
         PaymentNotFound => StatusCode::NOT_FOUND,
         PaymentExpired => StatusCode::GONE,
         PaymentHandled | RedPacketAlreadyOpened | RedPacketEmpty | RepaymentExceedsOwed => StatusCode::CONFLICT,
+        AmountAboveLimit => StatusCode::BAD_REQUEST,
+        DailyLimitReached => StatusCode::CONFLICT,
+        StepUpRequired => StatusCode::FORBIDDEN,
+        ResetProofRejected => StatusCode::FORBIDDEN,
+        RecipientRequired => StatusCode::BAD_REQUEST,
+        DirectPacketOneShare => StatusCode::BAD_REQUEST,
+        CreditCardNotForStoredValue => StatusCode::FORBIDDEN,
+        InvalidText => StatusCode::BAD_REQUEST,
+        WrongPassword => StatusCode::FORBIDDEN,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -117,6 +117,39 @@ fn texts(error: Error) -> (&'static str, &'static str) {
             "你还没有先用后付额度，请先绑定信用卡。",
         ),
         Error::RepaymentExceedsOwed => ("That is more than you owe.", "还款金额超过了欠款。"),
+        Error::AmountAboveLimit => (
+            "That is more than one payment may move. Use a smaller amount.",
+            "单笔金额超过上限，请减少金额。",
+        ),
+        Error::DailyLimitReached => (
+            "This would pass your daily limit. Try again tomorrow.",
+            "超出当日限额，请明天再试。",
+        ),
+        Error::StepUpRequired => (
+            "Confirm this with your payment PIN or your password.",
+            "请输入支付密码或登录密码确认此操作。",
+        ),
+        Error::ResetProofRejected => (
+            "The password or the card number does not match this account.",
+            "登录密码或银行卡号与本账户不符。",
+        ),
+        Error::RecipientRequired => (
+            "In a group, choose the member who receives the transfer.",
+            "在群聊中转账，请选择收款的群成员。",
+        ),
+        Error::DirectPacketOneShare => (
+            "In a one-to-one chat a red packet has exactly one share.",
+            "单聊红包只能有一个。",
+        ),
+        Error::CreditCardNotForStoredValue => (
+            "A credit card pays later; top up and withdraw with a debit card.",
+            "信用卡用于先用后付，充值和提现请使用借记卡。",
+        ),
+        Error::InvalidText => (
+            "The text contains characters that cannot be sent.",
+            "内容包含无法发送的字符。",
+        ),
+        Error::WrongPassword => ("Wrong password.", "登录密码错误。"),
         Error::Internal => (
             "Something went wrong on our side. Please try again.",
             "服务器出错了，请重试。",

@@ -1,12 +1,12 @@
 //! Qiao's server: HTTP and WebSocket over the store.
 //!
 //! Architecture invariant: only this crate knows HTTP. Handlers parse wire
-//! types into domain types, check who is asking, call the store (which applies
-//! the domain rules atomically) and map the outcome; they never write SQL.
+//! types into domain types, check who is asking, call one use case (the
+//! money service for anything about money, the store for chat) and map the
+//! outcome; they never write SQL and never decide a rule.
 
 pub mod app;
 pub mod auth;
-pub mod bank;
 pub mod cluster;
 pub mod config;
 pub mod error;

@@ -22,10 +22,15 @@ mod writer;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use qiao_domain::caps::CapKind;
 use qiao_domain::conversation::Role;
 use qiao_domain::event::EventKind;
-use qiao_domain::ids::{ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId};
-use qiao_domain::ledger::AccountKind;
+use qiao_domain::ids::{
+    CardId, ClientMsgId, ConversationId, FriendRequestId, MessageId, PaymentId, SessionId, StreamPos, TransferId,
+    UserId,
+};
+use qiao_domain::journal::{LedgerKey, Memo};
+use qiao_domain::ledger::{AccountKind, Owner};
 use qiao_domain::message::Draft;
 use qiao_domain::money::Currency;
 use qiao_domain::Error as Rejection;
@@ -220,54 +225,65 @@ pub trait Store: Send + Sync + 'static {
     async fn add_card(&self, card: CardRecord) -> StoreResult<CardRecord>;
     async fn cards(&self, user: UserId) -> StoreResult<Vec<CardRecord>>;
     /// One of `user`'s cards; another user's is `NotFound`.
-    async fn card(&self, user: UserId, id: i64) -> StoreResult<CardRecord>;
-    /// A transfer by its idempotency key, if it exists.
-    async fn transfer_by_key(&self, key: &str) -> StoreResult<Option<TransferRecord>>;
-    /// Whether the pending transfer `pending_key` has been posted or voided, and which.
-    async fn settlement_of(&self, pending_key: &str) -> StoreResult<Option<TransferRecord>>;
+    async fn card(&self, user: UserId, id: CardId) -> StoreResult<CardRecord>;
 
     // ----- ledger -----
     /// The ledger account of this kind, owner and currency, opened on first use.
     async fn ledger_account(
         &self,
         kind: AccountKind,
-        owner: &str,
+        owner: &Owner,
         currency: Currency,
         now_ms: i64,
     ) -> StoreResult<LedgerAccount>;
     async fn ledger_account_by_id(&self, id: LedgerAccountId) -> StoreResult<LedgerAccount>;
-    /// A posted or pending transfer, idempotent by its key.
+    /// A posted or pending transfer, idempotent by its key; its ceiling and
+    /// daily cap are checked in the same transaction.
     async fn transfer(&self, new: NewTransfer, now_ms: i64) -> StoreResult<TransferRecord>;
-    /// Posts or voids a pending transfer exactly once, idempotent by `key`.
-    /// `memo` records why (for a void: the bank's answer).
+    /// Several transfers in one writer operation, in order, each answered on
+    /// its own (a later one sees what the earlier ones did).
+    async fn transfers(&self, batch: Vec<NewTransfer>, now_ms: i64) -> StoreResult<Vec<StoreResult<TransferRecord>>>;
+    /// Posts or voids the pending transfer `pending_key` exactly once; the
+    /// same outcome again returns the first settlement. `memo` records why
+    /// (the bank's reference, or why it was voided).
     async fn settle(
         &self,
-        key: &str,
-        pending_key: &str,
+        pending_key: &LedgerKey,
         post: bool,
-        memo: &str,
+        memo: &Memo,
         now_ms: i64,
     ) -> StoreResult<TransferRecord>;
+    /// A transfer by its idempotency key, if it exists.
+    async fn transfer_by_key(&self, key: &LedgerKey) -> StoreResult<Option<TransferRecord>>;
+    /// Whether the pending transfer `pending_key` has been posted or voided, and which.
+    async fn settlement_of(&self, pending_key: &LedgerKey) -> StoreResult<Option<TransferRecord>>;
+    /// The row that posted or voided the pending journal row `pending`, if any.
+    async fn settlement_of_row(&self, pending: TransferId) -> StoreResult<Option<TransferRecord>>;
+    /// Pending transfers older than `before_ms` that were never posted or voided.
+    async fn unsettled_transfers(&self, before_ms: i64, limit: usize) -> StoreResult<Vec<TransferRecord>>;
     /// Recomputes the ledger from the journal and checks every invariant.
     async fn reconcile(&self) -> StoreResult<ReconcileReport>;
     /// The account of this kind, owner and currency, if it was ever opened (never opens one).
     async fn find_ledger_account(
         &self,
         kind: AccountKind,
-        owner: &str,
+        owner: &Owner,
         currency: Currency,
     ) -> StoreResult<Option<LedgerAccount>>;
     /// Every ledger account of one owner (e.g. a user's wallets and credit line), in one read.
-    async fn ledger_accounts_of(&self, owner: &str) -> StoreResult<Vec<LedgerAccount>>;
+    async fn ledger_accounts_of(&self, owner: &Owner) -> StoreResult<Vec<LedgerAccount>>;
     /// A journal entry by id.
-    async fn transfer_by_id(&self, id: i64) -> StoreResult<Option<TransferRecord>>;
+    async fn transfer_by_id(&self, id: TransferId) -> StoreResult<Option<TransferRecord>>;
     /// Money-moving entries of some accounts, newest first, with settlements.
     async fn statement(&self, query: StatementQuery) -> StoreResult<Vec<StatementEntry>>;
+    /// What `user` has moved of `kind` in `currency` on the UTC day of `now_ms`.
+    async fn daily_used(&self, user: UserId, currency: Currency, kind: CapKind, now_ms: i64) -> StoreResult<i64>;
 
     // ----- payment PIN -----
     async fn pin(&self, user: UserId) -> StoreResult<Option<PinRecord>>;
-    /// Sets or replaces the PIN hash; refused with `PinLocked` while locked.
-    async fn set_pin(&self, user: UserId, pin_hash: &str, now_ms: i64) -> StoreResult<PinRecord>;
+    /// Sets or replaces the PIN hash. Refused with `PinLocked` while locked,
+    /// unless `clear_lock` (the owner proved who they are another way).
+    async fn set_pin(&self, user: UserId, pin_hash: &str, clear_lock: bool, now_ms: i64) -> StoreResult<PinRecord>;
     /// Counts a right or wrong try; `PinLocked` if locked when it arrives.
     async fn record_pin_try(&self, user: UserId, right: bool, now_ms: i64, lock_ms: i64) -> StoreResult<PinRecord>;
     async fn set_no_pin_limit(&self, user: UserId, limit_minor: i64) -> StoreResult<PinRecord>;
@@ -277,11 +293,23 @@ pub trait Store: Send + Sync + 'static {
     /// flag says whether this call created it.
     async fn send_payment(&self, new: NewPayment, now_ms: i64) -> StoreResult<(PaymentRecord, bool)>;
     /// A payment in a conversation `user` belongs to.
-    async fn payment(&self, user: UserId, id: i64) -> StoreResult<PaymentRecord>;
+    async fn payment(&self, user: UserId, id: PaymentId) -> StoreResult<PaymentRecord>;
     /// The transfer's recipient accepts or declines it.
-    async fn answer_transfer(&self, user: UserId, id: i64, accept: bool, now_ms: i64) -> StoreResult<PaymentRecord>;
+    async fn answer_transfer(
+        &self,
+        user: UserId,
+        id: PaymentId,
+        accept: bool,
+        now_ms: i64,
+    ) -> StoreResult<PaymentRecord>;
     /// Opens the next share of a red packet; returns the packet and the share.
-    async fn open_red_packet(&self, user: UserId, id: i64, now_ms: i64) -> StoreResult<(PaymentRecord, i64)>;
+    async fn open_red_packet(&self, user: UserId, id: PaymentId, now_ms: i64) -> StoreResult<(PaymentRecord, i64)>;
+    /// Several opens in one writer operation, in order, each answered on its own.
+    async fn open_red_packets(
+        &self,
+        opens: Vec<(UserId, PaymentId)>,
+        now_ms: i64,
+    ) -> StoreResult<Vec<StoreResult<(PaymentRecord, i64)>>>;
     /// Refunds up to `limit` payments whose time ran out by `now_ms`.
     async fn expire_payments(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<PaymentRecord>>;
 

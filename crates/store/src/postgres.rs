@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/postgres_0002_ledger.sql")),
     (3, include_str!("../migrations/postgres_0003_cards.sql")),
     (4, include_str!("../migrations/postgres_0004_payments.sql")),
+    (5, include_str!("../migrations/postgres_0005_money_core.sql")),
 ];
 
 pub struct PgConn {

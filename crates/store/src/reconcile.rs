@@ -1,7 +1,14 @@
 //! Reconciliation: the journal recomputed and checked against the accounts.
+//!
+//! Each check looks at something the others don't, so that breaking any one
+//! property of the ledger is reported even if another check were switched
+//! off: the stored totals are summed on their own (not only the totals
+//! rebuilt from the journal), floors are checked on both, and sums are
+//! computed in `i128` so that no amount can hide in an overflow.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use qiao_domain::ids::TransferId;
 use qiao_domain::ledger::Totals;
 
 use crate::records::{LedgerAccount, LedgerAccountId, TransferPhase, TransferRecord};
@@ -11,11 +18,34 @@ use crate::records::{LedgerAccount, LedgerAccountId, TransferPhase, TransferReco
 pub struct ReconcileReport {
     pub accounts: usize,
     pub transfers: usize,
-    /// Per currency: the sum of posted balances and of pending nets (both must be 0).
-    pub sums: BTreeMap<&'static str, (i64, i64)>,
+    /// Per currency: the sum of the stored posted balances and of the stored
+    /// pending nets (both must be 0).
+    pub sums: BTreeMap<&'static str, (i128, i128)>,
     /// Pending transfers not yet posted or voided (money reserved, in flight).
     pub open_pending: usize,
     pub problems: Vec<String>,
+}
+
+/// An account's totals rebuilt from the journal, wide enough never to overflow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Wide {
+    posted: i128,
+    debits_pending: i128,
+    credits_pending: i128,
+}
+
+impl Wide {
+    fn of(t: &Totals) -> Self {
+        Self {
+            posted: t.posted.into(),
+            debits_pending: t.debits_pending.into(),
+            credits_pending: t.credits_pending.into(),
+        }
+    }
+
+    fn available(&self) -> i128 {
+        self.posted - self.debits_pending
+    }
 }
 
 impl ReconcileReport {
@@ -26,18 +56,14 @@ impl ReconcileReport {
     /// Pure check of accounts against the journal.
     pub fn check(accounts: &[LedgerAccount], transfers: &[TransferRecord]) -> Self {
         let mut problems = Vec::new();
-        let mut recomputed: HashMap<LedgerAccountId, Totals> = HashMap::new();
+        let mut journal: HashMap<LedgerAccountId, Wide> = HashMap::new();
         let by_id: HashMap<LedgerAccountId, &LedgerAccount> = accounts.iter().map(|a| (a.id, a)).collect();
-        let pending: HashMap<i64, &TransferRecord> = transfers
+        let pending: HashMap<TransferId, &TransferRecord> = transfers
             .iter()
             .filter(|t| t.phase == TransferPhase::Pending)
             .map(|t| (t.id, t))
             .collect();
-        let mut overflow = false;
-        let mut add = |slot: &mut i64, amount: i64| match slot.checked_add(amount) {
-            Some(v) => *slot = v,
-            None => overflow = true,
-        };
+        let mut settled: HashSet<TransferId> = HashSet::new();
         for t in transfers {
             for side in [t.debit, t.credit] {
                 match by_id.get(&side) {
@@ -55,94 +81,93 @@ impl ReconcileReport {
             if t.amount_minor <= 0 {
                 problems.push(format!("transfer {} moves a non-positive amount", t.key));
             }
+            if t.debit == t.credit {
+                problems.push(format!("transfer {} debits and credits the same account", t.key));
+            }
+            let amount = i128::from(t.amount_minor);
             match t.phase {
+                TransferPhase::Posted | TransferPhase::Pending if t.pending_id.is_some() => {
+                    problems.push(format!("transfer {} moves money but names a pending transfer", t.key));
+                }
                 TransferPhase::Posted => {
-                    add(
-                        &mut recomputed.entry(t.debit).or_default().debits_posted,
-                        t.amount_minor,
-                    );
-                    add(
-                        &mut recomputed.entry(t.credit).or_default().credits_posted,
-                        t.amount_minor,
-                    );
+                    journal.entry(t.debit).or_default().posted -= amount;
+                    journal.entry(t.credit).or_default().posted += amount;
                 }
                 TransferPhase::Pending => {
-                    add(
-                        &mut recomputed.entry(t.debit).or_default().debits_pending,
-                        t.amount_minor,
-                    );
-                    add(
-                        &mut recomputed.entry(t.credit).or_default().credits_pending,
-                        t.amount_minor,
-                    );
+                    journal.entry(t.debit).or_default().debits_pending += amount;
+                    journal.entry(t.credit).or_default().credits_pending += amount;
                 }
                 TransferPhase::PostPending | TransferPhase::VoidPending => {
                     let Some(original) = t.pending_id.and_then(|id| pending.get(&id)) else {
                         problems.push(format!("settlement {} names no pending transfer", t.key));
                         continue;
                     };
-                    if (original.debit, original.credit, original.amount_minor) != (t.debit, t.credit, t.amount_minor) {
-                        problems.push(format!("settlement {} does not match its pending transfer", t.key));
+                    if !settled.insert(original.id) {
+                        problems.push(format!("pending transfer {} is settled twice", original.key));
+                        continue;
                     }
-                    add(
-                        &mut recomputed.entry(t.debit).or_default().debits_pending,
-                        -t.amount_minor,
-                    );
-                    add(
-                        &mut recomputed.entry(t.credit).or_default().credits_pending,
-                        -t.amount_minor,
-                    );
+                    if (
+                        original.debit,
+                        original.credit,
+                        original.amount_minor,
+                        original.currency,
+                    ) != (t.debit, t.credit, t.amount_minor, t.currency)
+                    {
+                        problems.push(format!("settlement {} does not match its pending transfer", t.key));
+                        continue;
+                    }
+                    journal.entry(t.debit).or_default().debits_pending -= amount;
+                    journal.entry(t.credit).or_default().credits_pending -= amount;
                     if t.phase == TransferPhase::PostPending {
-                        add(
-                            &mut recomputed.entry(t.debit).or_default().debits_posted,
-                            t.amount_minor,
-                        );
-                        add(
-                            &mut recomputed.entry(t.credit).or_default().credits_posted,
-                            t.amount_minor,
-                        );
+                        journal.entry(t.debit).or_default().posted -= amount;
+                        journal.entry(t.credit).or_default().posted += amount;
                     }
                 }
             }
         }
-        if overflow {
-            problems.push("a recomputed total overflows".to_owned());
-        }
-        let mut sums: BTreeMap<&'static str, (i64, i64)> = BTreeMap::new();
+        let mut sums: BTreeMap<&'static str, (i128, i128)> = BTreeMap::new();
         for a in accounts {
-            let journal = recomputed.get(&a.id).copied().unwrap_or_default();
-            if journal != a.account.totals {
+            let stored = Wide::of(&a.account.totals);
+            let rebuilt = journal.get(&a.id).copied().unwrap_or_default();
+            if rebuilt != stored {
                 problems.push(format!(
-                    "account {} ({}): totals {:?} but the journal says {:?}",
-                    a.id.0, a.owner, a.account.totals, journal
+                    "account {} ({}): stored totals {:?} but the journal says {:?}",
+                    a.id.0, a.owner, a.account.totals, rebuilt
                 ));
             }
             let entry = sums.entry(a.account.currency.code()).or_default();
-            let posted = journal.credits_posted as i128 - journal.debits_posted as i128;
-            let pending_net = journal.credits_pending as i128 - journal.debits_pending as i128;
-            entry.0 = entry
-                .0
-                .saturating_add(posted.clamp(i64::MIN as i128, i64::MAX as i128) as i64);
-            entry.1 = entry
-                .1
-                .saturating_add(pending_net.clamp(i64::MIN as i128, i64::MAX as i128) as i64);
-            if let (Some(floor), Some(available)) = (a.account.kind.floor_minor(), journal.available()) {
-                if available < floor {
-                    problems.push(format!(
-                        "account {} ({}) is below its floor: {available} < {floor}",
-                        a.id.0, a.owner
-                    ));
+            entry.0 += stored.posted;
+            entry.1 += stored.credits_pending - stored.debits_pending;
+            if let Some(floor) = a.account.kind.floor_minor() {
+                let floor = i128::from(floor);
+                for (whose, totals) in [("stored", stored), ("journal", rebuilt)] {
+                    if totals.available() < floor {
+                        problems.push(format!(
+                            "account {} ({}) is below its floor by its {whose} totals: {} < {floor}",
+                            a.id.0,
+                            a.owner,
+                            totals.available()
+                        ));
+                    }
                 }
+            }
+            if stored.debits_pending < 0 || stored.credits_pending < 0 {
+                problems.push(format!("account {} ({}) has negative pending totals", a.id.0, a.owner));
+            }
+            if a.account.totals.near_numeric_limit() {
+                problems.push(format!(
+                    "account {} ({}) is within reach of the numeric limit: {:?}",
+                    a.id.0, a.owner, a.account.totals
+                ));
             }
         }
         for (currency, (posted, pending_net)) in &sums {
             if *posted != 0 || *pending_net != 0 {
                 problems.push(format!(
-                    "{currency} does not sum to zero: posted {posted}, pending {pending_net}"
+                    "{currency} does not sum to zero: stored posted balances sum to {posted}, pending to {pending_net}"
                 ));
             }
         }
-        let settled: std::collections::HashSet<i64> = transfers.iter().filter_map(|t| t.pending_id).collect();
         let open_pending = pending.keys().filter(|id| !settled.contains(id)).count();
         Self {
             accounts: accounts.len(),
@@ -172,9 +197,7 @@ impl ReconcileReport {
         currencies.dedup();
         for currency in currencies {
             let expected = held.iter().find(|(c, _)| *c == currency).map_or(0, |(_, v)| *v);
-            let actual = escrow(currency)
-                .and_then(|a| a.account.totals.posted_balance())
-                .unwrap_or(0);
+            let actual = escrow(currency).map_or(0, |a| a.account.totals.posted_balance());
             if expected != actual {
                 self.problems.push(format!(
                     "chat escrow holds {actual} {} but live payments need {expected}",

@@ -151,7 +151,7 @@ pub struct MessageRecord {
     pub sent_at_ms: i64,
     pub recalled: bool,
     /// The transfer or red packet this message carries.
-    pub payment_id: Option<i64>,
+    pub payment_id: Option<qiao_domain::ids::PaymentId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,23 +188,55 @@ pub struct LedgerAccountId(pub i64);
 #[derive(Debug, Clone, PartialEq)]
 pub struct LedgerAccount {
     pub id: LedgerAccountId,
-    /// e.g. `user:42`, `connector:sandbox`, `qiao`.
+    /// e.g. `user:42`, `connector:sandbox`, `escrow:chat` ([`qiao_domain::ledger::Owner`]).
     pub owner: String,
     pub account: qiao_domain::ledger::Account,
     pub created_at_ms: i64,
 }
 
+/// A daily cap the writer checks with the transfer: whose total, and which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapCheck {
+    pub user: qiao_domain::ids::UserId,
+    pub cap: qiao_domain::caps::DailyCap,
+}
+
 /// A transfer to make.
 #[derive(Debug, Clone)]
 pub struct NewTransfer {
-    /// Client-chosen idempotency key.
-    pub key: String,
+    pub key: qiao_domain::journal::LedgerKey,
     pub debit: LedgerAccountId,
     pub credit: LedgerAccountId,
     pub amount: qiao_domain::money::Amount,
     /// Reserve now, post or void later.
     pub pending: bool,
-    pub memo: String,
+    pub memo: qiao_domain::journal::Memo,
+    /// A limit on the credit side beyond its floor (a repayment's).
+    pub ceiling: qiao_domain::ledger::Ceiling,
+    /// A daily cap counted in the same transaction.
+    pub cap: Option<CapCheck>,
+}
+
+impl NewTransfer {
+    /// A posted transfer with no ceiling and no cap.
+    pub fn posted(
+        key: qiao_domain::journal::LedgerKey,
+        debit: LedgerAccountId,
+        credit: LedgerAccountId,
+        amount: qiao_domain::money::Amount,
+        memo: qiao_domain::journal::Memo,
+    ) -> Self {
+        Self {
+            key,
+            debit,
+            credit,
+            amount,
+            pending: false,
+            memo,
+            ceiling: qiao_domain::ledger::Ceiling::None,
+            cap: None,
+        }
+    }
 }
 
 /// What a journal row does.
@@ -242,16 +274,24 @@ impl TransferPhase {
 /// One row of the append-only journal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransferRecord {
-    pub id: i64,
+    pub id: qiao_domain::ids::TransferId,
+    /// The idempotency key as stored: rows written before typed keys may not
+    /// parse as a [`qiao_domain::journal::LedgerKey`].
     pub key: String,
     pub debit: LedgerAccountId,
     pub credit: LedgerAccountId,
     pub amount_minor: i64,
     pub currency: qiao_domain::money::Currency,
     pub phase: TransferPhase,
-    pub pending_id: Option<i64>,
+    pub pending_id: Option<qiao_domain::ids::TransferId>,
     pub memo: String,
     pub created_at_ms: i64,
+}
+
+impl TransferRecord {
+    pub fn memo(&self) -> qiao_domain::journal::Memo {
+        qiao_domain::journal::Memo::parse(&self.memo)
+    }
 }
 
 pub use crate::reconcile::ReconcileReport;
@@ -259,7 +299,7 @@ pub use crate::reconcile::ReconcileReport;
 /// A card bound to a user: the connector's token and what may be shown.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CardRecord {
-    pub id: i64,
+    pub id: qiao_domain::ids::CardId,
     pub user_id: qiao_domain::ids::UserId,
     pub connector: String,
     pub token: String,
@@ -267,6 +307,8 @@ pub struct CardRecord {
     pub brand: String,
     pub funding: qiao_domain::card::Funding,
     pub created_at_ms: i64,
+    /// The connector's fingerprint of the number; `None` for cards bound before fingerprints.
+    pub fingerprint: Option<String>,
 }
 
 /// A user's payment PIN: its hash, the wrong-try state and the no-PIN limit.
@@ -311,6 +353,8 @@ pub struct NewPayment {
     /// The client's idempotency key; also the chat message's client id.
     pub client_key: qiao_domain::ids::ClientMsgId,
     pub conversation: qiao_domain::ids::ConversationId,
+    /// A transfer's recipient as the sender named them (required in a group).
+    pub recipient: Option<qiao_domain::ids::UserId>,
     pub kind: qiao_domain::payment::PaymentKind,
     /// Red packets only.
     pub split: Option<qiao_domain::payment::Split>,
@@ -322,6 +366,8 @@ pub struct NewPayment {
     pub source: PaySource,
     /// Seeds the lucky split, so the server picks the randomness and the store stays deterministic.
     pub seed: u64,
+    /// The sender's daily cap on payments, counted in the same transaction.
+    pub cap: Option<qiao_domain::caps::DailyCap>,
 }
 
 /// One opened share of a red packet.
@@ -335,7 +381,7 @@ pub struct OpenedShare {
 /// A transfer or red packet as stored, with who opened what.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaymentRecord {
-    pub id: i64,
+    pub id: qiao_domain::ids::PaymentId,
     pub kind: qiao_domain::payment::PaymentKind,
     pub sender_id: qiao_domain::ids::UserId,
     pub client_key: String,
@@ -363,7 +409,7 @@ pub struct PaymentRecord {
 pub struct StatementQuery {
     pub accounts: Vec<LedgerAccountId>,
     /// Only entries with a smaller id (paging backwards); all when `None`.
-    pub before_id: Option<i64>,
+    pub before_id: Option<qiao_domain::ids::TransferId>,
     /// Only entries created in `[from_ms, until_ms)`.
     pub from_ms: i64,
     pub until_ms: i64,

@@ -5,14 +5,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use qiao_domain::caps::CapKind;
 use qiao_domain::conversation::Role;
-use qiao_domain::ids::{ClientMsgId, ConversationId, FriendRequestId, MessageId, SessionId, StreamPos, UserId};
-use qiao_domain::ledger::AccountKind;
+use qiao_domain::ids::{
+    CardId, ClientMsgId, ConversationId, FriendRequestId, MessageId, PaymentId, SessionId, StreamPos, TransferId,
+    UserId,
+};
+use qiao_domain::journal::{LedgerKey, Memo};
+use qiao_domain::ledger::{AccountKind, Owner};
 use qiao_domain::message::Draft;
 use qiao_domain::money::Currency;
 
 use crate::engine::{Conn, Dialect};
-use crate::ops::{accounts, cards, contacts, conversations as convs, ledger, messages, payments, pins, sync};
+use crate::ops::{accounts, caps, cards, contacts, conversations as convs, ledger, messages, payments, pins, sync};
 use crate::postgres::PgConn;
 use crate::readers::Readers;
 use crate::records::*;
@@ -405,28 +410,36 @@ impl Store for SqlStore {
         self.readers.run(move |c| cards::cards(c, user)).await
     }
 
-    async fn card(&self, user: UserId, id: i64) -> StoreResult<CardRecord> {
+    async fn card(&self, user: UserId, id: CardId) -> StoreResult<CardRecord> {
         self.readers.run(move |c| cards::card(c, user, id)).await
     }
 
-    async fn transfer_by_key(&self, key: &str) -> StoreResult<Option<TransferRecord>> {
-        let key = key.to_owned();
+    async fn transfer_by_key(&self, key: &LedgerKey) -> StoreResult<Option<TransferRecord>> {
+        let key = key.to_string();
         self.readers.run(move |c| ledger::transfer_by_key(c, &key)).await
     }
 
-    async fn settlement_of(&self, pending_key: &str) -> StoreResult<Option<TransferRecord>> {
-        let key = pending_key.to_owned();
+    async fn settlement_of(&self, pending_key: &LedgerKey) -> StoreResult<Option<TransferRecord>> {
+        let key = pending_key.to_string();
         self.readers.run(move |c| ledger::settlement_of(c, &key)).await
+    }
+
+    async fn settlement_of_row(&self, pending: TransferId) -> StoreResult<Option<TransferRecord>> {
+        self.readers.run(move |c| ledger::settlement_of_id(c, pending)).await
+    }
+
+    async fn unsettled_transfers(&self, before_ms: i64, limit: usize) -> StoreResult<Vec<TransferRecord>> {
+        self.readers.run(move |c| ledger::unsettled(c, before_ms, limit)).await
     }
 
     async fn ledger_account(
         &self,
         kind: AccountKind,
-        owner: &str,
+        owner: &Owner,
         currency: Currency,
         now_ms: i64,
     ) -> StoreResult<LedgerAccount> {
-        let owner = owner.to_owned();
+        let owner = owner.to_string();
         self.writer
             .run(move |tx| ledger::ensure_account(tx, kind, &owner, currency, now_ms))
             .await
@@ -441,7 +454,7 @@ impl Store for SqlStore {
         // process, where a few statements per transfer are cheap and the writer
         // already commits many per transaction. PostgreSQL pays a round trip per
         // statement, so there transfers are coalesced into set-based batches.
-        if self.dialect == Dialect::Sqlite {
+        if self.dialect == Dialect::Sqlite || new.cap.is_some() {
             return self
                 .writer
                 .run_checked_first(move |tx| ledger::transfer(tx, new, now_ms))
@@ -452,17 +465,23 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn transfers(&self, batch: Vec<NewTransfer>, now_ms: i64) -> StoreResult<Vec<StoreResult<TransferRecord>>> {
+        let batch: Vec<(NewTransfer, i64)> = batch.into_iter().map(|t| (t, now_ms)).collect();
+        self.writer
+            .run_checked_first(move |tx| ledger::transfer_batch(tx, batch))
+            .await
+    }
+
     async fn settle(
         &self,
-        key: &str,
-        pending_key: &str,
+        pending_key: &LedgerKey,
         post: bool,
-        memo: &str,
+        memo: &Memo,
         now_ms: i64,
     ) -> StoreResult<TransferRecord> {
-        let (key, pending_key, memo) = (key.to_owned(), pending_key.to_owned(), memo.to_owned());
+        let (pending_key, memo) = (pending_key.clone(), memo.clone());
         self.writer
-            .run(move |tx| ledger::settle(tx, &key, &pending_key, post, &memo, now_ms))
+            .run(move |tx| ledger::settle(tx, &pending_key, post, &memo, now_ms))
             .await
     }
 
@@ -473,21 +492,21 @@ impl Store for SqlStore {
     async fn find_ledger_account(
         &self,
         kind: AccountKind,
-        owner: &str,
+        owner: &Owner,
         currency: Currency,
     ) -> StoreResult<Option<LedgerAccount>> {
-        let owner = owner.to_owned();
+        let owner = owner.to_string();
         self.readers
             .run(move |c| ledger::find_account(c, kind.name(), &owner, currency))
             .await
     }
 
-    async fn ledger_accounts_of(&self, owner: &str) -> StoreResult<Vec<LedgerAccount>> {
-        let owner = owner.to_owned();
+    async fn ledger_accounts_of(&self, owner: &Owner) -> StoreResult<Vec<LedgerAccount>> {
+        let owner = owner.to_string();
         self.readers.run(move |c| ledger::accounts_of(c, &owner)).await
     }
 
-    async fn transfer_by_id(&self, id: i64) -> StoreResult<Option<TransferRecord>> {
+    async fn transfer_by_id(&self, id: TransferId) -> StoreResult<Option<TransferRecord>> {
         self.readers.run(move |c| ledger::transfer_by_id(c, id)).await
     }
 
@@ -495,13 +514,21 @@ impl Store for SqlStore {
         self.readers.run(move |c| ledger::entries(c, &query)).await
     }
 
+    async fn daily_used(&self, user: UserId, currency: Currency, kind: CapKind, now_ms: i64) -> StoreResult<i64> {
+        self.readers
+            .run(move |c| caps::used(c, user, currency, kind, now_ms))
+            .await
+    }
+
     async fn pin(&self, user: UserId) -> StoreResult<Option<PinRecord>> {
         self.readers.run(move |c| pins::pin(c, user)).await
     }
 
-    async fn set_pin(&self, user: UserId, pin_hash: &str, now_ms: i64) -> StoreResult<PinRecord> {
+    async fn set_pin(&self, user: UserId, pin_hash: &str, clear_lock: bool, now_ms: i64) -> StoreResult<PinRecord> {
         let hash = pin_hash.to_owned();
-        self.writer.run(move |tx| pins::set_pin(tx, user, &hash, now_ms)).await
+        self.writer
+            .run(move |tx| pins::set_pin(tx, user, &hash, clear_lock, now_ms))
+            .await
     }
 
     async fn record_pin_try(&self, user: UserId, right: bool, now_ms: i64, lock_ms: i64) -> StoreResult<PinRecord> {
@@ -520,21 +547,36 @@ impl Store for SqlStore {
         self.writer.run(move |tx| payments::send(tx, new, now_ms)).await
     }
 
-    async fn payment(&self, user: UserId, id: i64) -> StoreResult<PaymentRecord> {
+    async fn payment(&self, user: UserId, id: PaymentId) -> StoreResult<PaymentRecord> {
         self.readers.run(move |c| payments::payment(c, user, id)).await
     }
 
-    async fn answer_transfer(&self, user: UserId, id: i64, accept: bool, now_ms: i64) -> StoreResult<PaymentRecord> {
+    async fn answer_transfer(
+        &self,
+        user: UserId,
+        id: PaymentId,
+        accept: bool,
+        now_ms: i64,
+    ) -> StoreResult<PaymentRecord> {
         self.writer
             .run(move |tx| payments::answer(tx, user, id, accept, now_ms))
             .await
     }
 
-    async fn open_red_packet(&self, user: UserId, id: i64, now_ms: i64) -> StoreResult<(PaymentRecord, i64)> {
+    async fn open_red_packet(&self, user: UserId, id: PaymentId, now_ms: i64) -> StoreResult<(PaymentRecord, i64)> {
         // A crowd opening one packet becomes a few set-based writer operations.
         self.opens
             .submit(&self.writer, (user, id, now_ms), false, payments::open_batch)
             .await
+    }
+
+    async fn open_red_packets(
+        &self,
+        opens: Vec<(UserId, PaymentId)>,
+        now_ms: i64,
+    ) -> StoreResult<Vec<StoreResult<(PaymentRecord, i64)>>> {
+        let requests: Vec<payments::OpenRequest> = opens.into_iter().map(|(u, p)| (u, p, now_ms)).collect();
+        self.writer.run(move |tx| payments::open_batch(tx, requests)).await
     }
 
     async fn expire_payments(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<PaymentRecord>> {

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite_0002_ledger.sql")),
     (3, include_str!("../migrations/sqlite_0003_cards.sql")),
     (4, include_str!("../migrations/sqlite_0004_payments.sql")),
+    (5, include_str!("../migrations/sqlite_0005_money_core.sql")),
 ];
 
 /// Holds an exclusive OS lock beside the database file for as long as the

@@ -46,7 +46,7 @@ pub fn message(m: &MessageRecord) -> api::Message {
         mentions: m.mentions.iter().map(|u| u.0).collect(),
         sent_at_ms: m.sent_at_ms,
         recalled: m.recalled,
-        payment_id: m.payment_id,
+        payment_id: m.payment_id.map(|p| p.0),
     }
 }
 
@@ -124,7 +124,7 @@ pub fn payment(p: &PaymentRecord) -> api::ChatPayment {
         .flatten()
         .map(|i| p.opened[i].user_id.0);
     api::ChatPayment {
-        id: p.id,
+        id: p.id.0,
         kind: p.kind.as_str().to_owned(),
         conversation_id: p.conversation_id.0,
         message_id: p.message_id.map(|m| m.0),

@@ -2355,23 +2355,34 @@ mod ledger_support {
     pub use qiao_domain::money::{Amount, Currency};
     pub use qiao_store::{LedgerAccount, NewTransfer};
 
+    pub use qiao_domain::ids::PaymentId;
+    pub use qiao_domain::journal::{LedgerKey, Memo};
+    pub use qiao_domain::ledger::Owner;
+
+    /// `owner` as stored: `user:1`, `connector:sandbox`, `escrow:chat`.
     pub async fn account(store: &dyn Store, kind: AccountKind, owner: &str) -> LedgerAccount {
-        store.ledger_account(kind, owner, Currency::Cny, T0).await.unwrap()
+        let owner = Owner::parse(owner).expect("a valid owner");
+        store.ledger_account(kind, &owner, Currency::Cny, T0).await.unwrap()
     }
 
     pub fn cny(minor: i64) -> Amount {
         Amount::new(minor, Currency::Cny).unwrap()
     }
 
-    pub fn posted(key: &str, from: &LedgerAccount, to: &LedgerAccount, minor: i64) -> NewTransfer {
-        NewTransfer {
-            key: key.into(),
-            debit: from.id,
-            credit: to.id,
-            amount: cny(minor),
-            pending: false,
-            memo: String::new(),
+    /// A client-chosen key (as user 0's chat send) from a short test name.
+    pub fn key(name: &str) -> LedgerKey {
+        LedgerKey::ChatSend {
+            user: UserId(0),
+            client: cmid(name),
         }
+    }
+
+    pub fn memo() -> Memo {
+        Memo::Transfer { payment: PaymentId(0) }
+    }
+
+    pub fn posted(name: &str, from: &LedgerAccount, to: &LedgerAccount, minor: i64) -> NewTransfer {
+        NewTransfer::posted(key(name), from.id, to.id, cny(minor), memo())
     }
 
     pub async fn balance(store: &dyn Store, a: &LedgerAccount) -> i64 {
@@ -2382,7 +2393,6 @@ mod ledger_support {
             .account
             .totals
             .posted_balance()
-            .unwrap()
     }
 
     pub async fn assert_sound(store: &dyn Store) {
@@ -2430,7 +2440,7 @@ async fn ledger_posting_and_floors(store: Arc<dyn Store>, _sink: Arc<RecordingSi
         "{past_limit:?}"
     );
     let usd = store
-        .ledger_account(AccountKind::Wallet, "user:1", Currency::Usd, T0)
+        .ledger_account(AccountKind::Wallet, &Owner::User(UserId(1)), Currency::Usd, T0)
         .await
         .unwrap();
     let mixed = store.transfer(posted("mixed", &lin, &usd, 1), T0).await;
@@ -2514,7 +2524,7 @@ async fn ledger_pending_settles_once(store: Arc<dyn Store>, _sink: Arc<Recording
     use ledger_support::*;
     let bank = account(&*store, AccountKind::BankClearing, "connector:sandbox").await;
     let lin = account(&*store, AccountKind::Wallet, "user:1").await;
-    let escrow = account(&*store, AccountKind::Escrow, "transfers").await;
+    let escrow = account(&*store, AccountKind::Wallet, "user:2").await;
     store.transfer(posted("top-up", &bank, &lin, 1_000), T0).await.unwrap();
     let hold = NewTransfer {
         pending: true,
@@ -2527,13 +2537,13 @@ async fn ledger_pending_settles_once(store: Arc<dyn Store>, _sink: Arc<Recording
         matches!(spend, Err(StoreError::Rejected(Error::InsufficientFunds))),
         "{spend:?}"
     );
-    store.settle("hold-post", "hold", true, "", T0).await.unwrap();
+    let posted_hold = store.settle(&key("hold"), true, &memo(), T0).await.unwrap();
     assert_eq!(
-        store.settle("hold-post", "hold", true, "", T0).await.unwrap().key,
-        "hold-post",
+        store.settle(&key("hold"), true, &memo(), T0).await.unwrap(),
+        posted_hold,
         "a retried settle is idempotent"
     );
-    let void = store.settle("hold-void", "hold", false, "", T0).await;
+    let void = store.settle(&key("hold"), false, &memo(), T0).await;
     assert!(
         matches!(void, Err(StoreError::Rejected(Error::AlreadySettled))),
         "{void:?}"
@@ -2548,14 +2558,14 @@ async fn ledger_pending_settles_once(store: Arc<dyn Store>, _sink: Arc<Recording
         ..posted("hold-2", &lin, &escrow, 300)
     };
     store.transfer(second, T0).await.unwrap();
-    store.settle("hold-2-void", "hold-2", false, "", T0).await.unwrap();
-    let late_post = store.settle("hold-2-post", "hold-2", true, "", T0).await;
+    store.settle(&key("hold-2"), false, &memo(), T0).await.unwrap();
+    let late_post = store.settle(&key("hold-2"), true, &memo(), T0).await;
     assert!(
         matches!(late_post, Err(StoreError::Rejected(Error::AlreadySettled))),
         "{late_post:?}"
     );
     assert_eq!(balance(&*store, &lin).await, 400, "a voided hold gives the money back");
-    let unknown = store.settle("x", "no-such-hold", true, "", T0).await;
+    let unknown = store.settle(&key("no-such-hold"), true, &memo(), T0).await;
     assert!(
         matches!(unknown, Err(StoreError::Rejected(Error::NotFound))),
         "{unknown:?}"
@@ -2642,6 +2652,7 @@ mod payment_support {
             sender,
             client_key: cmid(key),
             conversation,
+            recipient: None,
             kind,
             split: (kind == PaymentKind::RedPacket).then_some(Split::Lucky),
             amount: cny(minor),
@@ -2649,6 +2660,7 @@ mod payment_support {
             note: "note".into(),
             source: PaySource::Balance,
             seed: 42,
+            cap: None,
         }
     }
 }
@@ -2833,7 +2845,7 @@ async fn pins_lock_and_limit(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
         store.record_pin_try(user, true, T0, 60_000).await,
         Err(StoreError::Rejected(Error::PinNotSet))
     ));
-    store.set_pin(user, "$argon2id$hash", T0).await.unwrap();
+    store.set_pin(user, "$argon2id$hash", false, T0).await.unwrap();
     for _ in 0..4 {
         store.record_pin_try(user, false, T0, 60_000).await.unwrap();
     }
@@ -2844,7 +2856,7 @@ async fn pins_lock_and_limit(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
         Err(StoreError::Rejected(Error::PinLocked))
     ));
     assert!(matches!(
-        store.set_pin(user, "$argon2id$other", T0 + 1).await,
+        store.set_pin(user, "$argon2id$other", false, T0 + 1).await,
         Err(StoreError::Rejected(Error::PinLocked))
     ));
     let after = store.record_pin_try(user, true, T0 + 60_000, 60_000).await.unwrap();

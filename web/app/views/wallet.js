@@ -248,6 +248,9 @@ export function walletView(root) {
       h('input', { type: 'radio', name: 'card-funding', value, testid: `card-funding-${value}`, checked: value === 'debit' }),
       h('span', { i18n: key }),
     );
+  // Binding a card is confirmed with the payment PIN (six digits) or the
+  // account password (8 or more characters): one field takes either.
+  const bindConfirm = h('input', { class: 'text-input', testid: 'card-confirm', type: 'password', autocomplete: 'current-password', ph: 'card_confirm_ph' });
   const bindError = formError();
   const bindSubmit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', testid: 'card-submit', i18n: 'bind_card' });
   const bindForm = h(
@@ -260,17 +263,26 @@ export function walletView(root) {
         bindError.set(null);
         const number = numberInput.value.trim();
         const funding = bindForm.querySelector('input[name=card-funding]:checked')?.value || 'debit';
+        const secret = bindConfirm.value;
+        if (!secret) {
+          bindError.setKey('card_confirm_needed');
+          bindConfirm.focus();
+          return;
+        }
+        const proof = validPin(secret.trim()) ? { pin: secret.trim() } : { password: secret };
         bindSubmit.disabled = true;
         try {
-          const card = await api.bindCard(number, funding);
+          const card = await api.bindCard(number, funding, proof);
           cards = [...cards.filter((c) => c.id !== card.id), card];
           numberInput.value = '';
+          bindConfirm.value = '';
           renderCards();
           toast({ key: 'card_added' });
           // A credit card opens the pay-later line.
           if (funding === 'credit') refresh();
         } catch (err) {
           bindError.set(err);
+          if (['wrong_pin', 'wrong_password', 'pin_locked'].includes(err.code)) bindConfirm.value = '';
         } finally {
           bindSubmit.disabled = false;
         }
@@ -284,6 +296,7 @@ export function walletView(root) {
       h('span', { class: 'field-label', i18n: 'card_type' }),
       h('div', { class: 'seg', role: 'radiogroup', testid: 'card-funding' }, fundingRadio('debit', 'card_debit'), fundingRadio('credit', 'card_credit')),
     ),
+    h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'card_confirm' }), bindConfirm),
     bindError.el,
     bindSubmit,
   );

@@ -87,6 +87,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(wallet::top_up))
         .routes(routes!(wallet::withdraw))
         .routes(routes!(pin::set_pin))
+        .routes(routes!(pin::reset_pin))
         .routes(routes!(pin::set_no_pin_limit))
         .routes(routes!(payments::send_transfer))
         .routes(routes!(payments::send_red_packet))

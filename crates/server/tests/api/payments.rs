@@ -105,9 +105,9 @@ both_stores! {
         let third: api::ChatPayment = transfer(&app, &amy, direct, json!({"idempotency_key": "t3", "amount_minor": 700, "pin": PIN})).await.typed();
         assert_eq!(cents(&app, &amy).await, 96_800);
         app.clock.advance_ms(DAY_MS - 1);
-        assert_eq!(qiao_server::expiry::sweep(&app.state).await.unwrap(), 0, "not yet");
+        assert_eq!(app.state.money.expire_due().await.unwrap(), 0, "not yet");
         app.clock.advance_ms(1);
-        assert_eq!(qiao_server::expiry::sweep(&app.state).await.unwrap(), 1);
+        assert_eq!(app.state.money.expire_due().await.unwrap(), 1);
         assert_eq!(payment(&app, &ben, third.id).await.status, "refunded");
         assert_eq!(cents(&app, &amy).await, 97_500);
         app.post(&ben, &format!("/api/payments/{}/accept", third.id), json!({})).await.assert_error(410, "payment_expired");
@@ -143,7 +143,7 @@ both_stores! {
         assert_eq!(opened.amount_minor, 300);
         app.clock.advance_ms(DAY_MS);
         app.post(&ben, &format!("/api/payments/{}/open", halves.id), json!({})).await.assert_error(410, "payment_expired");
-        qiao_server::expiry::sweep(&app.state).await.unwrap();
+        app.state.money.expire_due().await.unwrap();
         assert_eq!(cents(&app, &amy).await, before + 600);
         assert_eq!(payment(&app, &amy, halves.id).await.status, "refunded");
 
@@ -238,13 +238,19 @@ both_stores! {
             .await.assert_error(400, "invalid_request");
         red_packet(&app, &amy, group, json!({"idempotency_key": "o3", "split": "lucky", "amount_minor": 1, "count": 2, "pin": PIN}))
             .await.assert_error(400, "invalid_amount");
+        // The outside review's product gaps answer with their own codes, not "malformed".
         red_packet(&app, &amy, direct, json!({"idempotency_key": "o4", "split": "lucky", "amount_minor": 100, "count": 2, "pin": PIN}))
-            .await.assert_error(400, "invalid_request");
+            .await.assert_error(400, "direct_red_packet_one_share");
         transfer(&app, &amy, group, json!({"idempotency_key": "g1", "amount_minor": 100, "pin": PIN}))
-            .await.assert_error(400, "invalid_request");
-        // Not a member of the conversation.
+            .await.assert_error(400, "recipient_required");
+        transfer(&app, &amy, group, json!({"idempotency_key": "g2", "amount_minor": 100, "pin": PIN, "to_user_id": cai.id}))
+            .await.assert_error(403, "not_member");
+        transfer(&app, &amy, group, json!({"idempotency_key": "g3", "amount_minor": 100, "pin": PIN, "to_user_id": amy.id}))
+            .await.assert_error(400, "cannot_add_self");
+        // Not a member of the conversation (with a PIN, so the membership is what refuses).
+        set_pin(&app, &cai).await;
         transfer(&app, &cai, direct, json!({"idempotency_key": "n1", "amount_minor": 100, "pin": PIN}))
-            .await.assert_error(403, "pin_not_set");
+            .await.assert_error(403, "not_member");
         assert_eq!(cents(&app, &amy).await, 10_000, "nothing moved");
 
         // Someone else's card.
@@ -288,9 +294,11 @@ both_stores! {
         let (amy, _) = funded(&app, "Amy", 10_000).await;
         let ben = app.register("Ben").await;
         let direct = app.befriend(&amy, &ben).await;
-        // Setting a PIN needs the account password.
+        // Changing the PIN needs the account password or the current PIN.
         app.call(Method::PUT, &amy, "/api/wallet/pin", Some(json!({"password": "not-it", "pin": "111111"})))
-            .await.assert_error(401, "bad_credentials");
+            .await.assert_error(403, "wrong_password");
+        app.call(Method::PUT, &amy, "/api/wallet/pin", Some(json!({"pin": "111111"})))
+            .await.assert_error(403, "step_up_required");
         for n in 0..4 {
             transfer(&app, &amy, direct, json!({"idempotency_key": format!("x{n}"), "amount_minor": 100, "pin": "000000"}))
                 .await.assert_error(403, "wrong_pin");

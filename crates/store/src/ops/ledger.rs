@@ -5,6 +5,8 @@
 //! module loads the two accounts, asks the rules, and writes the transfer and
 //! both new totals in the caller's transaction, or nothing.
 
+use qiao_domain::ids::TransferId;
+use qiao_domain::journal::{LedgerKey, Memo};
 use qiao_domain::ledger::{self, Account, AccountKind, Phase, Totals};
 use qiao_domain::money::{Amount, Currency};
 use qiao_domain::Error as Rejection;
@@ -15,8 +17,8 @@ use crate::records::{LedgerAccount, LedgerAccountId, NewTransfer, ReconcileRepor
 use crate::writer::Tx;
 use crate::{StoreError, StoreResult};
 
-const ACCOUNT_COLUMNS: &str = "id, kind, owner, currency, credit_limit_minor, debits_posted, credits_posted, \
-     debits_pending, credits_pending, created_at_ms";
+const ACCOUNT_COLUMNS: &str =
+    "id, kind, owner, currency, credit_limit_minor, posted_balance, debits_pending, credits_pending, created_at_ms";
 
 fn account_from_row(row: &Row) -> StoreResult<LedgerAccount> {
     let kind = AccountKind::from_name(&row.text(1)?, row.int(4)?).ok_or_else(|| corrupt("account kind"))?;
@@ -27,13 +29,12 @@ fn account_from_row(row: &Row) -> StoreResult<LedgerAccount> {
             kind,
             currency: Currency::parse(&row.text(3)?).map_err(|_| corrupt("currency"))?,
             totals: Totals {
-                debits_posted: row.int(5)?,
-                credits_posted: row.int(6)?,
-                debits_pending: row.int(7)?,
-                credits_pending: row.int(8)?,
+                posted: row.int(5)?,
+                debits_pending: row.int(6)?,
+                credits_pending: row.int(7)?,
             },
         },
-        created_at_ms: row.int(9)?,
+        created_at_ms: row.int(8)?,
     })
 }
 
@@ -117,14 +118,14 @@ const TRANSFER_COLUMNS: &str =
 
 fn transfer_from_row(row: &Row) -> StoreResult<TransferRecord> {
     Ok(TransferRecord {
-        id: row.int(0)?,
+        id: TransferId(row.int(0)?),
         key: row.text(1)?,
         debit: LedgerAccountId(row.int(2)?),
         credit: LedgerAccountId(row.int(3)?),
         amount_minor: row.int(4)?,
         currency: Currency::parse(&row.text(5)?).map_err(|_| corrupt("currency"))?,
         phase: TransferPhase::parse(&row.text(6)?).ok_or_else(|| corrupt("phase"))?,
-        pending_id: row.opt_int(7)?,
+        pending_id: row.opt_int(7)?.map(TransferId),
         memo: row.text(8)?,
         created_at_ms: row.int(9)?,
     })
@@ -133,6 +134,14 @@ fn transfer_from_row(row: &Row) -> StoreResult<TransferRecord> {
 pub fn transfer_by_key(conn: &mut dyn Conn, key: &str) -> StoreResult<Option<TransferRecord>> {
     let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE idempotency_key = $1");
     conn.query_opt(&sql, params![key])?
+        .map(|r| transfer_from_row(&r))
+        .transpose()
+}
+
+/// The row that posted or voided a pending transfer, if any.
+pub fn settlement_of_id(conn: &mut dyn Conn, pending: TransferId) -> StoreResult<Option<TransferRecord>> {
+    let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE pending_id = $1");
+    conn.query_opt(&sql, params![pending.0])?
         .map(|r| transfer_from_row(&r))
         .transpose()
 }
@@ -147,17 +156,24 @@ pub fn settlement_of(conn: &mut dyn Conn, pending_key: &str) -> StoreResult<Opti
         .transpose()
 }
 
+/// Pending transfers created before `before_ms` that nobody posted or voided
+/// yet, oldest first: what a crash between reserving and settling leaves.
+pub fn unsettled(conn: &mut dyn Conn, before_ms: i64, limit: usize) -> StoreResult<Vec<TransferRecord>> {
+    let sql = format!(
+        "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers p WHERE phase = 'pending' AND created_at_ms < $1
+           AND NOT EXISTS (SELECT 1 FROM ledger_transfers s WHERE s.pending_id = p.id)
+         ORDER BY created_at_ms, id LIMIT $2"
+    );
+    conn.query(&sql, params![before_ms, limit as i64])?
+        .iter()
+        .map(transfer_from_row)
+        .collect()
+}
+
 fn write_totals(tx: &mut Tx<'_>, id: LedgerAccountId, totals: &Totals) -> StoreResult<()> {
     tx.conn.execute(
-        "UPDATE ledger_accounts SET debits_posted = $1, credits_posted = $2, debits_pending = $3, credits_pending = $4
-         WHERE id = $5",
-        params![
-            totals.debits_posted,
-            totals.credits_posted,
-            totals.debits_pending,
-            totals.credits_pending,
-            id.0
-        ],
+        "UPDATE ledger_accounts SET posted_balance = $1, debits_pending = $2, credits_pending = $3 WHERE id = $4",
+        params![totals.posted, totals.debits_pending, totals.credits_pending, id.0],
     )?;
     Ok(())
 }
@@ -169,7 +185,7 @@ struct Entry<'a> {
     credit: LedgerAccountId,
     amount: Amount,
     phase: TransferPhase,
-    pending_id: Option<i64>,
+    pending_id: Option<TransferId>,
     memo: &'a str,
 }
 
@@ -188,7 +204,7 @@ fn append(tx: &mut Tx<'_>, e: Entry<'_>, now_ms: i64) -> StoreResult<TransferRec
             e.amount.minor(),
             e.amount.currency().code(),
             e.phase.as_str(),
-            e.pending_id,
+            e.pending_id.map(|p| p.0),
             e.memo,
             now_ms
         ],
@@ -196,60 +212,81 @@ fn append(tx: &mut Tx<'_>, e: Entry<'_>, now_ms: i64) -> StoreResult<TransferRec
     transfer_from_row(&row)
 }
 
+/// Whether a stored row is the one `new` would write (a retry), given its phase.
+fn same_request(first: &TransferRecord, new: &NewTransfer, phase: TransferPhase, memo: &str) -> bool {
+    first.debit == new.debit
+        && first.credit == new.credit
+        && first.amount_minor == new.amount.minor()
+        && first.currency == new.amount.currency()
+        && first.phase == phase
+        && first.memo == memo
+}
+
+fn phase_of(new: &NewTransfer) -> (TransferPhase, Phase) {
+    if new.pending {
+        (TransferPhase::Pending, Phase::Pending)
+    } else {
+        (TransferPhase::Posted, Phase::Posted)
+    }
+}
+
 /// Moves `amount` from `debit` to `credit`, posted or pending. Idempotent by
 /// key: a retry returns the first transfer; the same key with other
-/// parameters is `IdempotencyConflict`.
+/// parameters is `IdempotencyConflict`. Every check (floors, the ceiling, the
+/// daily cap) runs before the first write, so a refusal writes nothing.
 pub fn transfer(tx: &mut Tx<'_>, new: NewTransfer, now_ms: i64) -> StoreResult<TransferRecord> {
-    let phase = if new.pending {
-        TransferPhase::Pending
-    } else {
-        TransferPhase::Posted
-    };
-    if let Some(first) = transfer_by_key(tx.conn, &new.key)? {
-        let same = first.debit == new.debit
-            && first.credit == new.credit
-            && first.amount_minor == new.amount.minor()
-            && first.currency == new.amount.currency()
-            && first.phase == phase
-            && first.memo == new.memo;
-        return if same {
+    let (phase, ledger_phase) = phase_of(&new);
+    let (key, memo) = (new.key.to_string(), new.memo.to_string());
+    if let Some(first) = transfer_by_key(tx.conn, &key)? {
+        return if same_request(&first, &new, phase, &memo) {
             Ok(first)
         } else {
             Err(Rejection::IdempotencyConflict.into())
         };
     }
     let (debit, credit) = account_pair(tx.conn, new.debit, new.credit)?;
-    let ledger_phase = if new.pending { Phase::Pending } else { Phase::Posted };
-    let (d, c) = ledger::apply(
+    let (d, c) = ledger::apply_within(
         &debit.account,
         &credit.account,
         debit.id == credit.id,
         new.amount,
         ledger_phase,
+        new.ceiling,
     )
     .map_err(Rejection::from)?;
+    let day_total = match new.cap {
+        Some(check) => Some((
+            check,
+            super::caps::check(tx, check.user, check.cap, new.amount, now_ms)?,
+        )),
+        None => None,
+    };
     write_totals(tx, debit.id, &d)?;
     write_totals(tx, credit.id, &c)?;
+    if let Some((check, total)) = day_total {
+        super::caps::record(tx, check.user, new.amount.currency(), check.cap.kind, now_ms, total)?;
+    }
     let entry = Entry {
-        key: &new.key,
+        key: &key,
         debit: new.debit,
         credit: new.credit,
         amount: new.amount,
         phase,
         pending_id: None,
-        memo: &new.memo,
+        memo: &memo,
     };
     append(tx, entry, now_ms)
 }
 
 /// Posts (`post = true`) or voids the pending transfer `pending_key`, exactly
-/// once. Idempotent by `key` like [`transfer`].
+/// once. A retry with the same outcome returns the first settlement; the
+/// other outcome is `AlreadySettled`. A void gives back what the reservation
+/// counted of its daily cap.
 pub fn settle(
     tx: &mut Tx<'_>,
-    key: &str,
-    pending_key: &str,
+    pending_key: &LedgerKey,
     post: bool,
-    memo: &str,
+    memo: &Memo,
     now_ms: i64,
 ) -> StoreResult<TransferRecord> {
     let phase = if post {
@@ -257,41 +294,42 @@ pub fn settle(
     } else {
         TransferPhase::VoidPending
     };
-    let pending = transfer_by_key(tx.conn, pending_key)?.ok_or(StoreError::Rejected(Rejection::NotFound))?;
-    if let Some(first) = transfer_by_key(tx.conn, key)? {
-        return if first.phase == phase && first.pending_id == Some(pending.id) && first.memo == memo {
-            Ok(first)
-        } else {
-            Err(Rejection::IdempotencyConflict.into())
-        };
-    }
+    let pending =
+        transfer_by_key(tx.conn, &pending_key.to_string())?.ok_or(StoreError::Rejected(Rejection::NotFound))?;
     if pending.phase != TransferPhase::Pending {
         return Err(Rejection::InvalidRequest.into());
     }
-    let settled = tx
-        .conn
-        .query_opt(
-            "SELECT id FROM ledger_transfers WHERE pending_id = $1",
-            params![pending.id],
-        )?
-        .is_some();
-    if settled {
-        return Err(Rejection::AlreadySettled.into());
+    if let Some(first) = settlement_of_id(tx.conn, pending.id)? {
+        return if first.phase == phase {
+            Ok(first)
+        } else {
+            Err(Rejection::AlreadySettled.into())
+        };
     }
     let amount = Amount::new(pending.amount_minor, pending.currency).map_err(|_| corrupt("amount"))?;
-    let debit = account(tx.conn, pending.debit)?;
-    let credit = account(tx.conn, pending.credit)?;
+    let (debit, credit) = account_pair(tx.conn, pending.debit, pending.credit)?;
     let (d, c) = ledger::settle(&debit.account, &credit.account, amount, post).map_err(Rejection::from)?;
     write_totals(tx, debit.id, &d)?;
     write_totals(tx, credit.id, &c)?;
+    if !post {
+        if let Some((user, kind)) = pending_key.daily_cap() {
+            super::caps::release(tx, user, amount, kind, pending.created_at_ms)?;
+        }
+    }
+    let key = LedgerKey::Settle {
+        pending: pending.id,
+        post,
+    }
+    .to_string();
+    let memo = memo.to_string();
     let entry = Entry {
-        key,
+        key: &key,
         debit: pending.debit,
         credit: pending.credit,
         amount,
         phase,
         pending_id: Some(pending.id),
-        memo,
+        memo: &memo,
     };
     append(tx, entry, now_ms)
 }
@@ -388,7 +426,9 @@ pub(crate) fn integer_rows(rows: usize, columns: usize) -> String {
 /// other parameters is `IdempotencyConflict`. A few statements serve the
 /// whole batch: one read of the keys, one of every account touched, the rules
 /// applied in memory, one set-based update of the totals, multi-row inserts.
-/// Each transfer gets its own answer; a rejected one changes nothing.
+/// Each transfer gets its own answer; a rejected one changes nothing. A batch
+/// that counts daily caps runs transfer by transfer instead (caps are read
+/// and written per user; they are on the bank paths, never the hot one).
 pub fn transfer_batch(
     tx: &mut Tx<'_>,
     batch: Vec<(NewTransfer, i64)>,
@@ -396,8 +436,23 @@ pub fn transfer_batch(
     use crate::engine::{placeholders, Value};
     use std::collections::HashMap;
 
+    if batch.iter().any(|(t, _)| t.cap.is_some()) {
+        let mut answers = Vec::with_capacity(batch.len());
+        for (new, now_ms) in batch {
+            match transfer(tx, new, now_ms) {
+                // Writes may be half done: the whole batch must roll back.
+                Err(StoreError::Backend(e)) => return Err(StoreError::Backend(e)),
+                answer => answers.push(answer),
+            }
+        }
+        return Ok(answers);
+    }
+    let texts: Vec<(String, String)> = batch
+        .iter()
+        .map(|(t, _)| (t.key.to_string(), t.memo.to_string()))
+        .collect();
     let mut existing: HashMap<String, TransferRecord> = HashMap::new();
-    let keys: Vec<&str> = batch.iter().map(|(t, _)| t.key.as_str()).collect();
+    let keys: Vec<&str> = texts.iter().map(|(k, _)| k.as_str()).collect();
     in_chunks(&keys, |chunk| {
         let sql = statement("keys", chunk.len(), || {
             format!(
@@ -434,48 +489,39 @@ pub fn transfer_batch(
         /// Accepted: the `usize`-th appended row.
         Appended(usize),
     }
+    /// A row to append: the request, its phase, its key and memo texts, its time.
+    struct Accepted {
+        new: NewTransfer,
+        phase: TransferPhase,
+        key: String,
+        memo: String,
+        now_ms: i64,
+    }
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut rows: Vec<(NewTransfer, TransferPhase, i64)> = Vec::new();
+    let mut rows: Vec<Accepted> = Vec::new();
     let mut accepted: HashMap<String, usize> = HashMap::new();
     let mut touched: Vec<LedgerAccountId> = Vec::new();
-    for (new, now_ms) in batch {
-        let phase = if new.pending {
-            TransferPhase::Pending
-        } else {
-            TransferPhase::Posted
-        };
-        let same = |debit, credit, minor, currency, p, memo: &str| {
-            (debit, credit, minor, currency, p)
-                == (new.debit, new.credit, new.amount.minor(), new.amount.currency(), phase)
-                && memo == new.memo
-        };
-        if let Some(first) = existing.get(&new.key) {
-            let ok = same(
-                first.debit,
-                first.credit,
-                first.amount_minor,
-                first.currency,
-                first.phase,
-                &first.memo,
-            );
-            outcomes.push(Outcome::Done(if ok {
+    for ((new, now_ms), (key, memo)) in batch.into_iter().zip(texts) {
+        let (phase, ledger_phase) = phase_of(&new);
+        if let Some(first) = existing.get(&key) {
+            outcomes.push(Outcome::Done(if same_request(first, &new, phase, &memo) {
                 Ok(first.clone())
             } else {
                 Err(Rejection::IdempotencyConflict.into())
             }));
             continue;
         }
-        if let Some(&index) = accepted.get(&new.key) {
-            let (first, first_phase, _) = &rows[index];
-            let ok = same(
-                first.debit,
-                first.credit,
-                first.amount.minor(),
-                first.amount.currency(),
-                *first_phase,
+        if let Some(&index) = accepted.get(&key) {
+            // An earlier request of this very batch took the key.
+            let first = &rows[index];
+            let same = (
+                first.new.debit,
+                first.new.credit,
+                first.new.amount,
+                first.phase,
                 &first.memo,
-            );
-            outcomes.push(if ok {
+            ) == (new.debit, new.credit, new.amount, phase, &memo);
+            outcomes.push(if same {
                 Outcome::Appended(index)
             } else {
                 Outcome::Done(Err(Rejection::IdempotencyConflict.into()))
@@ -486,13 +532,13 @@ pub fn transfer_batch(
             outcomes.push(Outcome::Done(Err(Rejection::NotFound.into())));
             continue;
         };
-        let ledger_phase = if new.pending { Phase::Pending } else { Phase::Posted };
-        match ledger::apply(
+        match ledger::apply_within(
             &debit.account,
             &credit.account,
             debit.id == credit.id,
             new.amount,
             ledger_phase,
+            new.ceiling,
         ) {
             Err(e) => outcomes.push(Outcome::Done(Err(Rejection::from(e).into()))),
             Ok((d, c)) => {
@@ -504,9 +550,15 @@ pub fn transfer_batch(
                     a.account.totals = c;
                 }
                 touched.extend([debit_id, credit_id]);
-                accepted.insert(new.key.clone(), rows.len());
+                accepted.insert(key.clone(), rows.len());
                 outcomes.push(Outcome::Appended(rows.len()));
-                rows.push((new, phase, now_ms));
+                rows.push(Accepted {
+                    new,
+                    phase,
+                    key,
+                    memo,
+                    now_ms,
+                });
             }
         }
     }
@@ -520,24 +572,15 @@ pub fn transfer_batch(
     in_chunks(&totals, |chunk| {
         let sql = statement("totals", chunk.len(), || {
             format!(
-                "UPDATE ledger_accounts SET debits_posted = v.column2, credits_posted = v.column3,
-                     debits_pending = v.column4, credits_pending = v.column5
+                "UPDATE ledger_accounts SET posted_balance = v.column2, debits_pending = v.column3,
+                     credits_pending = v.column4
                  FROM (VALUES {}) AS v WHERE ledger_accounts.id = v.column1",
-                integer_rows(chunk.len(), 5)
+                integer_rows(chunk.len(), 4)
             )
         });
-        let mut values = Vec::with_capacity(chunk.len() * 5);
+        let mut values = Vec::with_capacity(chunk.len() * 4);
         for (id, t) in chunk {
-            values.extend(
-                [
-                    id.0,
-                    t.debits_posted,
-                    t.credits_posted,
-                    t.debits_pending,
-                    t.credits_pending,
-                ]
-                .map(Value::from),
-            );
+            values.extend([id.0, t.posted, t.debits_pending, t.credits_pending].map(Value::from));
         }
         tx.conn.execute(&sql, &values)?;
         Ok(())
@@ -554,16 +597,16 @@ pub fn transfer_batch(
             tuples.join(", ")
         );
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 8);
-        for (new, phase, now_ms) in chunk {
+        for row in chunk {
             values.extend([
-                Value::from(new.key.as_str()),
-                new.debit.0.into(),
-                new.credit.0.into(),
-                new.amount.minor().into(),
-                new.amount.currency().code().into(),
-                phase.as_str().into(),
-                new.memo.as_str().into(),
-                (*now_ms).into(),
+                Value::from(row.key.as_str()),
+                row.new.debit.0.into(),
+                row.new.credit.0.into(),
+                row.new.amount.minor().into(),
+                row.new.amount.currency().code().into(),
+                row.phase.as_str().into(),
+                row.memo.as_str().into(),
+                row.now_ms.into(),
             ]);
         }
         let mut inserted: Vec<TransferRecord> = tx
@@ -573,11 +616,7 @@ pub fn transfer_batch(
             .map(transfer_from_row)
             .collect::<StoreResult<_>>()?;
         // RETURNING order is not promised: back into input order.
-        let order: HashMap<&str, usize> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _, _))| (n.key.as_str(), i))
-            .collect();
+        let order: HashMap<&str, usize> = chunk.iter().enumerate().map(|(i, r)| (r.key.as_str(), i)).collect();
         inserted.sort_by_key(|r| order.get(r.key.as_str()).copied().unwrap_or(usize::MAX));
         appended.extend(inserted);
         Ok(())
@@ -596,9 +635,9 @@ pub fn transfer_batch(
         .collect())
 }
 
-pub fn transfer_by_id(conn: &mut dyn Conn, id: i64) -> StoreResult<Option<TransferRecord>> {
+pub fn transfer_by_id(conn: &mut dyn Conn, id: TransferId) -> StoreResult<Option<TransferRecord>> {
     let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = $1");
-    conn.query_opt(&sql, params![id])?
+    conn.query_opt(&sql, params![id.0])?
         .map(|r| transfer_from_row(&r))
         .transpose()
 }
@@ -627,7 +666,7 @@ pub fn entries(
     );
     let mut values: Vec<Value> = q.accounts.iter().map(|a| Value::from(a.0)).collect();
     values.extend([
-        Value::from(q.before_id.unwrap_or(i64::MAX)),
+        Value::from(q.before_id.map_or(i64::MAX, |id| id.0)),
         Value::from(q.from_ms),
         Value::from(q.until_ms),
         Value::from(q.limit as i64),
@@ -640,7 +679,7 @@ pub fn entries(
     let pending: Vec<i64> = transfers
         .iter()
         .filter(|t| t.phase == TransferPhase::Pending)
-        .map(|t| t.id)
+        .map(|t| t.id.0)
         .collect();
     let mut settlements = std::collections::HashMap::new();
     if !pending.is_empty() {

@@ -99,7 +99,7 @@ pub fn send(
         Content::File { blob, name } => (None, Some(blob.as_str().to_owned()), Some(name.clone())),
     };
     let payment_id = match &draft.content {
-        Content::Payment { payment_id, .. } => Some(*payment_id),
+        Content::Payment { payment_id, .. } => Some(payment_id.0),
         _ => None,
     };
     let seq = st.last_seq + 1;
@@ -153,7 +153,7 @@ pub fn send(
         mentions: draft.mentions,
         sent_at_ms: now_ms,
         recalled: false,
-        payment_id,
+        payment_id: payment_id.map(qiao_domain::ids::PaymentId),
     };
     if let Some(blob) = &blob {
         tx.conn.execute(

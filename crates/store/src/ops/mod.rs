@@ -2,6 +2,7 @@
 //! engines. Reads take a connection; writes take the writer's [`Tx`].
 
 pub mod accounts;
+pub mod caps;
 pub mod cards;
 pub mod contacts;
 pub mod conversations;
@@ -73,7 +74,7 @@ pub fn message_from_row(row: &Row) -> StoreResult<MessageRecord> {
         mentions,
         sent_at_ms: row.int(13)?,
         recalled: row.int(14)? != 0,
-        payment_id: row.opt_int(15)?,
+        payment_id: row.opt_int(15)?.map(qiao_domain::ids::PaymentId),
     })
 }
 

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use qiao_domain::conversation::Kind;
 use qiao_domain::event::EventKind;
-use qiao_domain::ids::{ConversationId, MessageId, UserId};
-use qiao_domain::ledger::{user_owner, AccountKind, CHAT_ESCROW_OWNER};
+use qiao_domain::ids::{ConversationId, MessageId, PaymentId, UserId};
+use qiao_domain::journal::{LedgerKey, Memo};
+use qiao_domain::ledger::{user_owner, AccountKind, Owner};
 use qiao_domain::message::{Content, Draft};
 use qiao_domain::money::{Amount, Currency};
 use qiao_domain::payment::{self, Facts, PaymentKind, PaymentStatus, Split, PAYMENT_TTL_MS};
@@ -35,7 +36,7 @@ fn from_row(row: &Row) -> StoreResult<PaymentRecord> {
         None => None,
     };
     Ok(PaymentRecord {
-        id: row.int(0)?,
+        id: PaymentId(row.int(0)?),
         kind: PaymentKind::parse(&row.text(1)?).ok_or_else(|| corrupt("payment kind"))?,
         sender_id: UserId(row.int(2)?),
         client_key: row.text(3)?,
@@ -59,23 +60,23 @@ fn from_row(row: &Row) -> StoreResult<PaymentRecord> {
 }
 
 /// The payment row alone (no shares): what the hot paths need.
-fn row_of(conn: &mut dyn Conn, id: i64) -> StoreResult<PaymentRecord> {
+fn row_of(conn: &mut dyn Conn, id: PaymentId) -> StoreResult<PaymentRecord> {
     let sql = format!("SELECT {COLUMNS} FROM chat_payments WHERE id = $1");
     let row = conn
-        .query_opt(&sql, params![id])?
+        .query_opt(&sql, params![id.0])?
         .ok_or(StoreError::Rejected(Rejection::PaymentNotFound))?;
     from_row(&row)
 }
 
 /// The payment with its opened shares.
-fn load(conn: &mut dyn Conn, id: i64) -> StoreResult<PaymentRecord> {
+fn load(conn: &mut dyn Conn, id: PaymentId) -> StoreResult<PaymentRecord> {
     let mut record = row_of(conn, id)?;
     if record.kind == PaymentKind::RedPacket {
         record.opened = conn
             .query(
                 "SELECT opened_by, amount_minor, opened_at_ms FROM red_packet_shares
                  WHERE payment_id = $1 AND opened_by IS NOT NULL ORDER BY idx",
-                params![id],
+                params![id.0],
             )?
             .iter()
             .map(|r| {
@@ -91,7 +92,7 @@ fn load(conn: &mut dyn Conn, id: i64) -> StoreResult<PaymentRecord> {
 }
 
 /// A payment, if `user` is a member of its conversation; otherwise `PaymentNotFound`.
-pub fn payment(conn: &mut dyn Conn, user: UserId, id: i64) -> StoreResult<PaymentRecord> {
+pub fn payment(conn: &mut dyn Conn, user: UserId, id: PaymentId) -> StoreResult<PaymentRecord> {
     let record = load(conn, id)?;
     match membership_row(conn, user, record.conversation_id) {
         Ok(_) => Ok(record),
@@ -112,7 +113,14 @@ fn facts(p: &PaymentRecord, direct: bool) -> Facts {
 }
 
 fn escrow(tx: &mut Tx<'_>, currency: Currency, now_ms: i64) -> StoreResult<LedgerAccountId> {
-    Ok(ledger::ensure_account(tx, AccountKind::Escrow, CHAT_ESCROW_OWNER, currency, now_ms)?.id)
+    Ok(ledger::ensure_account(
+        tx,
+        AccountKind::Escrow,
+        &Owner::ChatEscrow.to_string(),
+        currency,
+        now_ms,
+    )?
+    .id)
 }
 
 fn wallet(tx: &mut Tx<'_>, user: UserId, currency: Currency, now_ms: i64) -> StoreResult<LedgerAccountId> {
@@ -138,12 +146,9 @@ fn wallets(
         let mut values = vec![Value::from(currency.code())];
         values.extend(chunk.iter().map(|o| Value::from(o.as_str())));
         for row in tx.conn.query(&sql, &values)? {
-            let owner = row.text(1)?;
-            let user = owner
-                .strip_prefix("user:")
-                .and_then(|id| id.parse().ok())
-                .map(UserId)
-                .ok_or_else(|| corrupt("wallet owner"))?;
+            let Some(Owner::User(user)) = Owner::parse(&row.text(1)?) else {
+                return Err(corrupt("wallet owner"));
+            };
             found.insert(user, LedgerAccountId(row.int(0)?));
         }
         Ok(())
@@ -160,22 +165,14 @@ fn wallets(
 /// Moves money in the same transaction as the caller's other writes.
 fn move_money(
     tx: &mut Tx<'_>,
-    key: String,
+    key: LedgerKey,
     debit: LedgerAccountId,
     credit: LedgerAccountId,
     amount: Amount,
-    memo: String,
+    memo: Memo,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let new = NewTransfer {
-        key,
-        debit,
-        credit,
-        amount,
-        pending: false,
-        memo,
-    };
-    ledger::transfer(tx, new, now_ms).map(|_| ())
+    ledger::transfer(tx, NewTransfer::posted(key, debit, credit, amount, memo), now_ms).map(|_| ())
 }
 
 fn publish(
@@ -224,7 +221,8 @@ pub fn send(tx: &mut Tx<'_>, new: NewPayment, now_ms: i64) -> StoreResult<(Payme
             && first.currency == currency
             && first.total_minor == total
             && first.shares == shares.len() as u32
-            && first.note == new.note;
+            && first.note == new.note
+            && (new.recipient.is_none() || first.recipient_id == new.recipient);
         return if same {
             Ok((load(tx.conn, first.id)?, false))
         } else {
@@ -234,10 +232,18 @@ pub fn send(tx: &mut Tx<'_>, new: NewPayment, now_ms: i64) -> StoreResult<(Payme
     if !st.members.contains_key(&new.sender) {
         return Err(Rejection::NotMember.into());
     }
-    let recipient = match (new.kind, direct) {
-        (PaymentKind::Transfer, true) => st.members.keys().copied().find(|u| *u != new.sender),
-        (PaymentKind::Transfer, false) => return Err(Rejection::InvalidRequest.into()),
-        (PaymentKind::RedPacket, _) => None,
+    let recipient = match new.kind {
+        PaymentKind::Transfer => {
+            let members: Vec<UserId> = st.members.keys().copied().collect();
+            Some(payment::transfer_recipient(
+                direct,
+                new.sender,
+                new.recipient,
+                &members,
+            )?)
+        }
+        PaymentKind::RedPacket if new.recipient.is_some() => return Err(Rejection::InvalidRequest.into()),
+        PaymentKind::RedPacket => None,
     };
     let source = match new.source {
         PaySource::Balance => wallet(tx, new.sender, currency, now_ms)?,
@@ -247,46 +253,53 @@ pub fn send(tx: &mut Tx<'_>, new: NewPayment, now_ms: i64) -> StoreResult<(Payme
                 .id
         }
     };
+    let amount = Amount::new(total, currency)?;
+    let day_total = match new.cap {
+        Some(cap) => Some((cap, super::caps::check(tx, new.sender, cap, amount, now_ms)?)),
+        None => None,
+    };
     let escrow = escrow(tx, currency, now_ms)?;
     let (status, split) = match new.kind {
         PaymentKind::Transfer => (PaymentStatus::Pending, None),
         PaymentKind::RedPacket => (PaymentStatus::Open, new.split.map(Split::as_str)),
     };
-    let id = tx
-        .conn
-        .query_one(
-            "INSERT INTO chat_payments (kind, sender_id, client_key, conversation_id, recipient_id, split, currency,
-                 total_minor, shares, note, source_account_id, status, created_at_ms, expires_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-            params![
-                new.kind.as_str(),
-                new.sender.0,
-                new.client_key.as_str(),
-                new.conversation.0,
-                recipient.map(|u| u.0),
-                split,
-                currency.code(),
-                total,
-                shares.len() as i64,
-                new.note.as_str(),
-                source.0,
-                status.as_str(),
-                now_ms,
-                now_ms + PAYMENT_TTL_MS
-            ],
-        )?
-        .int(0)?;
-    let amount = Amount::new(total, currency)?;
-    let memo = format!("{}:{id}", new.kind.as_str());
-    move_money(
-        tx,
-        format!("chat:{}:{}", new.sender.0, new.client_key.as_str()),
-        source,
-        escrow,
-        amount,
-        memo,
-        now_ms,
-    )?;
+    let id = PaymentId(
+        tx.conn
+            .query_one(
+                "INSERT INTO chat_payments (kind, sender_id, client_key, conversation_id, recipient_id, split, currency,
+                     total_minor, shares, note, source_account_id, status, created_at_ms, expires_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                params![
+                    new.kind.as_str(),
+                    new.sender.0,
+                    new.client_key.as_str(),
+                    new.conversation.0,
+                    recipient.map(|u| u.0),
+                    split,
+                    currency.code(),
+                    total,
+                    shares.len() as i64,
+                    new.note.as_str(),
+                    source.0,
+                    status.as_str(),
+                    now_ms,
+                    now_ms + PAYMENT_TTL_MS
+                ],
+            )?
+            .int(0)?,
+    );
+    let memo = match new.kind {
+        PaymentKind::Transfer => Memo::Transfer { payment: id },
+        PaymentKind::RedPacket => Memo::RedPacket { payment: id },
+    };
+    let key = LedgerKey::ChatSend {
+        user: new.sender,
+        client: new.client_key.clone(),
+    };
+    move_money(tx, key, source, escrow, amount, memo, now_ms)?;
+    if let Some((cap, total)) = day_total {
+        super::caps::record(tx, new.sender, currency, cap.kind, now_ms, total)?;
+    }
     if new.kind == PaymentKind::RedPacket {
         insert_shares(tx.conn, id, &shares)?;
     }
@@ -299,12 +312,12 @@ pub fn send(tx: &mut Tx<'_>, new: NewPayment, now_ms: i64) -> StoreResult<(Payme
     let sent = messages::send(tx, new.sender, new.conversation, new.client_key, draft, now_ms)?;
     tx.conn.execute(
         "UPDATE chat_payments SET message_id = $2 WHERE id = $1",
-        params![id, sent.message.id.0],
+        params![id.0, sent.message.id.0],
     )?;
     Ok((load(tx.conn, id)?, true))
 }
 
-fn insert_shares(conn: &mut dyn Conn, id: i64, shares: &[i64]) -> StoreResult<()> {
+fn insert_shares(conn: &mut dyn Conn, id: PaymentId, shares: &[i64]) -> StoreResult<()> {
     for (chunk_index, chunk) in shares.chunks(100).enumerate() {
         let tuples: Vec<String> = (0..chunk.len())
             .map(|i| format!("({})", placeholders(i * 3, 3)))
@@ -316,7 +329,7 @@ fn insert_shares(conn: &mut dyn Conn, id: i64, shares: &[i64]) -> StoreResult<()
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
         for (i, amount) in chunk.iter().enumerate() {
             values.extend([
-                Value::from(id),
+                Value::from(id.0),
                 Value::from((chunk_index * 100 + i) as i64),
                 Value::from(*amount),
             ]);
@@ -327,7 +340,7 @@ fn insert_shares(conn: &mut dyn Conn, id: i64, shares: &[i64]) -> StoreResult<()
 }
 
 /// The recipient accepts (credited) or declines (refunded) a transfer.
-pub fn answer(tx: &mut Tx<'_>, user: UserId, id: i64, accept: bool, now_ms: i64) -> StoreResult<PaymentRecord> {
+pub fn answer(tx: &mut Tx<'_>, user: UserId, id: PaymentId, accept: bool, now_ms: i64) -> StoreResult<PaymentRecord> {
     let p = row_of(tx.conn, id)?;
     let st = state(tx, p.conversation_id)?;
     if !st.members.contains_key(&user) {
@@ -340,24 +353,21 @@ pub fn answer(tx: &mut Tx<'_>, user: UserId, id: i64, accept: bool, now_ms: i64)
         (
             wallet(tx, user, p.currency, now_ms)?,
             PaymentStatus::Accepted,
-            "accept",
-            "transfer",
+            LedgerKey::Accept { payment: id },
+            Memo::Transfer { payment: id },
         )
     } else {
-        (p.source_account, PaymentStatus::Declined, "decline", "refund")
+        (
+            p.source_account,
+            PaymentStatus::Declined,
+            LedgerKey::Decline { payment: id },
+            Memo::Refund { payment: id },
+        )
     };
-    move_money(
-        tx,
-        format!("chat:{id}:{key}"),
-        escrow,
-        to,
-        amount,
-        format!("{memo}:{id}"),
-        now_ms,
-    )?;
+    move_money(tx, key, escrow, to, amount, memo, now_ms)?;
     tx.conn.execute(
         "UPDATE chat_payments SET status = $2, settled_at_ms = $3 WHERE id = $1",
-        params![id, status.as_str(), now_ms],
+        params![id.0, status.as_str(), now_ms],
     )?;
     let record = load(tx.conn, id)?;
     publish(
@@ -371,7 +381,7 @@ pub fn answer(tx: &mut Tx<'_>, user: UserId, id: i64, accept: bool, now_ms: i64)
 }
 
 /// One open request: who, which packet, when.
-pub type OpenRequest = (UserId, i64, i64);
+pub type OpenRequest = (UserId, PaymentId, i64);
 
 /// Opens many shares at once, in request order, each answered on its own:
 /// the rules run in memory against the packet as the earlier opens of the
@@ -380,7 +390,7 @@ pub type OpenRequest = (UserId, i64, i64);
 /// opening one packet costs a handful of statements, not a handful per open.
 pub fn open_batch(tx: &mut Tx<'_>, requests: Vec<OpenRequest>) -> StoreResult<Vec<StoreResult<(PaymentRecord, i64)>>> {
     let mut answers: Vec<Option<StoreResult<(PaymentRecord, i64)>>> = (0..requests.len()).map(|_| None).collect();
-    let mut ids: Vec<i64> = requests.iter().map(|(_, id, _)| *id).collect();
+    let mut ids: Vec<PaymentId> = requests.iter().map(|(_, id, _)| *id).collect();
     ids.sort_unstable();
     ids.dedup();
     for id in ids {
@@ -408,7 +418,7 @@ pub fn open_batch(tx: &mut Tx<'_>, requests: Vec<OpenRequest>) -> StoreResult<Ve
 /// The opens of one packet (`mine` indexes `requests`).
 fn open_one_packet(
     tx: &mut Tx<'_>,
-    id: i64,
+    id: PaymentId,
     requests: &[OpenRequest],
     mine: &[usize],
 ) -> StoreResult<Vec<StoreResult<(PaymentRecord, i64)>>> {
@@ -419,7 +429,7 @@ fn open_one_packet(
         .conn
         .query(
             "SELECT opened_by FROM red_packet_shares WHERE payment_id = $1 AND opened_by IS NOT NULL",
-            params![id],
+            params![id.0],
         )?
         .iter()
         .map(|r| r.int(0).map(UserId))
@@ -428,7 +438,7 @@ fn open_one_packet(
         .conn
         .query(
             "SELECT idx, amount_minor FROM red_packet_shares WHERE payment_id = $1 AND opened_by IS NULL ORDER BY idx",
-            params![id],
+            params![id.0],
         )?
         .iter()
         .map(|r| Ok((r.int(0)?, r.int(1)?)))
@@ -481,7 +491,7 @@ fn open_one_packet(
         });
         let mut values = Vec::with_capacity(chunk.len() * 4);
         for (_, user, index, _, now_ms, _) in chunk {
-            values.extend([*index, user.0, *now_ms, id].map(Value::from));
+            values.extend([*index, user.0, *now_ms, id.0].map(Value::from));
         }
         let updated = tx.conn.execute(&sql, &values)?;
         if updated != chunk.len() as u64 {
@@ -492,7 +502,7 @@ fn open_one_packet(
     tx.conn.execute(
         "UPDATE chat_payments SET opened_count = $2, opened_minor = $3, status = $4, settled_at_ms = $5 WHERE id = $1",
         params![
-            id,
+            id.0,
             i64::from(p.opened_count),
             p.opened_minor,
             p.status.as_str(),
@@ -507,14 +517,12 @@ fn open_one_packet(
         let to = *wallets
             .get(user)
             .ok_or_else(|| StoreError::Backend("an opener without a wallet".into()))?;
-        let new = NewTransfer {
-            key: format!("chat:{id}:share:{index}"),
-            debit: escrow,
-            credit: to,
-            amount: Amount::new(*share, p.currency)?,
-            pending: false,
-            memo: format!("red_packet:{id}"),
+        let key = LedgerKey::Share {
+            payment: id,
+            index: u32::try_from(*index).map_err(|_| corrupt("share index"))?,
         };
+        let amount = Amount::new(*share, p.currency)?;
+        let new = NewTransfer::posted(key, escrow, to, amount, Memo::RedPacket { payment: id });
         transfers.push((new, *now_ms));
     }
     for moved in ledger::transfer_batch(tx, transfers)? {
@@ -558,7 +566,7 @@ fn open_one_packet(
 /// Refunds up to `limit` transfers and red packets whose 24 hours have run
 /// out: what is left in escrow goes back where it came from.
 pub fn expire(tx: &mut Tx<'_>, now_ms: i64, limit: usize) -> StoreResult<Vec<PaymentRecord>> {
-    let due: Vec<i64> = tx
+    let due: Vec<PaymentId> = tx
         .conn
         .query(
             "SELECT id FROM chat_payments WHERE status IN ('pending', 'open') AND expires_at_ms <= $1
@@ -566,7 +574,7 @@ pub fn expire(tx: &mut Tx<'_>, now_ms: i64, limit: usize) -> StoreResult<Vec<Pay
             params![now_ms, limit as i64],
         )?
         .iter()
-        .map(|r| r.int(0))
+        .map(|r| r.int(0).map(PaymentId))
         .collect::<StoreResult<_>>()?;
     let mut refunded = Vec::with_capacity(due.len());
     for id in due {
@@ -580,17 +588,17 @@ pub fn expire(tx: &mut Tx<'_>, now_ms: i64, limit: usize) -> StoreResult<Vec<Pay
             let amount = Amount::new(left, p.currency)?;
             move_money(
                 tx,
-                format!("chat:{id}:refund"),
+                LedgerKey::Refund { payment: id },
                 escrow,
                 p.source_account,
                 amount,
-                format!("refund:{id}"),
+                Memo::Refund { payment: id },
                 now_ms,
             )?;
         }
         tx.conn.execute(
             "UPDATE chat_payments SET status = 'refunded', settled_at_ms = $2 WHERE id = $1",
-            params![id, now_ms],
+            params![id.0, now_ms],
         )?;
         let record = load(tx.conn, id)?;
         let st = state(tx, p.conversation_id)?;

@@ -30,16 +30,21 @@ pub fn pin(conn: &mut dyn Conn, user: UserId) -> StoreResult<Option<PinRecord>> 
     conn.query_opt(&sql, params![user.0])?.map(|r| from_row(&r)).transpose()
 }
 
-/// Sets or replaces the PIN; a new PIN clears wrong tries but not a running lock.
-pub fn set_pin(tx: &mut Tx<'_>, user: UserId, pin_hash: &str, now_ms: i64) -> StoreResult<PinRecord> {
+/// Sets or replaces the PIN; a new PIN clears wrong tries. A running lock
+/// stops it, unless `clear_lock`: a reset in which the owner proved who they
+/// are with the password and a bound card, which lifts the lock too.
+pub fn set_pin(tx: &mut Tx<'_>, user: UserId, pin_hash: &str, clear_lock: bool, now_ms: i64) -> StoreResult<PinRecord> {
     if let Some(current) = pin(tx.conn, user)? {
-        current.state.may_try(now_ms)?;
+        if !clear_lock {
+            current.state.may_try(now_ms)?;
+        }
     }
     tx.conn.execute(
         "INSERT INTO payment_pins (user_id, pin_hash, wrong_tries, updated_at_ms) VALUES ($1, $2, 0, $3)
          ON CONFLICT (user_id) DO UPDATE SET pin_hash = excluded.pin_hash, wrong_tries = 0,
+             locked_until_ms = CASE WHEN CAST($4 AS BIGINT) = 1 THEN NULL ELSE payment_pins.locked_until_ms END,
              updated_at_ms = excluded.updated_at_ms",
-        params![user.0, pin_hash, now_ms],
+        params![user.0, pin_hash, now_ms, i64::from(clear_lock)],
     )?;
     pin(tx.conn, user)?.ok_or_else(|| StoreError::Backend("PIN vanished".into()))
 }

@@ -32,6 +32,10 @@ pub struct CardToken {
     pub last4: String,
     pub brand: &'static str,
     pub funding: Funding,
+    /// The same for the same number, different for different ones, and no
+    /// way back to the number (like a payment provider's card fingerprint):
+    /// how a PIN reset checks "a card you bound" without Qiao keeping numbers.
+    pub fingerprint: String,
 }
 
 /// The bank's acknowledgement of a charge or payout.
@@ -72,6 +76,8 @@ pub trait BankConnector: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Exchanges a card number for a token to charge or pay out to later.
     async fn tokenize(&self, card: &CardNumber, funding: Funding) -> Result<CardToken, BankError>;
+    /// The card's fingerprint (see [`CardToken::fingerprint`]), without binding it.
+    async fn fingerprint(&self, card: &CardNumber) -> Result<String, BankError>;
     /// Pulls `amount` from the card into Qiao. Idempotent by `key`.
     async fn charge(&self, token: &str, amount: Amount, key: &str) -> Result<BankReceipt, BankError>;
     /// Pushes `amount` from Qiao to the card. Idempotent by `key`.
@@ -128,6 +134,13 @@ impl Behaviour {
     }
 }
 
+fn sandbox_fingerprint(card: &CardNumber) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(
+        format!("qiao-sandbox-card:{}", card.expose()).as_bytes(),
+    ))
+}
+
 /// The built-in test bank.
 #[derive(Default)]
 pub struct SandboxBank {
@@ -178,7 +191,12 @@ impl BankConnector for SandboxBank {
             last4: card.last4().to_owned(),
             brand: card.brand().as_str(),
             funding,
+            fingerprint: sandbox_fingerprint(card),
         })
+    }
+
+    async fn fingerprint(&self, card: &CardNumber) -> Result<String, BankError> {
+        Ok(sandbox_fingerprint(card))
     }
 
     async fn charge(&self, token: &str, amount: Amount, key: &str) -> Result<BankReceipt, BankError> {
@@ -215,6 +233,16 @@ mod tests {
             !good.token.contains("6212345678901265"),
             "the token does not carry the number"
         );
+        assert_eq!(
+            bank.fingerprint(&card("6212-3456-7890-1265")).await,
+            Ok(good.fingerprint.clone()),
+            "the fingerprint is stable"
+        );
+        assert_ne!(
+            bank.fingerprint(&card("4242424242424242")).await,
+            Ok(good.fingerprint.clone())
+        );
+        assert!(!good.fingerprint.contains("6212345678901265"));
         assert_eq!(
             bank.charge(&good.token, cny(500), "c1").await.map(|r| r.amount_minor),
             Ok(500)

@@ -1,0 +1,23 @@
+//! The one error of the service layer: a rule said no (a stable domain code
+//! the edge localizes), or something broke underneath (logged, never shown).
+
+use qiao_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("rejected: {0}")]
+    Rejected(#[from] qiao_domain::Error),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rejected(code) => Error::Rejected(code),
+            StoreError::Backend(cause) => Error::Internal(cause),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
