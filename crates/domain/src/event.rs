@@ -18,6 +18,10 @@ pub enum EventKind {
     MemberRemoved,
     MemberRoleChanged,
     PaymentUpdated,
+    /// A new device signed in to the account.
+    SessionNew,
+    /// A device's session ended (signed out, revoked, idle).
+    SessionEnded,
 }
 
 impl EventKind {
@@ -37,6 +41,8 @@ impl EventKind {
         EventKind::MemberRemoved,
         EventKind::MemberRoleChanged,
         EventKind::PaymentUpdated,
+        EventKind::SessionNew,
+        EventKind::SessionEnded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +62,8 @@ impl EventKind {
             EventKind::MemberRemoved => "member.removed",
             EventKind::MemberRoleChanged => "member.role_changed",
             EventKind::PaymentUpdated => "payment.updated",
+            EventKind::SessionNew => "session.new",
+            EventKind::SessionEnded => "session.ended",
         }
     }
 

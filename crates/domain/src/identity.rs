@@ -11,7 +11,12 @@ pub struct Phone(String);
 impl Phone {
     /// Accepts spaces and dashes as separators and strips them.
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        let compact: String = raw.chars().filter(|c| *c != ' ' && *c != '-').collect();
+        // People write numbers with spaces, dashes, dots and brackets; one
+        // number has one form, so limits counted per number can't be dodged.
+        let compact: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '.' | '(' | ')'))
+            .collect();
         let digits = compact.strip_prefix('+').ok_or(Error::InvalidPhone)?;
         let ok =
             (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
@@ -108,6 +113,38 @@ impl QiaoId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// What a person signs in or is found with: a phone number (`+…`), an email
+/// address (`…@…`) or a Qiao ID, each in its one normalized form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Identifier {
+    Phone(Phone),
+    Email(Email),
+    QiaoId(QiaoId),
+}
+
+impl Identifier {
+    /// `None` for text that is none of the three.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        if raw.starts_with('+') {
+            Phone::parse(raw).ok().map(Identifier::Phone)
+        } else if raw.contains('@') {
+            Email::parse(raw).ok().map(Identifier::Email)
+        } else {
+            QiaoId::parse(raw).ok().map(Identifier::QiaoId)
+        }
+    }
+
+    /// One text per identifier, tagged by kind: what per-account limits count.
+    pub fn key(&self) -> String {
+        match self {
+            Identifier::Phone(p) => format!("phone:{}", p.as_str()),
+            Identifier::Email(e) => format!("email:{}", e.as_str()),
+            Identifier::QiaoId(q) => format!("qiao_id:{}", q.as_str()),
+        }
     }
 }
 
@@ -226,6 +263,39 @@ impl Language {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_number_has_one_form_however_it_is_written() {
+        let forms = [
+            "+15550000001",
+            "+1 555 000 0001",
+            "+1-555-000-0001",
+            "+1 (555) 000.0001",
+            "\u{a0}+1\u{a0}555\u{2009}0000001",
+        ];
+        for form in forms {
+            assert_eq!(
+                Phone::parse(form).map(|p| p.as_str().to_owned()),
+                Ok("+15550000001".to_owned()),
+                "{form:?}"
+            );
+            assert_eq!(
+                Identifier::parse(form).map(|i| i.key()),
+                Some("phone:+15550000001".to_owned()),
+                "{form:?}"
+            );
+        }
+        assert_eq!(
+            Identifier::parse(" Lin@Example.COM ").map(|i| i.key()),
+            Some("email:lin@example.com".to_owned())
+        );
+        assert_eq!(
+            Identifier::parse("Lin_Boston").map(|i| i.key()),
+            Some("qiao_id:lin_boston".to_owned())
+        );
+        assert_eq!(Identifier::parse("+1 555 abc"), None);
+        assert_eq!(Identifier::parse("x"), None);
+    }
 
     #[test]
     fn phone_rules() {

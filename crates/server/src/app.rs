@@ -18,6 +18,7 @@ use crate::auth::{Passwords, RateLimits};
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::sessions::Sessions;
 use crate::state::{AppState, Clock, SystemClock};
 
 pub struct Application {
@@ -33,14 +34,29 @@ impl Application {
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new().context("metrics registry")?);
-        let hub = match &config.nats_url {
-            None => Hub::new(Arc::clone(&metrics)),
+        let (hub, sessions) = match &config.nats_url {
+            None => {
+                let hub = Hub::new(Arc::clone(&metrics));
+                let sessions = Arc::new(Sessions::new(Arc::clone(&hub), None));
+                (hub, sessions)
+            }
             Some(url) => {
-                let (reports, outgoing) = tokio::sync::mpsc::unbounded_channel();
-                let hub = Hub::clustered(Arc::clone(&metrics), reports);
+                let (woken, users) = tokio::sync::mpsc::unbounded_channel();
+                let (ended, ended_sessions) = tokio::sync::mpsc::unbounded_channel();
+                let hub = Hub::clustered(Arc::clone(&metrics), woken);
+                let sessions = Arc::new(Sessions::new(Arc::clone(&hub), Some(ended)));
                 let node = format!("{:016x}", rand::random::<u64>());
-                crate::cluster::start(url, &config.nats_subject, node, Arc::clone(&hub), outgoing).await?;
-                hub
+                let outgoing = crate::cluster::Outgoing { users, ended_sessions };
+                crate::cluster::start(
+                    url,
+                    &config.nats_subject,
+                    node,
+                    Arc::clone(&hub),
+                    Arc::clone(&sessions),
+                    outgoing,
+                )
+                .await?;
+                (hub, sessions)
             }
         };
         let location = match &config.database {
@@ -70,6 +86,7 @@ impl Application {
             store,
             money,
             hub,
+            sessions,
             passwords,
             limits: Arc::new(RateLimits::new(&config)),
             clock,

@@ -1,5 +1,6 @@
-//! Credentials: argon2id password hashing, opaque bearer tokens stored as
-//! SHA-256 hashes, the `AuthUser` extractor, and login rate limits.
+//! Credentials: opaque bearer tokens stored as SHA-256 hashes, the
+//! `AuthUser` extractor (sessions themselves live in `sessions.rs`), and the
+//! rate limits of sign-in and public endpoints.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -9,18 +10,16 @@ use axum::http::header;
 use axum::http::request::Parts;
 use base64::Engine;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use qiao_domain::ids::{SessionId, UserId};
 use qiao_domain::Error;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 pub use qiao_service::secrets::Passwords;
 
+pub use crate::sessions::{authenticate, AuthUser};
+
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// How long a session may go unseen before `last_seen` is written again.
-const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// A new random bearer token (256 bits, URL-safe base64).
 pub fn new_token() -> String {
@@ -32,30 +31,6 @@ pub fn new_token() -> String {
 /// What the database keeps of a token.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// The signed-in caller of a request.
-#[derive(Debug, Clone, Copy)]
-pub struct AuthUser {
-    pub user: UserId,
-    pub session: SessionId,
-}
-
-/// Resolves a bearer token to its live session.
-pub async fn authenticate(app: &AppState, token: &str) -> Result<AuthUser, ApiError> {
-    let session = app
-        .store
-        .session_by_token(&token_hash(token))
-        .await?
-        .ok_or(ApiError(Error::Unauthorized))?;
-    let now = app.clock.now_ms();
-    if now - session.last_seen_at_ms > TOUCH_EVERY_MS {
-        app.store.touch_session(session.id, now).await?;
-    }
-    Ok(AuthUser {
-        user: session.user_id,
-        session: session.id,
-    })
 }
 
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
@@ -97,20 +72,24 @@ impl RateLimits {
         }
     }
 
+    /// A sign-in try against `account`, the identifier as normalized for
+    /// lookup (so `+1 555-000 0001` and `+15550000001` share one budget).
     pub fn login(&self, account: &str, address: IpAddr) -> Result<(), ApiError> {
         let by_address = self.login_by_address.check_key(&address).is_ok();
-        let by_account = self.login_by_account.check_key(&account.to_lowercase()).is_ok();
+        let by_account = self.login_by_account.check_key(&account.to_owned()).is_ok();
         if by_address && by_account {
             Ok(())
         } else {
+            tracing::warn!(%address, by_account = !by_account, by_address = !by_address, "sign-in rate-limited");
             Err(ApiError(Error::RateLimited))
         }
     }
 
     pub fn public(&self, address: IpAddr) -> Result<(), ApiError> {
-        self.public_by_address
-            .check_key(&address)
-            .map_err(|_| ApiError(Error::RateLimited))
+        self.public_by_address.check_key(&address).map_err(|_| {
+            tracing::warn!(%address, "public endpoint rate-limited");
+            ApiError(Error::RateLimited)
+        })
     }
 }
 

@@ -51,6 +51,8 @@ pub struct Config {
     pub pin_per_user_per_minute: u32,
     /// The pay-later limit a credit line opens with, per currency, in minor units.
     pub pay_later_limit_minor: std::collections::BTreeMap<String, i64>,
+    /// Days a session may go unused before it ends (the device must sign in again).
+    pub session_idle_days: u64,
     /// Seconds between the money sweeps: refunds of expired transfers and
     /// red packets, and bank movements left pending by a crash.
     pub expiry_sweep_seconds: u64,
@@ -97,6 +99,7 @@ impl Default for Config {
             pay_later_limit_minor: [("USD".to_owned(), 100_000), ("CNY".to_owned(), 500_000)]
                 .into_iter()
                 .collect(),
+            session_idle_days: 30,
             expiry_sweep_seconds: 60,
             settle_abandoned_after_seconds: 300,
             spending_caps: qiao_domain::money::Currency::ALL
@@ -185,6 +188,11 @@ impl Config {
         })
     }
 
+    /// How long a session may idle, in milliseconds.
+    pub fn session_idle_ms(&self) -> i64 {
+        i64::try_from(self.session_idle_days.saturating_mul(24 * 60 * 60 * 1000)).unwrap_or(i64::MAX)
+    }
+
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join("qiao.db")
     }
@@ -231,7 +239,7 @@ mod tests {
     fn env_names_cover_every_field() {
         let names = Config::field_names();
         assert!(names.contains(&"listen".to_owned()) && names.contains(&"nats_url".to_owned()));
-        assert_eq!(names.len(), 21, "{names:?}");
+        assert_eq!(names.len(), 22, "{names:?}");
     }
 
     #[test]

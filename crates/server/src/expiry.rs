@@ -1,7 +1,8 @@
-//! The money sweeps, on an interval for as long as the server runs: refunds
-//! of transfers nobody accepted and red packets nobody finished within 24
-//! hours, and bank movements a crash left pending. Both are the money
-//! service's; tests call them directly after moving their clock.
+//! The sweeps, on an interval for as long as the server runs: refunds of
+//! transfers nobody accepted and red packets nobody finished within 24
+//! hours, bank movements a crash left pending (both the money service's),
+//! and sessions idle for too long. Tests call them directly after moving
+//! their clock.
 
 use std::time::Duration;
 
@@ -23,6 +24,11 @@ pub fn spawn(app: AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(settled = n, "abandoned bank movements settled"),
                 Err(e) => tracing::warn!(error = %e, "bank sweep failed; retrying next tick"),
+            }
+            match crate::sessions::expire_idle(&app).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(ended = n, "idle sessions ended"),
+                Err(e) => tracing::warn!(error = ?e, "session sweep failed; retrying next tick"),
             }
         }
     });

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::RwLock;
-use qiao_domain::ids::UserId;
+use qiao_domain::ids::{SessionId, UserId};
 use qiao_store::{CommittedEvent, EventSink};
 use tokio::sync::mpsc;
 
@@ -33,10 +33,13 @@ pub enum Frame {
     Event { pos: i64, text: Utf8Bytes },
     /// New events exist for this user; read them from the store.
     Wake,
+    /// The device's session ended (signed out, revoked, idle): close now.
+    Ended,
 }
 
 struct Subscriber {
     id: u64,
+    session: SessionId,
     queue: mpsc::Sender<Frame>,
 }
 
@@ -91,14 +94,14 @@ impl Hub {
         })
     }
 
-    pub fn subscribe(self: &Arc<Self>, user: UserId, depth: usize) -> Subscription {
+    pub fn subscribe(self: &Arc<Self>, user: UserId, session: SessionId, depth: usize) -> Subscription {
         let (queue, frames) = mpsc::channel(depth.max(1));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.subscribers
             .write()
             .entry(user)
             .or_default()
-            .push(Subscriber { id, queue });
+            .push(Subscriber { id, session, queue });
         self.metrics.ws_connections.inc();
         Subscription {
             frames,
@@ -119,6 +122,30 @@ impl Hub {
             if list.is_empty() {
                 subscribers.remove(&user);
             }
+        }
+    }
+
+    /// Closes every connection of this session on this node: each is told
+    /// (if its queue has room) and dropped, so nothing more reaches it.
+    pub fn close_session(&self, session: SessionId) {
+        let mut closed = Vec::new();
+        {
+            let subscribers = self.subscribers.read();
+            for (user, list) in subscribers.iter() {
+                for s in list.iter().filter(|s| s.session == session) {
+                    let _ = s.queue.try_send(Frame::Ended);
+                    closed.push((*user, s.id));
+                }
+            }
+        }
+        for (user, id) in closed {
+            tracing::info!(
+                user = user.0,
+                session = session.0,
+                connection = id,
+                "closing the connection of an ended session"
+            );
+            self.remove(user, id);
         }
     }
 

@@ -19,6 +19,8 @@ pub struct AppState {
     /// Every money use case; handlers only call it.
     pub money: Arc<Money>,
     pub hub: Arc<Hub>,
+    /// Live sessions: the token cache and where sessions end.
+    pub sessions: Arc<crate::sessions::Sessions>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,

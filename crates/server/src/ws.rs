@@ -20,14 +20,14 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use qiao_api::{ClientFrame, ServerFrame};
 use qiao_domain::identity::Language;
-use qiao_domain::ids::{ConversationId, StreamPos, UserId};
+use qiao_domain::ids::{ConversationId, SessionId, StreamPos, UserId};
 use qiao_domain::limits::MAX_SYNC_PAGE;
 use qiao_domain::Error;
 use qiao_store::wire;
 use serde::Deserialize;
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::auth::{authenticate, bearer};
+use crate::auth::{bearer, token_hash};
 use crate::error::{ApiError, ApiResult};
 use crate::hub::{event_frame, Frame};
 use crate::state::AppState;
@@ -36,6 +36,9 @@ use crate::state::AppState;
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 /// Close code for a client that stopped answering pings.
 pub const CLOSE_IDLE: u16 = 4000;
+/// Close code for a connection whose session ended (signed out, revoked,
+/// idle): the client must sign in again; reconnecting with the token fails.
+pub const CLOSE_SESSION_ENDED: u16 = 4001;
 /// Sends one connection may have in flight at once.
 const MAX_IN_FLIGHT_SENDS: usize = 256;
 /// Largest frame a client may send.
@@ -65,7 +68,8 @@ pub async fn connect(
         .as_deref()
         .or_else(|| bearer(&headers))
         .ok_or(ApiError(Error::Unauthorized))?;
-    let auth = authenticate(&app, token).await?;
+    let token_hash = token_hash(token);
+    let session = crate::sessions::session_of(&app, &token_hash).await?;
     if let Some(since) = query.since {
         if since < 0 || since > app.store.head().await?.0 {
             return Err(Error::InvalidCursor.into());
@@ -81,7 +85,14 @@ pub async fn connect(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(8 * 1024)
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
-        .on_upgrade(move |socket| run(app, auth.user, query.since, language, socket)))
+        .on_upgrade(move |socket| {
+            let device = Device {
+                user: session.user_id,
+                session: session.id,
+                token_hash,
+            };
+            run(app, device, query.since, language, socket)
+        }))
 }
 
 fn text(frame: &ServerFrame) -> Message {
@@ -103,8 +114,17 @@ fn close(code: u16, reason: &'static str) -> Message {
     }))
 }
 
-async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language, socket: WebSocket) {
-    let mut subscription = app.hub.subscribe(user, app.config.ws_queue_depth);
+/// Who is on the other end of a connection.
+struct Device {
+    user: UserId,
+    session: SessionId,
+    /// To check at each heartbeat that the session is still live.
+    token_hash: String,
+}
+
+async fn run(app: AppState, device: Device, since: Option<i64>, language: Language, socket: WebSocket) {
+    let user = device.user;
+    let mut subscription = app.hub.subscribe(user, device.session, app.config.ws_queue_depth);
     let (mut sink, stream) = socket.split();
 
     // Without a cursor the device starts at the end of the stream: it is told
@@ -152,6 +172,10 @@ async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language
                     if !catch_up(&app, user, &mut cursor, &mut sink).await { break; }
                     continue;
                 }
+                Some(Frame::Ended) => {
+                    let _ = sink.send(close(CLOSE_SESSION_ENDED, "session ended; sign in again")).await;
+                    break;
+                }
                 None => {
                     let _ = sink.send(close(CLOSE_TOO_SLOW, "too slow; reconnect with your cursor")).await;
                     break;
@@ -165,6 +189,12 @@ async fn run(app: AppState, user: UserId, since: Option<i64>, language: Language
                 let silent_ms = app.clock.now_ms() - last_heard.load(Ordering::Relaxed);
                 if silent_ms > 2 * period.as_millis() as i64 {
                     let _ = sink.send(close(CLOSE_IDLE, "no heartbeat")).await;
+                    break;
+                }
+                // Keeps the session seen while connected, and catches an end
+                // this node was not told of (another node's notice lost).
+                if crate::sessions::session_of(&app, &device.token_hash).await.is_err() {
+                    let _ = sink.send(close(CLOSE_SESSION_ENDED, "session ended; sign in again")).await;
                     break;
                 }
                 if sink.send(Message::Ping(Default::default())).await.is_err() { break; }
@@ -206,6 +236,12 @@ async fn write_ready(
             Ok(Frame::Wake) => {
                 woken = true;
                 continue;
+            }
+            Ok(Frame::Ended) => {
+                let _ = sink
+                    .send(close(CLOSE_SESSION_ENDED, "session ended; sign in again"))
+                    .await;
+                return None;
             }
             // Already sent.
             Ok(Frame::Event { .. }) => continue,

@@ -128,8 +128,10 @@ pub trait Store: Send + Sync + 'static {
     async fn session_by_token(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
     async fn touch_session(&self, id: SessionId, now_ms: i64) -> StoreResult<()>;
     async fn sessions(&self, user: UserId) -> StoreResult<Vec<SessionRecord>>;
-    /// Revokes one of `user`'s sessions; `NotFound` for someone else's.
-    async fn revoke_session(&self, user: UserId, id: SessionId) -> StoreResult<()>;
+    /// Ends one of `user`'s sessions; `NotFound` for someone else's.
+    async fn revoke_session(&self, user: UserId, id: SessionId, now_ms: i64) -> StoreResult<()>;
+    /// Ends every session last seen before `before_ms`; returns them.
+    async fn expire_sessions(&self, before_ms: i64, now_ms: i64) -> StoreResult<Vec<SessionRecord>>;
 
     // ----- contacts -----
     async fn request_friend(

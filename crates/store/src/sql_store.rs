@@ -199,8 +199,16 @@ impl Store for SqlStore {
         self.readers.run(move |c| accounts::sessions(c, user)).await
     }
 
-    async fn revoke_session(&self, user: UserId, id: SessionId) -> StoreResult<()> {
-        self.writer.run(move |tx| accounts::revoke_session(tx, user, id)).await
+    async fn revoke_session(&self, user: UserId, id: SessionId, now_ms: i64) -> StoreResult<()> {
+        self.writer
+            .run(move |tx| accounts::revoke_session(tx, user, id, now_ms))
+            .await
+    }
+
+    async fn expire_sessions(&self, before_ms: i64, now_ms: i64) -> StoreResult<Vec<SessionRecord>> {
+        self.writer
+            .run(move |tx| accounts::expire_sessions(tx, before_ms, now_ms))
+            .await
     }
 
     async fn request_friend(

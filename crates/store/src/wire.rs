@@ -111,6 +111,17 @@ pub fn event(e: &EventRecord) -> api::Event {
 }
 
 /// Serializes a wire value for an event payload. Wire types always serialize.
+/// A session as its account's devices see it; `current` is the viewer's own.
+pub fn session(r: &SessionRecord, current: bool) -> api::SessionInfo {
+    api::SessionInfo {
+        id: r.id.0,
+        device_name: r.device_name.clone(),
+        created_at_ms: r.created_at_ms,
+        last_seen_at_ms: r.last_seen_at_ms,
+        current,
+    }
+}
+
 pub fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }

@@ -737,21 +737,49 @@ async fn sessions_lifecycle(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
     assert_eq!((a2.created_at_ms, a2.last_seen_at_ms), (T0 + 1, T0 + 500));
 
     // Someone else's session, or none at all, is not found.
-    assert_rejected!(store, sink, store.revoke_session(a, b1.id), Error::NotFound);
+    assert_rejected!(store, sink, store.revoke_session(a, b1.id, T0), Error::NotFound);
     assert_eq!(store.session_by_token("tok-b1").await.unwrap(), Some(b1.clone()));
     assert_rejected!(
         store,
         sink,
-        store.revoke_session(a, SessionId(999_999)),
+        store.revoke_session(a, SessionId(999_999), T0),
         Error::NotFound
     );
     assert_eq!(store.sessions(a).await.unwrap().len(), 2);
 
-    store.revoke_session(a, a1.id).await.unwrap();
+    store.revoke_session(a, a1.id, T0).await.unwrap();
     assert_eq!(store.session_by_token("tok-a1").await.unwrap(), None);
     assert_eq!(store.sessions(a).await.unwrap(), vec![a2.clone()]);
-    assert_rejected!(store, sink, store.revoke_session(a, a1.id), Error::NotFound);
-    assert_eq!(store.sessions(b).await.unwrap(), vec![b1]);
+    assert_rejected!(store, sink, store.revoke_session(a, a1.id, T0), Error::NotFound);
+    assert_eq!(store.sessions(b).await.unwrap(), vec![b1.clone()]);
+
+    // The account's devices hear of each new sign-in and each end, and nobody else does.
+    let mark = sink.len();
+    let a3 = store.create_session(a, "tok-a3", "Watch", T0 + 600).await.unwrap();
+    store.revoke_session(a, a3.id, T0 + 601).await.unwrap();
+    let heard: Vec<(EventKind, Vec<UserId>, i64)> = sink
+        .since(mark)
+        .iter()
+        .map(|e| {
+            let data: serde_json::Value = serde_json::from_str(&e.data).unwrap();
+            (e.kind, e.recipients.to_vec(), data["id"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        heard,
+        vec![
+            (EventKind::SessionNew, vec![a], a3.id.0),
+            (EventKind::SessionEnded, vec![a], a3.id.0)
+        ]
+    );
+
+    // Idle sessions end together; a session seen since stays.
+    store.touch_session(b1.id, T0 + 10_000).await.unwrap();
+    let ended = store.expire_sessions(T0 + 1_000, T0 + 20_000).await.unwrap();
+    assert_eq!(ended.iter().map(|s| s.id).collect::<Vec<_>>(), vec![a2.id]);
+    assert_eq!(store.session_by_token("tok-a2").await.unwrap(), None);
+    assert!(store.session_by_token("tok-b1").await.unwrap().is_some());
+    assert!(store.expire_sessions(T0 + 1_000, T0 + 20_001).await.unwrap().is_empty());
 }
 
 // ---------------------------------------------------------------- contacts

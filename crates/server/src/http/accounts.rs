@@ -6,7 +6,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use qiao_api as api;
-use qiao_domain::identity::{DisplayName, Email, Language, Password, Phone, QiaoId, Region};
+use qiao_domain::identity::{DisplayName, Email, Identifier, Language, Password, Phone, QiaoId, Region};
 use qiao_domain::ids::{SessionId, UserId};
 use qiao_domain::message::BlobHash;
 use qiao_domain::Error;
@@ -85,21 +85,12 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(start_session(&app, user, &device).await?)))
 }
 
-/// Reads a sign-in identifier as a phone, an email or a Qiao ID.
-fn lookup_of(identifier: &str) -> Option<UserLookup> {
-    let identifier = identifier.trim();
-    if identifier.starts_with('+') {
-        Phone::parse(identifier)
-            .ok()
-            .map(|p| UserLookup::Phone(p.as_str().to_owned()))
-    } else if identifier.contains('@') {
-        Email::parse(identifier)
-            .ok()
-            .map(|e| UserLookup::Email(e.as_str().to_owned()))
-    } else {
-        QiaoId::parse(identifier)
-            .ok()
-            .map(|q| UserLookup::QiaoId(q.as_str().to_owned()))
+/// The lookup of a normalized identifier.
+fn lookup_of(identifier: &Identifier) -> UserLookup {
+    match identifier {
+        Identifier::Phone(p) => UserLookup::Phone(p.as_str().to_owned()),
+        Identifier::Email(e) => UserLookup::Email(e.as_str().to_owned()),
+        Identifier::QiaoId(q) => UserLookup::QiaoId(q.as_str().to_owned()),
     }
 }
 
@@ -110,22 +101,31 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(req): ApiJson<api::LoginRequest>,
 ) -> ApiResult<Json<api::AuthResponse>> {
-    if let Err(limited) = app.limits.login(req.identifier.trim(), peer.ip()) {
+    let identifier = Identifier::parse(&req.identifier);
+    // Counted per account in its one normalized form, so spelling a number
+    // another way does not buy more tries.
+    let account_key = identifier.as_ref().map_or_else(
+        || format!("raw:{}", req.identifier.trim().to_lowercase()),
+        Identifier::key,
+    );
+    if let Err(limited) = app.limits.login(&account_key, peer.ip()) {
         app.metrics.logins_failed.inc();
         return Err(limited);
     }
     let device = device_name(req.device_name.as_deref())?;
-    let user = match lookup_of(&req.identifier) {
-        Some(lookup) => app.store.find_user(lookup).await?,
+    let user = match &identifier {
+        Some(identifier) => app.store.find_user(lookup_of(identifier)).await?,
         None => None,
     };
     let Some(user) = user else {
         app.passwords.dummy_verify(req.password).await;
         app.metrics.logins_failed.inc();
+        tracing::warn!(address = %peer.ip(), "sign-in failed: no such account");
         return Err(Error::BadCredentials.into());
     };
     if !app.passwords.verify(req.password, user.password_hash.clone()).await {
         app.metrics.logins_failed.inc();
+        tracing::warn!(user = user.id.0, address = %peer.ip(), "sign-in failed: wrong password");
         return Err(Error::BadCredentials.into());
     }
     Ok(Json(start_session(&app, user, &device).await?))
@@ -133,7 +133,7 @@ pub async fn login(
 
 #[utoipa::path(post, path = "/api/auth/logout", tag = "accounts", responses((status = 204)), security(("bearer" = [])))]
 pub async fn logout(State(app): State<AppState>, auth: AuthUser) -> ApiResult<StatusCode> {
-    app.store.revoke_session(auth.user, auth.session).await?;
+    crate::sessions::end(&app, auth.user, auth.session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -157,7 +157,7 @@ pub async fn sessions(State(app): State<AppState>, auth: AuthUser) -> ApiResult<
 #[utoipa::path(delete, path = "/api/sessions/{id}", tag = "accounts", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = api::ErrorBody)), security(("bearer" = [])))]
 pub async fn revoke_session(State(app): State<AppState>, auth: AuthUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
-    app.store.revoke_session(auth.user, SessionId(id)).await?;
+    crate::sessions::end(&app, auth.user, SessionId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -255,8 +255,8 @@ pub async fn search(
     // Lookups by phone number are how numbers get enumerated: limit them like other public calls.
     app.limits.public(peer.ip())?;
     let Query(query) = query.map_err(|_| ApiError(Error::InvalidRequest))?;
-    let found = match lookup_of(&query.q) {
-        Some(lookup) => app.store.find_user(lookup).await?,
+    let found = match Identifier::parse(&query.q) {
+        Some(identifier) => app.store.find_user(lookup_of(&identifier)).await?,
         None => None,
     };
     Ok(Json(found.iter().map(wire::user_summary).collect()))

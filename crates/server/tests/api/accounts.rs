@@ -128,6 +128,44 @@ mod rate_limits {
         app.login(&emily).await;
     }
 
+    /// Hole 6 of the outside review: the same number written with spaces
+    /// or dashes was counted as another account.
+    #[tokio::test]
+    async fn one_account_has_one_budget_however_its_number_is_written() {
+        let app = TestApp::spawn_with(Backend::Sqlite, |c| c.login_per_account_per_minute = 3).await;
+        let lin = app.register("Lin").await;
+        let rest = &lin.phone[5..];
+        let forms = [
+            format!("+1 555 {rest}"),
+            format!("+1-555-{rest}"),
+            format!("+1 (555) {}.{}", &rest[..3], &rest[3..]),
+        ];
+        for form in &forms {
+            let reply = app
+                .request(
+                    Method::POST,
+                    "/api/auth/login",
+                    None,
+                    Some(json!({"identifier": form, "password": "wrong-password"})),
+                    "en-US",
+                )
+                .await;
+            reply.assert_error(401, "bad_credentials");
+        }
+        for form in [format!("\u{a0}{}", lin.phone), lin.phone.clone()] {
+            let reply = app
+                .request(
+                    Method::POST,
+                    "/api/auth/login",
+                    None,
+                    Some(json!({"identifier": form, "password": lin.password})),
+                    "en-US",
+                )
+                .await;
+            reply.assert_error(429, "rate_limited");
+        }
+    }
+
     #[tokio::test]
     async fn login_attempts_are_limited_per_address() {
         let app = TestApp::spawn_with(Backend::Sqlite, |c| c.login_per_address_per_minute = 4).await;

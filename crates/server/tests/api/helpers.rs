@@ -326,6 +326,16 @@ impl TestApp {
         detail.conversation.id
     }
 
+    /// The HTTP status a WebSocket upgrade with this token gets, if refused.
+    pub async fn ws_refused(&self, user: &TestUser) -> Option<u16> {
+        let url = format!("ws://{}/api/ws?token={}", self.addr, user.token);
+        match tokio_tungstenite::connect_async(url.as_str()).await {
+            Ok(_) => None,
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Some(response.status().as_u16()),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
     pub async fn ws(&self, user: &TestUser, since: Option<i64>) -> WsClient {
         let mut url = format!("ws://{}/api/ws?token={}", self.addr, user.token);
         if let Some(since) = since {
@@ -408,6 +418,20 @@ impl WsClient {
             let event = self.next_event().await;
             if event.kind == kind {
                 return event;
+            }
+        }
+    }
+
+    /// Reads until the server closes the socket; the close code it sent.
+    pub async fn closed_with(&mut self) -> Option<u16> {
+        loop {
+            let frame = tokio::time::timeout(ARRIVAL, self.socket.next())
+                .await
+                .expect("the socket was not closed within the deadline");
+            match frame {
+                Some(Ok(WsMessage::Close(close))) => return close.map(|c| u16::from(c.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
             }
         }
     }

@@ -14,4 +14,5 @@ mod groups;
 mod operations;
 mod payments;
 mod realtime;
+mod sessions;
 mod wallet;

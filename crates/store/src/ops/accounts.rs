@@ -1,12 +1,16 @@
 //! Users, profiles and sessions.
 
+use std::sync::Arc;
+
+use qiao_domain::event::EventKind;
 use qiao_domain::ids::{SessionId, UserId};
 use qiao_domain::Error as Rejection;
 
 use super::{require_user, user_from_row, USER_COLUMNS};
 use crate::engine::{params, placeholders, Conn, Row, Value};
 use crate::records::{NewUser, ProfileUpdate, SessionRecord, UserLookup, UserRecord};
-use crate::writer::Tx;
+use crate::wire;
+use crate::writer::{Audience, Tx};
 use crate::{StoreError, StoreResult};
 
 pub fn create_user(tx: &mut Tx<'_>, new: NewUser) -> StoreResult<UserRecord> {
@@ -132,6 +136,20 @@ fn session_from_row(row: &Row) -> StoreResult<SessionRecord> {
 
 const SESSION_COLUMNS: &str = "id, user_id, device_name, created_at_ms, last_seen_at_ms";
 
+fn session_event(tx: &mut Tx<'_>, kind: EventKind, session: &SessionRecord, now_ms: i64) -> StoreResult<()> {
+    let data = wire::to_json(&wire::session(session, false));
+    tx.emit(
+        kind,
+        Audience::User(session.user_id, None),
+        None,
+        data,
+        Arc::from(vec![session.user_id]),
+        now_ms,
+    )
+    .map(|_| ())
+}
+
+/// Starts a session; the account's other devices hear of it (`session.new`).
 pub fn create_session(
     tx: &mut Tx<'_>,
     user: UserId,
@@ -143,7 +161,9 @@ pub fn create_session(
         "INSERT INTO sessions (user_id, token_hash, device_name, created_at_ms, last_seen_at_ms)
          VALUES ($1, $2, $3, $4, $4) RETURNING {SESSION_COLUMNS}"
     );
-    session_from_row(&tx.conn.query_one(&sql, params![user.0, token_hash, device, now_ms])?)
+    let session = session_from_row(&tx.conn.query_one(&sql, params![user.0, token_hash, device, now_ms])?)?;
+    session_event(tx, EventKind::SessionNew, &session, now_ms)?;
+    Ok(session)
 }
 
 pub fn session_by_token(conn: &mut dyn Conn, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
@@ -155,7 +175,7 @@ pub fn session_by_token(conn: &mut dyn Conn, token_hash: &str) -> StoreResult<Op
 
 pub fn touch_session(tx: &mut Tx<'_>, id: SessionId, now_ms: i64) -> StoreResult<()> {
     tx.conn.execute(
-        "UPDATE sessions SET last_seen_at_ms = $1 WHERE id = $2",
+        "UPDATE sessions SET last_seen_at_ms = $1 WHERE id = $2 AND last_seen_at_ms < $1",
         params![now_ms, id.0],
     )?;
     Ok(())
@@ -169,13 +189,27 @@ pub fn sessions(conn: &mut dyn Conn, user: UserId) -> StoreResult<Vec<SessionRec
         .collect()
 }
 
-pub fn revoke_session(tx: &mut Tx<'_>, user: UserId, id: SessionId) -> StoreResult<()> {
-    let n = tx.conn.execute(
-        "DELETE FROM sessions WHERE id = $1 AND user_id = $2",
-        params![id.0, user.0],
-    )?;
-    if n == 0 {
+/// Ends one of `user`'s sessions (`session.ended` to the account's devices).
+pub fn revoke_session(tx: &mut Tx<'_>, user: UserId, id: SessionId, now_ms: i64) -> StoreResult<()> {
+    let sql = format!("DELETE FROM sessions WHERE id = $1 AND user_id = $2 RETURNING {SESSION_COLUMNS}");
+    let Some(row) = tx.conn.query_opt(&sql, params![id.0, user.0])? else {
         return Err(StoreError::Rejected(Rejection::NotFound));
+    };
+    let session = session_from_row(&row)?;
+    session_event(tx, EventKind::SessionEnded, &session, now_ms)
+}
+
+/// Ends every session last seen before `before_ms`; returns them.
+pub fn expire_sessions(tx: &mut Tx<'_>, before_ms: i64, now_ms: i64) -> StoreResult<Vec<SessionRecord>> {
+    let sql = format!("DELETE FROM sessions WHERE last_seen_at_ms < $1 RETURNING {SESSION_COLUMNS}");
+    let ended: Vec<SessionRecord> = tx
+        .conn
+        .query(&sql, params![before_ms])?
+        .iter()
+        .map(session_from_row)
+        .collect::<StoreResult<_>>()?;
+    for session in &ended {
+        session_event(tx, EventKind::SessionEnded, session, now_ms)?;
     }
-    Ok(())
+    Ok(ended)
 }
