@@ -18,10 +18,11 @@ const AMOUNT: i64 = 100;
 const TOP_UP: i64 = 1_000_000;
 
 /// Starts `qiao serve` on a free port; returns the child and its base URL once it listens.
-fn start(data_dir: &Path) -> (Child, String) {
+fn start(data_dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_qiao"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .envs(env.iter().copied())
         .env("QIAO_ARGON2_MEMORY_KIB", "1024")
         .env("QIAO_ARGON2_ITERATIONS", "1")
         .env("QIAO_PIN_PER_USER_PER_MINUTE", "100000")
@@ -110,7 +111,7 @@ fn reconcile(data_dir: &Path) -> (bool, String) {
 async fn kill_9_during_a_payment_storm_loses_and_doubles_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let (mut server, url) = start(&data);
+    let (mut server, url) = start(&data, &[]);
     let api = Api {
         http: reqwest::Client::new(),
         url,
@@ -202,7 +203,7 @@ async fn kill_9_during_a_payment_storm_loses_and_doubles_nothing() {
     let (sound, report) = reconcile(&data);
     assert!(sound, "after the crash: {report}");
 
-    let (mut server, url) = start(&data);
+    let (mut server, url) = start(&data, &[]);
     let api = Api {
         http: reqwest::Client::new(),
         url,
@@ -270,4 +271,185 @@ async fn kill_9_during_a_payment_storm_loses_and_doubles_nothing() {
     server.wait().unwrap();
     let (sound, report) = reconcile(&data);
     assert!(sound, "at the end: {report}");
+}
+
+/// Bank movements cut mid-way by `kill -9`: top-ups and withdrawals (some to
+/// a card whose bank never answers) in a storm; the server dies with some
+/// reserved and never settled. Started again, it finishes every one of them
+/// itself before taking requests (asking the bank again with the same key),
+/// so nothing is left pending; and every key, retried, moved money once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_bank_movements_leaves_nothing_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut server, url) = start(&data, &[]);
+    let api = Api {
+        http: reqwest::Client::new(),
+        url,
+    };
+    let (_, amy) = register(&api, "+15550000003").await;
+    let good = api
+        .ok(
+            Some(&amy),
+            "/api/wallet/cards",
+            json!({"number": "4242424242424242", "funding": "debit", "password": "password-1"}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let slow = api
+        .ok(
+            Some(&amy),
+            "/api/wallet/cards",
+            json!({"number": "4000000000000119", "funding": "debit", "password": "password-1"}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    api.ok(
+        Some(&amy),
+        "/api/wallet/top-ups",
+        json!({"card_id": good, "amount_minor": TOP_UP, "idempotency_key": "seed"}),
+    )
+    .await;
+    api.http
+        .put(format!("{}/api/wallet/pin", api.url))
+        .bearer_auth(&amy)
+        .json(&json!({"password": "password-1", "pin": PIN}))
+        .send()
+        .await
+        .unwrap();
+
+    // One top-up that the bank answers slowly: certainly in flight at the crash.
+    let slow_bank = api
+        .ok(
+            Some(&amy),
+            "/api/wallet/cards",
+            json!({"number": "4000000000000077", "funding": "debit", "password": "password-1"}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let in_flight = json!({"card_id": slow_bank, "amount_minor": 2_000, "idempotency_key": "in-flight"});
+    let never_answered = {
+        let (http, url, amy, body) = (api.http.clone(), api.url.clone(), amy.clone(), in_flight.clone());
+        tokio::spawn(async move {
+            http.post(format!("{url}/api/wallet/top-ups"))
+                .bearer_auth(amy)
+                .json(&body)
+                .send()
+                .await
+        })
+    };
+    // Its reservation is committed (visible to the read-only check) before the storm starts.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !reconcile(&data).1.contains("pending, not yet posted or voided: 1") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow top-up was never reserved"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // (key, path, body) of every movement tried.
+    type Tried = (String, &'static str, Value);
+    let attempted: Arc<Mutex<Vec<Tried>>> = Arc::default();
+    let api = Arc::new(api);
+    let (acks, mut acked) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let (api, amy, attempted, acks) = (Arc::clone(&api), amy.clone(), Arc::clone(&attempted), acks.clone());
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let key = format!("m{w}-{i}");
+                    let card = if i % 7 == 3 { slow } else { good };
+                    let (path, body) = if (w + i) % 2 == 0 {
+                        (
+                            "/api/wallet/top-ups",
+                            json!({"card_id": card, "amount_minor": 1_000, "idempotency_key": key}),
+                        )
+                    } else {
+                        (
+                            "/api/wallet/withdrawals",
+                            json!({"card_id": card, "amount_minor": 500, "idempotency_key": key, "pin": PIN}),
+                        )
+                    };
+                    attempted.lock().unwrap().push((key.clone(), path, body.clone()));
+                    match api.call(Some(&amy), path, body).await {
+                        Ok((201, _)) => {
+                            let _ = acks.send(());
+                        }
+                        Ok((504, _)) => {}
+                        Ok((status, body)) => panic!("{status}: {body}"),
+                        Err(_) => return, // the server is gone
+                    }
+                }
+            })
+        })
+        .collect();
+    for _ in 0..120 {
+        acked.recv().await.unwrap();
+    }
+    server.kill().unwrap(); // SIGKILL mid-flight
+    server.wait().unwrap();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    assert!(
+        never_answered.await.unwrap().is_err(),
+        "the server died before answering"
+    );
+    let (sound, report) = reconcile(&data);
+    assert!(sound, "after the crash: {report}");
+    assert!(
+        !report.contains("pending, not yet posted or voided: 0"),
+        "the crash left the slow top-up half-moved: {report}"
+    );
+
+    // Started again (settling anything older than now), it finishes what the crash left.
+    let (mut server, url) = start(&data, &[("QIAO_SETTLE_ABANDONED_AFTER_SECONDS", "0")]);
+    let (sound, report) = reconcile(&data);
+    assert!(sound, "after the restart: {report}");
+    assert!(
+        report.contains("pending, not yet posted or voided: 0"),
+        "nothing left half-moved: {report}"
+    );
+    let api = Api {
+        http: reqwest::Client::new(),
+        url,
+    };
+    let amy = api
+        .ok(
+            None,
+            "/api/auth/login",
+            json!({"identifier": "+15550000003", "password": "password-1", "device_name": "after"}),
+        )
+        .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Every key retried answers what happened to it, once. The slow top-up
+    // was finished by the restart itself: the bank said yes.
+    let (status, _) = api.call(Some(&amy), "/api/wallet/top-ups", in_flight).await.unwrap();
+    assert_eq!(status, 201);
+    let attempted = attempted.lock().unwrap().clone();
+    let mut expected = TOP_UP + 2_000;
+    for (key, path, body) in &attempted {
+        let (status, answer) = api.call(Some(&amy), path, body.clone()).await.unwrap();
+        match (status, *path) {
+            (201, "/api/wallet/top-ups") => expected += 1_000,
+            (201, _) => expected -= 500,
+            (504, _) => assert_eq!(answer["code"], "bank_timeout", "{key}"),
+            _ => panic!("{key}: {status} {answer}"),
+        }
+    }
+    let wallet = api.get(&amy, "/api/wallet").await;
+    assert_eq!(wallet["balances"][0]["balance_minor"].as_i64().unwrap(), expected);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let (sound, report) = reconcile(&data);
+    assert!(
+        sound && report.contains("pending, not yet posted or voided: 0"),
+        "at the end: {report}"
+    );
 }

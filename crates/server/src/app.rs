@@ -93,6 +93,13 @@ impl Application {
             metrics,
             config: Arc::new(config),
         };
+        // Recovery before the first request: bank movements a crash left
+        // half-way (reserved, never posted or voided) are finished now.
+        match state.money.settle_abandoned().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(settled = n, "bank movements left by a crash were settled"),
+            Err(e) => tracing::warn!(error = %e, "settling abandoned bank movements failed; the sweep retries"),
+        }
         let listener = TcpListener::bind(state.config.listen)
             .await
             .with_context(|| format!("binding {}", state.config.listen))?;

@@ -60,6 +60,9 @@ pub struct Config {
     /// seconds after it was reserved lost its request (a crash); the sweep
     /// asks the bank again with the same key and posts or voids it.
     pub settle_abandoned_after_seconds: u64,
+    /// The longest Qiao waits for the bank connector; no answer by then is a
+    /// timeout (the movement is voided; nothing moved).
+    pub bank_timeout_seconds: u64,
     /// Per currency: the most one top-up, withdrawal or payment may move and
     /// the most each may move per user per UTC day, in minor units.
     pub spending_caps: std::collections::BTreeMap<String, SpendingCaps>,
@@ -102,6 +105,7 @@ impl Default for Config {
             session_idle_days: 30,
             expiry_sweep_seconds: 60,
             settle_abandoned_after_seconds: 300,
+            bank_timeout_seconds: 30,
             spending_caps: qiao_domain::money::Currency::ALL
                 .iter()
                 .map(|c| {
@@ -185,6 +189,7 @@ impl Config {
             pin_lock_ms: seconds_ms(self.pin_lock_minutes.saturating_mul(60)),
             secret_tries_per_minute: self.pin_per_user_per_minute,
             settle_after_ms: seconds_ms(self.settle_abandoned_after_seconds),
+            bank_timeout: std::time::Duration::from_secs(self.bank_timeout_seconds.max(1)),
         })
     }
 
@@ -239,7 +244,7 @@ mod tests {
     fn env_names_cover_every_field() {
         let names = Config::field_names();
         assert!(names.contains(&"listen".to_owned()) && names.contains(&"nats_url".to_owned()));
-        assert_eq!(names.len(), 22, "{names:?}");
+        assert_eq!(names.len(), 23, "{names:?}");
     }
 
     #[test]

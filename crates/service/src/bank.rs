@@ -14,6 +14,7 @@
 //! | 4000 0000 0000 0002 | declined |
 //! | 4000 0000 0000 9995 | insufficient funds |
 //! | 4000 0000 0000 0119 | the bank times out |
+//! | 4000 0000 0000 0077 | succeeds, slowly ([`SLOW_ANSWER`] later) |
 //!
 //! Any other valid number is declined: the sandbox knows only its test cards.
 
@@ -84,6 +85,10 @@ pub trait BankConnector: Send + Sync + 'static {
     async fn payout(&self, token: &str, amount: Amount, key: &str) -> Result<BankReceipt, BankError>;
 }
 
+/// How long the sandbox's slow card takes to answer: long enough for a test
+/// to crash the server while the bank still has the request.
+pub const SLOW_ANSWER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How a sandbox card behaves, written into its token so that it survives restarts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Behaviour {
@@ -91,6 +96,7 @@ enum Behaviour {
     Declines,
     InsufficientFunds,
     TimesOut,
+    Slow,
 }
 
 impl Behaviour {
@@ -99,6 +105,7 @@ impl Behaviour {
             "4242424242424242" | "5555555555554444" | "6212345678901265" => Behaviour::Succeeds,
             "4000000000009995" => Behaviour::InsufficientFunds,
             "4000000000000119" => Behaviour::TimesOut,
+            "4000000000000077" => Behaviour::Slow,
             _ => Behaviour::Declines,
         }
     }
@@ -109,6 +116,7 @@ impl Behaviour {
             Behaviour::Declines => "decline",
             Behaviour::InsufficientFunds => "nsf",
             Behaviour::TimesOut => "timeout",
+            Behaviour::Slow => "slow",
         }
     }
 
@@ -119,6 +127,7 @@ impl Behaviour {
             Behaviour::Declines,
             Behaviour::InsufficientFunds,
             Behaviour::TimesOut,
+            Behaviour::Slow,
         ]
         .into_iter()
         .find(|b| b.code() == code)
@@ -126,11 +135,18 @@ impl Behaviour {
 
     fn outcome(self) -> Result<(), BankError> {
         match self {
-            Behaviour::Succeeds => Ok(()),
+            Behaviour::Succeeds | Behaviour::Slow => Ok(()),
             Behaviour::Declines => Err(BankError::Declined),
             Behaviour::InsufficientFunds => Err(BankError::InsufficientFunds),
             Behaviour::TimesOut => Err(BankError::Timeout),
         }
+    }
+}
+
+/// The slow card's bank takes its time.
+async fn slow_down(token: &str) {
+    if Behaviour::from_token(token) == Some(Behaviour::Slow) {
+        tokio::time::sleep(SLOW_ANSWER).await;
     }
 }
 
@@ -200,10 +216,12 @@ impl BankConnector for SandboxBank {
     }
 
     async fn charge(&self, token: &str, amount: Amount, key: &str) -> Result<BankReceipt, BankError> {
+        slow_down(token).await;
         self.move_money(token, amount, key, "charge")
     }
 
     async fn payout(&self, token: &str, amount: Amount, key: &str) -> Result<BankReceipt, BankError> {
+        slow_down(token).await;
         self.move_money(token, amount, key, "payout")
     }
 }
@@ -274,6 +292,18 @@ mod tests {
             bank.charge("not-a-sandbox-token", cny(1), "c4").await,
             Err(BankError::Declined)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_slow_card_answers_after_its_delay() {
+        let bank = SandboxBank::default();
+        let slow = bank
+            .tokenize(&card("4000 0000 0000 0077"), Funding::Debit)
+            .await
+            .expect("binds");
+        let started = tokio::time::Instant::now();
+        assert!(bank.charge(&slow.token, cny(100), "slow").await.is_ok());
+        assert!(started.elapsed() >= SLOW_ANSWER);
     }
 
     #[tokio::test]

@@ -228,3 +228,77 @@ impl ReconcileReport {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qiao_domain::ledger::{Account, AccountKind};
+    use qiao_domain::money::Currency;
+
+    fn account(id: i64, kind: AccountKind, totals: Totals) -> LedgerAccount {
+        LedgerAccount {
+            id: LedgerAccountId(id),
+            owner: format!("test:{id}"),
+            account: Account {
+                kind,
+                currency: Currency::Cny,
+                totals,
+            },
+            created_at_ms: 0,
+        }
+    }
+
+    fn row(id: i64, phase: TransferPhase, pending: Option<i64>) -> TransferRecord {
+        TransferRecord {
+            id: TransferId(id),
+            key: format!("k{id}"),
+            debit: LedgerAccountId(1),
+            credit: LedgerAccountId(2),
+            amount_minor: 10,
+            currency: Currency::Cny,
+            phase,
+            pending_id: pending.map(TransferId),
+            memo: String::new(),
+            created_at_ms: 0,
+        }
+    }
+
+    /// The database's unique index keeps a pending transfer from being settled
+    /// twice; reconcile would still see it if the index were gone.
+    #[test]
+    fn a_pending_transfer_settled_twice_is_reported() {
+        let bank = account(
+            1,
+            AccountKind::BankClearing,
+            Totals {
+                posted: -10,
+                ..Totals::default()
+            },
+        );
+        let wallet = account(
+            2,
+            AccountKind::Wallet,
+            Totals {
+                posted: 10,
+                ..Totals::default()
+            },
+        );
+        let once = [
+            row(1, TransferPhase::Pending, None),
+            row(2, TransferPhase::PostPending, Some(1)),
+        ];
+        let report = ReconcileReport::check(&[bank.clone(), wallet.clone()], &once);
+        assert!(report.is_sound(), "{}", report.render());
+        let twice = [
+            row(1, TransferPhase::Pending, None),
+            row(2, TransferPhase::PostPending, Some(1)),
+            row(3, TransferPhase::PostPending, Some(1)),
+        ];
+        let report = ReconcileReport::check(&[bank, wallet], &twice);
+        assert!(
+            report.problems.iter().any(|p| p.contains("settled twice")),
+            "{}",
+            report.render()
+        );
+    }
+}

@@ -45,6 +45,29 @@ macro_rules! both_stores {
     };
 }
 
+/// [`both_stores!`] with a configuration change made before the server starts.
+#[macro_export]
+macro_rules! both_stores_with {
+    ($adjust:expr, $(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($app: $crate::helpers::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                body($crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Sqlite, $adjust).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                body($crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Postgres, $adjust).await).await
+            }
+        }
+    };
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,

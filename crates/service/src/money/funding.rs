@@ -162,10 +162,17 @@ impl Money {
         direction: Direction,
     ) -> Result<TransferRecord> {
         let bank_key = key.to_string();
-        let answer = match direction {
-            Direction::Charge => self.bank.charge(&card.token, amount, &bank_key).await,
-            Direction::Payout => self.bank.payout(&card.token, amount, &bank_key).await,
+        let call = async {
+            match direction {
+                Direction::Charge => self.bank.charge(&card.token, amount, &bank_key).await,
+                Direction::Payout => self.bank.payout(&card.token, amount, &bank_key).await,
+            }
         };
+        // A bank that does not answer in time has not moved the money for
+        // Qiao: the reservation is voided, and a retry asks again.
+        let answer = tokio::time::timeout(self.policy.bank_timeout, call)
+            .await
+            .unwrap_or(Err(BankError::Timeout));
         let (post, memo) = match answer {
             Ok(receipt) => (
                 true,

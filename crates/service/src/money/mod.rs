@@ -62,6 +62,8 @@ pub struct Policy {
     /// A bank movement still pending this long after its reservation lost
     /// its request (a crash); the sweep finishes it.
     pub settle_after_ms: i64,
+    /// The longest a bank call may take; no answer by then is a timeout.
+    pub bank_timeout: std::time::Duration,
 }
 
 impl Default for Policy {
@@ -80,6 +82,7 @@ impl Default for Policy {
             pin_lock_ms: 180 * 60_000,
             secret_tries_per_minute: 60,
             settle_after_ms: 5 * 60_000,
+            bank_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
