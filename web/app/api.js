@@ -116,6 +116,8 @@ export const api = {
   recall: (messageId) => send('POST', `/api/messages/${messageId}/recall`),
   receipt: (id, kind, upToSeq) =>
     send('POST', `/api/conversations/${id}/receipts`, { json: { kind, up_to_seq: upToSeq } }),
+  sendCode: (kind) => send('POST', '/api/me/verification', { json: { kind } }),
+  confirmCode: (kind, code) => send('POST', '/api/me/verification/confirm', { json: { kind, code } }),
   wallet: () => send('GET', '/api/wallet'),
   cards: () => send('GET', '/api/wallet/cards'),
   // `proof` is { pin } or { password }: binding a card needs one of them.

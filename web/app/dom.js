@@ -99,6 +99,7 @@ const ICONS = {
   card: '<rect x="2.5" y="5" width="19" height="14" rx="2.2" fill="none" stroke="currentColor" stroke-width="1.7"/><path d="M2.5 9.5h19" stroke="currentColor" stroke-width="2.4"/><path d="M6 15h4" stroke="currentColor" stroke-width="1.7" stroke-linecap="round"/>',
   transfer: '<circle cx="12" cy="12" r="9.5" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M7.5 10h9l-3-3M16.5 14h-9l3 3" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/>',
   redpacket: '<rect x="5" y="2.5" width="14" height="19" rx="2.2" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M5 8.5c2.2 1.9 4.5 2.8 7 2.8s4.8-.9 7-2.8" fill="none" stroke="currentColor" stroke-width="1.6"/><circle cx="12" cy="11.3" r="2.1" fill="currentColor"/>',
+  shield: '<path d="M12 3l7.5 3v5.5c0 4.5-3.1 8.3-7.5 9.5-4.4-1.2-7.5-5-7.5-9.5V6z" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linejoin="round"/><path d="M8.5 12l2.5 2.5 4.5-5" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linecap="round" stroke-linejoin="round"/>',
   chevron: '<path d="M9 5l7 7-7 7" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>',
   logo: '<path d="M3 17c3-6 6-9 9-9s6 3 9 9" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/><path d="M3 17h18M7.5 17v-4M12 17V8M16.5 17v-4" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/>',
 };

@@ -7,6 +7,7 @@ import { applyI18n, lang, onLangChange, t } from './i18n.js';
 import { applyPayment, emit, on, pendingIncoming, refreshContacts, refreshConversations, refreshRequests, reset, store, totalUnread } from './store.js';
 import { badge, emptyState, setBadge, showError } from './ui.js';
 import { signInView, signUpView } from './views/auth.js';
+import { verifyView } from './views/verify.js';
 import { chatsView } from './views/chats.js';
 import { addFriendView, contactsView, contactView, newGroupView, requestsView } from './views/contacts.js';
 import { conversationView } from './views/conversation.js';
@@ -35,6 +36,7 @@ function parseRoute() {
   if (a === 'me') {
     if (b === 'wallet' && c === 'credit') return { tab: 'me', detail: { kind: 'credit', key: 'wallet/credit' } };
     if (b === 'wallet') return { tab: 'me', detail: { kind: 'wallet', key: 'wallet' } };
+    if (b === 'verify') return { tab: 'me', detail: { kind: 'verify', key: 'verify' } };
     return { tab: 'me', detail: null };
   }
   if (a === 'chats' && b) return { tab: 'chats', detail: { kind: 'conversation', id: b, key: `conversation/${b}` } };
@@ -83,7 +85,8 @@ function onAuthed(res) {
   setToken(res.token);
   store.me = res.user;
   startSession();
-  location.hash = '#/chats';
+  // A new account proves its phone or email first (a code was just sent).
+  location.hash = res.user.unverified && res.user.unverified.length ? '#/me/verify' : '#/chats';
   route();
 }
 
@@ -153,6 +156,7 @@ function showShell(r) {
     else if (d.kind === 'contact') s.detailCleanup = contactView(s.main, { id: d.id });
     else if (d.kind === 'wallet') s.detailCleanup = walletView(s.main);
     else if (d.kind === 'credit') s.detailCleanup = creditView(s.main);
+    else if (d.kind === 'verify') s.detailCleanup = verifyView(s.main);
   }
 }
 

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { DESKTOP, PHONE, QiaoServer, launchBrowser, makePng, newPage, screenshot, visibleTexts, waitForText } from './helpers.mjs';
+import { DESKTOP, PHONE, QiaoServer, launchBrowser, makePng, newPage, screenshot, visibleTexts, waitForText, signUp } from './helpers.mjs';
 
 const ALICE = { name: 'Alice Wang', phone: '+8613800138000', local: '13800138000', region: 'CN', password: 'alice-secret-1' };
 const BOB = { name: 'Bob Smith', phone: '+14155550123', region: 'US', password: 'bob-secret-12' };
@@ -18,19 +18,6 @@ let browser;
 let alice; // desktop page
 let bob; // phone page
 
-async function signUp(page, user, { local } = {}) {
-  await page.goto(server.url);
-  await page.getByTestId('login-form').waitFor();
-  await page.getByTestId('goto-signup').click();
-  await page.getByTestId('signup-form').waitFor();
-  await page.getByTestId('signup-name').fill(user.name);
-  await page.getByTestId('signup-region').selectOption(user.region);
-  // Alice types her number without the country code: the region adds it.
-  await page.getByTestId('signup-phone').fill(local || user.phone);
-  await page.getByTestId('signup-password').fill(user.password);
-  await page.getByTestId('signup-submit').click();
-  await page.getByTestId('chat-list').waitFor();
-}
 
 function convRow(page, name) {
   const exact = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\(\\d+\\))?$`);
@@ -113,8 +100,8 @@ describe('Qiao web client', { timeout: 240000 }, () => {
   });
 
   it('two people sign up through the UI', async () => {
-    await signUp(alice, ALICE, { local: ALICE.local });
-    await signUp(bob, BOB);
+    await signUp(alice, server, ALICE);
+    await signUp(bob, server, BOB);
     await alice.getByTestId('tab-me').click();
     await waitForText(alice.getByTestId('me-phone'), ALICE.phone);
   });

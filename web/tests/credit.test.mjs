@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { DESKTOP, PHONE, QiaoServer, launchBrowser, newPage, screenshot, visibleTexts, waitForText } from './helpers.mjs';
+import { DESKTOP, PHONE, QiaoServer, launchBrowser, newPage, screenshot, visibleTexts, waitForText, signUp } from './helpers.mjs';
 
 const ALICE = { name: 'Alice Chen', local: '4155550123', region: 'US', password: 'alice-later-123' };
 const BOB = { name: 'Bob Lee', phone: '+14155550177', password: 'bob-later-456' };
@@ -22,18 +22,6 @@ let alice; // phone, en-US
 const ids = {};
 const tokens = {};
 
-async function signUp(p, user) {
-  await p.goto(server.url);
-  await p.getByTestId('login-form').waitFor();
-  await p.getByTestId('goto-signup').click();
-  await p.getByTestId('signup-form').waitFor();
-  await p.getByTestId('signup-name').fill(user.name);
-  await p.getByTestId('signup-region').selectOption(user.region);
-  await p.getByTestId('signup-phone').fill(user.local);
-  await p.getByTestId('signup-password').fill(user.password);
-  await p.getByTestId('signup-submit').click();
-  await p.getByTestId('chat-list').waitFor();
-}
 
 /** The HTTP API (setup the other tests cover through the UI). */
 async function call(token, method, path, body) {
@@ -157,7 +145,7 @@ describe('Qiao pay later, no-PIN limit and statement details', { timeout: 240000
   });
 
   it('Alice (US) signs up; Bob is her friend; she has a debit card, 100.00 and a PIN', async () => {
-    await signUp(alice, ALICE);
+    await signUp(alice, server, ALICE);
     tokens.alice = await alice.evaluate(() => localStorage.getItem('qiao.token'));
     ids.alice = (await call(tokens.alice, 'GET', '/api/me')).id;
     const bob = await call(null, 'POST', '/api/auth/register', { phone: BOB.phone, password: BOB.password, display_name: BOB.name, region: 'US', language: 'en-US' });

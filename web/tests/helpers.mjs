@@ -2,7 +2,7 @@
 // directory, headless Chromium through playwright-core, and small helpers.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -96,6 +96,22 @@ export class QiaoServer {
       20000,
       'qiao /healthz',
     );
+  }
+
+  /** The last one-time code the sandbox outbox sent to `to` (a phone or an email). */
+  lastCode(to) {
+    const path = join(this.dataDir, 'outbox.jsonl');
+    const sent = existsSync(path)
+      ? readFileSync(path, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line))
+          .filter((m) => m.to === to)
+      : [];
+    const last = sent[sent.length - 1];
+    const code = last && last.body.match(/\b\d{6}\b/);
+    if (!code) throw new Error(`no code was sent to ${to}`);
+    return code[0];
   }
 
   async stop() {
@@ -230,4 +246,30 @@ export function makePng(width = 96, height = 64) {
     chunk('IDAT', deflateSync(Buffer.concat(rows))),
     chunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/** The E.164 number a user signs up with: `phone`, or the region's code and `local`. */
+export function e164(user) {
+  return user.phone || `${user.region === 'CN' ? '+86' : '+1'}${user.local}`;
+}
+
+/**
+ * Signs `user` up in the browser (typing `local` when given: the region adds
+ * the country code) and proves the phone with the code the sandbox outbox
+ * got, landing on the chat list.
+ */
+export async function signUp(page, server, user) {
+  await page.goto(server.url);
+  await page.getByTestId('login-form').waitFor();
+  await page.getByTestId('goto-signup').click();
+  await page.getByTestId('signup-form').waitFor();
+  await page.getByTestId('signup-name').fill(user.name);
+  await page.getByTestId('signup-region').selectOption(user.region);
+  await page.getByTestId('signup-phone').fill(user.local || user.phone);
+  await page.getByTestId('signup-password').fill(user.password);
+  await page.getByTestId('signup-submit').click();
+  await page.getByTestId('verify-form-phone').waitFor();
+  await page.getByTestId('verify-code-phone').fill(server.lastCode(e164(user)));
+  await page.getByTestId('verify-submit-phone').click();
+  await page.getByTestId('chat-list').waitFor();
 }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 
-import { DESKTOP, PHONE, QiaoServer, launchBrowser, newPage, screenshot, visibleTexts, waitForText } from './helpers.mjs';
+import { DESKTOP, PHONE, QiaoServer, launchBrowser, newPage, screenshot, visibleTexts, waitForText, signUp } from './helpers.mjs';
 
 const ALICE = { name: 'Alice Chen', local: '4155550188', phone: '+14155550188', region: 'US', password: 'alice-pays-123' };
 const BOB = { name: '王小明', local: '13700137000', phone: '+8613700137000', region: 'CN', password: 'bob-secret-456' };
@@ -23,18 +23,6 @@ let bob; // phone, zh-CN
 const ids = {};
 const tokens = {};
 
-async function signUp(p, user) {
-  await p.goto(server.url);
-  await p.getByTestId('login-form').waitFor();
-  await p.getByTestId('goto-signup').click();
-  await p.getByTestId('signup-form').waitFor();
-  await p.getByTestId('signup-name').fill(user.name);
-  await p.getByTestId('signup-region').selectOption(user.region);
-  await p.getByTestId('signup-phone').fill(user.local);
-  await p.getByTestId('signup-password').fill(user.password);
-  await p.getByTestId('signup-submit').click();
-  await p.getByTestId('chat-list').waitFor();
-}
 
 /** The HTTP API as a user (setup steps the chat test already covers through the UI). */
 async function call(token, method, path, body) {
@@ -124,8 +112,8 @@ describe('Qiao chat payments', { timeout: 240000 }, () => {
   });
 
   it('two friends with a chat (signed up in the browser, befriended through the API)', async () => {
-    await signUp(alice, ALICE);
-    await signUp(bob, BOB);
+    await signUp(alice, server, ALICE);
+    await signUp(bob, server, BOB);
     tokens.alice = await alice.evaluate(() => localStorage.getItem('qiao.token'));
     tokens.bob = await bob.evaluate(() => localStorage.getItem('qiao.token'));
     ids.alice = (await call(tokens.alice, 'GET', '/api/me')).id;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { DESKTOP, PHONE, QiaoServer, launchBrowser, newPage, screenshot, visibleTexts, waitForText } from './helpers.mjs';
+import { DESKTOP, PHONE, QiaoServer, launchBrowser, newPage, screenshot, visibleTexts, waitForText, signUp } from './helpers.mjs';
 
 const LIN = { name: 'Lin Hai', local: '13900139000', phone: '+8613900139000', region: 'CN', password: 'lin-secret-123' };
 
@@ -14,18 +14,6 @@ let server;
 let browser;
 let page;
 
-async function signUp(p, user) {
-  await p.goto(server.url);
-  await p.getByTestId('login-form').waitFor();
-  await p.getByTestId('goto-signup').click();
-  await p.getByTestId('signup-form').waitFor();
-  await p.getByTestId('signup-name').fill(user.name);
-  await p.getByTestId('signup-region').selectOption(user.region);
-  await p.getByTestId('signup-phone').fill(user.local);
-  await p.getByTestId('signup-password').fill(user.password);
-  await p.getByTestId('signup-submit').click();
-  await p.getByTestId('chat-list').waitFor();
-}
 
 /** What the browser's Intl gives for an amount (a decimal string) in a language and currency. */
 async function money(p, language, amount, currency) {
@@ -68,7 +56,7 @@ describe('Qiao wallet', { timeout: 120000 }, () => {
   });
 
   it('a CN user opens the wallet from Me', async () => {
-    await signUp(page, LIN);
+    await signUp(page, server, LIN);
     await page.getByTestId('tab-me').click();
     await page.getByTestId('me-wallet').click();
     await waitForText(page.getByTestId('wallet-title'), 'Wallet');

@@ -61,6 +61,34 @@ pub struct Profile {
     pub region: String,
     pub language: String,
     pub created_at_ms: i64,
+    /// Claimed phone numbers and email addresses not yet proven with a code:
+    /// they don't count for sign-in, search or discovery until then.
+    #[serde(default)]
+    pub unverified: Vec<Unverified>,
+}
+
+/// A phone number or email address waiting for its code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Unverified {
+    /// `phone` or `email`.
+    pub kind: String,
+    pub value: String,
+}
+
+/// Sends a new one-time code to the claimed phone or email.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SendCodeRequest {
+    /// `phone` or `email`.
+    pub kind: String,
+}
+
+/// Proves a claimed phone or email with the code sent to it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConfirmCodeRequest {
+    /// `phone` or `email`.
+    pub kind: String,
+    /// The six digits received.
+    pub code: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

@@ -20,6 +20,9 @@ pub const SERVER_ENV: &[(&str, &str)] = &[
     ("QIAO_ARGON2_ITERATIONS", "1"),
     ("QIAO_PUBLIC_PER_ADDRESS_PER_MINUTE", "1000000"),
     ("QIAO_LOGIN_PER_ADDRESS_PER_MINUTE", "1000000"),
+    // A load generator sends far faster than one person may.
+    ("QIAO_MESSAGES_PER_USER_PER_SECOND", "1000000"),
+    ("QIAO_MESSAGE_BURST_PER_USER", "1000000"),
 ];
 
 /// How to start the server again (same binary, data, port, environment).

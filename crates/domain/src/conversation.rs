@@ -118,3 +118,42 @@ mod tests {
         assert_eq!(may_invite(Role::Member, 499, 2), Err(Error::GroupFull));
     }
 }
+
+/// A group announcement, trimmed: empty clears it; at most
+/// [`crate::limits::MAX_ANNOUNCEMENT_CHARS`]; line breaks allowed, other
+/// control characters not.
+pub fn announcement(raw: &str) -> Result<String, crate::Error> {
+    let text = raw.trim();
+    if text.chars().count() > crate::limits::MAX_ANNOUNCEMENT_CHARS {
+        return Err(crate::Error::TooLong);
+    }
+    if !crate::identity::is_sendable(text) {
+        return Err(crate::Error::InvalidText);
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod announcement_tests {
+    use super::*;
+
+    #[test]
+    fn announcements_keep_lines_but_no_other_control_characters() {
+        assert_eq!(
+            announcement("  line one\nline two  "),
+            Ok("line one\nline two".to_owned())
+        );
+        assert_eq!(announcement(""), Ok(String::new()));
+        assert_eq!(announcement("nul\0here"), Err(crate::Error::InvalidText));
+        assert_eq!(announcement("bell\u{7}"), Err(crate::Error::InvalidText));
+        assert_eq!(
+            announcement(&"x".repeat(crate::limits::MAX_ANNOUNCEMENT_CHARS + 1)),
+            Err(crate::Error::TooLong)
+        );
+        assert_eq!(
+            crate::message::Content::text("a\0b").err(),
+            Some(crate::Error::InvalidText)
+        );
+        assert!(crate::message::Content::text("tab\tand\nnewline").is_ok());
+    }
+}

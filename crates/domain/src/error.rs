@@ -149,6 +149,22 @@ pub enum Error {
     InvalidText,
     #[error("wrong password")]
     WrongPassword,
+    #[error("wrong verification code")]
+    VerificationCodeWrong,
+    #[error("the verification code expired")]
+    VerificationCodeExpired,
+    #[error("a code was sent less than a minute ago")]
+    CodeSentRecently,
+    #[error("nothing of this kind waits to be verified")]
+    NothingToVerify,
+    #[error("today's lookups are used up")]
+    LookupBudgetSpent,
+    #[error("sending too fast")]
+    SendingTooFast,
+    #[error("upload quota for this hour used up")]
+    UploadQuotaExceeded,
+    #[error("the address is too long")]
+    UriTooLong,
     #[error("internal error")]
     Internal,
 }
@@ -228,6 +244,14 @@ impl Error {
         Error::CreditCardNotForStoredValue,
         Error::InvalidText,
         Error::WrongPassword,
+        Error::VerificationCodeWrong,
+        Error::VerificationCodeExpired,
+        Error::CodeSentRecently,
+        Error::NothingToVerify,
+        Error::LookupBudgetSpent,
+        Error::SendingTooFast,
+        Error::UploadQuotaExceeded,
+        Error::UriTooLong,
         Error::Internal,
     ];
 
@@ -306,6 +330,14 @@ impl Error {
             Error::CreditCardNotForStoredValue => "credit_card_not_for_stored_value",
             Error::InvalidText => "invalid_text",
             Error::WrongPassword => "wrong_password",
+            Error::VerificationCodeWrong => "verification_code_wrong",
+            Error::VerificationCodeExpired => "verification_code_expired",
+            Error::CodeSentRecently => "code_sent_recently",
+            Error::NothingToVerify => "nothing_to_verify",
+            Error::LookupBudgetSpent => "lookup_budget_spent",
+            Error::SendingTooFast => "sending_too_fast",
+            Error::UploadQuotaExceeded => "upload_quota_exceeded",
+            Error::UriTooLong => "uri_too_long",
             Error::Internal => "internal",
         }
     }

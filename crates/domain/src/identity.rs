@@ -172,6 +172,13 @@ pub fn parse_text(raw: &str, max: usize) -> Result<String, Error> {
     }
 }
 
+/// Whether text may be stored and shown as multi-line user text: line breaks
+/// and tabs yes, other control characters (NUL, escape sequences, …) no.
+/// PostgreSQL can't store NUL at all, and none of them belong in a chat.
+pub fn is_sendable(text: &str) -> bool {
+    !text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
 /// A profile display name, 1 to 64 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);

@@ -19,5 +19,6 @@ pub mod money;
 pub mod payment;
 pub mod pin;
 pub mod red_packet;
+pub mod verification;
 
 pub use error::Error;

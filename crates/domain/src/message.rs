@@ -51,6 +51,9 @@ impl Content {
         if raw.chars().count() > MAX_TEXT_CHARS {
             return Err(Error::TooLong);
         }
+        if !crate::identity::is_sendable(raw) {
+            return Err(Error::InvalidText);
+        }
         Ok(Content::Text { text: raw.to_owned() })
     }
 

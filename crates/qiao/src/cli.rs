@@ -73,6 +73,12 @@ enum Command {
     Whoami,
     /// Pick your Qiao ID (once).
     SetId { qiao_id: String },
+    /// Prove your phone (or email) with the code sent to it; without a code, send a new one.
+    Verify {
+        /// `phone` or `email`.
+        kind: String,
+        code: Option<String>,
+    },
     /// List signed-in devices.
     Sessions,
     /// Find a user by Qiao ID, phone or email.
@@ -478,6 +484,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 me.region
             );
         }
+        Command::Verify { kind, code } => match code {
+            None => {
+                let (): () = client
+                    .post("/api/me/verification", serde_json::json!({"kind": kind}))
+                    .await?;
+                println!("a new code was sent to your {kind}");
+            }
+            Some(code) => {
+                let me: api::Profile = client
+                    .post(
+                        "/api/me/verification/confirm",
+                        serde_json::json!({"kind": kind, "code": code}),
+                    )
+                    .await?;
+                let proven = if kind == "phone" { me.phone } else { me.email };
+                println!("verified: {}", proven.unwrap_or_default());
+            }
+        },
         Command::SetId { qiao_id } => {
             let me: api::Profile = client
                 .call(

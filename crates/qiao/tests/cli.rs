@@ -49,6 +49,23 @@ async fn ok(server: &str, profile: &Path, args: &[&str]) -> String {
     stdout
 }
 
+/// The last one-time code the server's sandbox outbox sent to `to`.
+fn last_code(data_dir: &Path, to: &str) -> String {
+    let outbox = std::fs::read_to_string(data_dir.join("outbox.jsonl")).unwrap();
+    let body = outbox
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .rfind(|m| m["to"] == to)
+        .unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    body.split(|c: char| !c.is_ascii_digit())
+        .find(|part| part.len() == 6)
+        .unwrap()
+        .to_owned()
+}
+
 fn first_number_after(text: &str, marker: &str) -> i64 {
     let rest = &text[text
         .find(marker)
@@ -98,6 +115,10 @@ async fn the_chat_journey_from_a_terminal() {
         ],
     )
     .await;
+    // A phone counts once proven with the code sent to it (the sandbox outbox has it).
+    let code = last_code(&dir.path().join("data"), "+15550000002");
+    let verified = ok(&url, &emily, &["verify", "phone", &code]).await;
+    assert!(verified.contains("+15550000002"), "{verified}");
     ok(&url, &emily, &["set-id", "emily_nyc"]).await;
     assert!(ok(&url, &emily, &["whoami"]).await.contains("emily_nyc"));
 

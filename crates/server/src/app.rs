@@ -9,7 +9,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::serve::ListenerExt;
 use axum::Router;
 use qiao_service::bank::SandboxBank;
+use qiao_service::identity::{Identity, LookupBudgets};
 use qiao_service::money::Money;
+use qiao_service::notify::{EmailSender, SandboxOutbox, SmtpEmail};
 use qiao_store::{Location, Store};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -82,9 +84,28 @@ impl Application {
             passwords.clone(),
             policy,
         ));
+        let outbox = Arc::new(SandboxOutbox::new(Some(config.outbox_path())));
+        let email: Arc<dyn EmailSender> = match &config.smtp_url {
+            Some(url) => {
+                Arc::new(SmtpEmail::new(url, &config.smtp_from).map_err(|e| anyhow::anyhow!("configuration: {e}"))?)
+            }
+            None => outbox.clone(),
+        };
+        let identity = Arc::new(Identity::new(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            outbox.clone(),
+            email,
+            LookupBudgets {
+                per_account_per_day: config.lookups_per_account_per_day,
+                per_address_per_day: config.lookups_per_address_per_day,
+            },
+        ));
         let state = AppState {
             store,
             money,
+            identity,
+            outbox,
             hub,
             sessions,
             passwords,
@@ -147,7 +168,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::http::ops_routes())
         .merge(crate::web::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::track))
+        .layer(axum::middleware::from_fn(crate::http::uri_limit))
         .layer(axum::middleware::from_fn(crate::error::localize))
+        .layer(axum::middleware::from_fn(crate::http::security_headers))
         .layer(DefaultBodyLimit::max(state.config.max_upload_bytes + 1))
         // Spans name the path only: the WebSocket's token travels in the query string.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {

@@ -51,11 +51,15 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// Per-minute limits keyed by account and by client address.
+/// Per-minute limits keyed by account and by client address, and what one
+/// user may write: messages per second (with a burst) and upload volume per hour.
 pub struct RateLimits {
     login_by_account: DefaultKeyedRateLimiter<String>,
     login_by_address: DefaultKeyedRateLimiter<IpAddr>,
     public_by_address: DefaultKeyedRateLimiter<IpAddr>,
+    messages_by_user: DefaultKeyedRateLimiter<i64>,
+    /// Counted in KiB.
+    upload_kib_by_user: DefaultKeyedRateLimiter<i64>,
 }
 
 fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> DefaultKeyedRateLimiter<K> {
@@ -69,6 +73,34 @@ impl RateLimits {
             login_by_account: per_minute(config.login_per_account_per_minute),
             login_by_address: per_minute(config.login_per_address_per_minute),
             public_by_address: per_minute(config.public_per_address_per_minute),
+            messages_by_user: RateLimiter::keyed(
+                Quota::per_second(NonZeroU32::new(config.messages_per_user_per_second).unwrap_or(NonZeroU32::MIN))
+                    .allow_burst(NonZeroU32::new(config.message_burst_per_user).unwrap_or(NonZeroU32::MIN)),
+            ),
+            upload_kib_by_user: RateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(config.upload_mib_per_user_per_hour.saturating_mul(1024)).unwrap_or(NonZeroU32::MIN),
+            )),
+        }
+    }
+
+    /// One message (or WebSocket send) by `user`.
+    pub fn message(&self, user: qiao_domain::ids::UserId) -> Result<(), ApiError> {
+        self.messages_by_user.check_key(&user.0).map_err(|_| {
+            tracing::warn!(user = user.0, "sending rate-limited");
+            ApiError(Error::SendingTooFast)
+        })
+    }
+
+    /// An upload of `bytes` by `user`, against the hour's volume.
+    pub fn upload(&self, user: qiao_domain::ids::UserId, bytes: usize) -> Result<(), ApiError> {
+        let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).max(1);
+        let kib = NonZeroU32::new(kib).unwrap_or(NonZeroU32::MIN);
+        match self.upload_kib_by_user.check_key_n(&user.0, kib) {
+            Ok(Ok(())) => Ok(()),
+            _ => {
+                tracing::warn!(user = user.0, bytes, "upload volume rate-limited");
+                Err(ApiError(Error::UploadQuotaExceeded))
+            }
         }
     }
 

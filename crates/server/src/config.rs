@@ -31,6 +31,12 @@ pub struct Config {
     pub login_per_address_per_minute: u32,
     /// Registrations and other public calls allowed per client address per minute.
     pub public_per_address_per_minute: u32,
+    /// Messages one user may send per second, sustained...
+    pub messages_per_user_per_second: u32,
+    /// ...and at once, in a burst.
+    pub message_burst_per_user: u32,
+    /// Upload volume one user may send per hour, in MiB.
+    pub upload_mib_per_user_per_hour: u32,
     /// Frames queued for one WebSocket before the client is dropped as too slow.
     pub ws_queue_depth: usize,
     /// Seconds between server pings on a WebSocket; a client silent for two is dropped.
@@ -51,6 +57,20 @@ pub struct Config {
     pub pin_per_user_per_minute: u32,
     /// The pay-later limit a credit line opens with, per currency, in minor units.
     pub pay_later_limit_minor: std::collections::BTreeMap<String, i64>,
+    /// `smtp://host:port` (or `smtps://user:pass@host`, `…?tls=required`):
+    /// where email codes go. Without it they go to the sandbox outbox.
+    pub smtp_url: Option<String>,
+    /// The sender of Qiao's email.
+    pub smtp_from: String,
+    /// The sandbox outbox: text messages (and email without SMTP) are logged
+    /// and appended here, one JSON object per line; `data_dir/outbox.jsonl`
+    /// when absent.
+    pub outbox_file: Option<PathBuf>,
+    /// People one account may look up per UTC day (a search is one, a
+    /// discovery request one per number).
+    pub lookups_per_account_per_day: i64,
+    /// People one client address may look up per UTC day.
+    pub lookups_per_address_per_day: i64,
     /// Days a session may go unused before it ends (the device must sign in again).
     pub session_idle_days: u64,
     /// Seconds between the money sweeps: refunds of expired transfers and
@@ -88,6 +108,9 @@ impl Default for Config {
             login_per_account_per_minute: 10,
             login_per_address_per_minute: 60,
             public_per_address_per_minute: 120,
+            messages_per_user_per_second: 10,
+            message_burst_per_user: 50,
+            upload_mib_per_user_per_hour: 200,
             ws_queue_depth: 1024,
             ws_heartbeat_seconds: 30,
             log_json: false,
@@ -102,6 +125,11 @@ impl Default for Config {
             pay_later_limit_minor: [("USD".to_owned(), 100_000), ("CNY".to_owned(), 500_000)]
                 .into_iter()
                 .collect(),
+            smtp_url: None,
+            smtp_from: "Qiao <no-reply@qiao.invalid>".to_owned(),
+            outbox_file: None,
+            lookups_per_account_per_day: 300,
+            lookups_per_address_per_day: 1_000,
             session_idle_days: 30,
             expiry_sweep_seconds: 60,
             settle_abandoned_after_seconds: 300,
@@ -202,6 +230,12 @@ impl Config {
         self.data_dir.join("qiao.db")
     }
 
+    pub fn outbox_path(&self) -> PathBuf {
+        self.outbox_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("outbox.jsonl"))
+    }
+
     pub fn blob_dir(&self) -> PathBuf {
         self.data_dir.join("blobs")
     }
@@ -244,7 +278,7 @@ mod tests {
     fn env_names_cover_every_field() {
         let names = Config::field_names();
         assert!(names.contains(&"listen".to_owned()) && names.contains(&"nats_url".to_owned()));
-        assert_eq!(names.len(), 23, "{names:?}");
+        assert_eq!(names.len(), 31, "{names:?}");
     }
 
     #[test]

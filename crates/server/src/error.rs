@@ -81,6 +81,14 @@ pub fn status_of(error: Error) -> StatusCode {
         CreditCardNotForStoredValue => StatusCode::FORBIDDEN,
         InvalidText => StatusCode::BAD_REQUEST,
         WrongPassword => StatusCode::FORBIDDEN,
+        VerificationCodeWrong => StatusCode::BAD_REQUEST,
+        VerificationCodeExpired => StatusCode::GONE,
+        CodeSentRecently => StatusCode::TOO_MANY_REQUESTS,
+        NothingToVerify => StatusCode::CONFLICT,
+        LookupBudgetSpent => StatusCode::TOO_MANY_REQUESTS,
+        SendingTooFast => StatusCode::TOO_MANY_REQUESTS,
+        UploadQuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
+        UriTooLong => StatusCode::URI_TOO_LONG,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -175,7 +183,13 @@ where
         let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY_BYTES)
             .await
             .map_err(|_| ApiError(Error::PayloadTooLarge))?;
-        serde_json::from_slice(&bytes)
+        // Bodies are objects with named fields: serde would also take a JSON
+        // array as the fields in order, which no client means.
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| ApiError(Error::InvalidRequest))?;
+        if !value.is_object() {
+            return Err(ApiError(Error::InvalidRequest));
+        }
+        serde_json::from_value(value)
             .map(ApiJson)
             .map_err(|_| ApiError(Error::InvalidRequest))
     }

@@ -150,6 +150,32 @@ fn texts(error: Error) -> (&'static str, &'static str) {
             "内容包含无法发送的字符。",
         ),
         Error::WrongPassword => ("Wrong password.", "登录密码错误。"),
+        Error::VerificationCodeWrong => (
+            "That code is not right. Check the latest code we sent.",
+            "验证码不正确，请查看最新收到的验证码。",
+        ),
+        Error::VerificationCodeExpired => (
+            "That code has expired or was tried too often. Ask for a new one.",
+            "验证码已过期或尝试次数过多，请重新获取。",
+        ),
+        Error::CodeSentRecently => (
+            "A code was just sent. Wait a minute before asking for another.",
+            "验证码刚刚已发送，请一分钟后再获取。",
+        ),
+        Error::NothingToVerify => (
+            "There is no phone number or email address of this kind waiting to be verified.",
+            "没有待验证的手机号或邮箱。",
+        ),
+        Error::LookupBudgetSpent => (
+            "You have looked up too many people today. Try again tomorrow.",
+            "今日查找次数已用完，请明天再试。",
+        ),
+        Error::SendingTooFast => ("You are sending too fast. Wait a moment.", "发送太频繁，请稍候。"),
+        Error::UploadQuotaExceeded => (
+            "You have uploaded a lot in the last hour. Try again later.",
+            "一小时内上传过多，请稍后再试。",
+        ),
+        Error::UriTooLong => ("The request address is too long.", "请求地址过长。"),
         Error::Internal => (
             "Something went wrong on our side. Please try again.",
             "服务器出错了，请重试。",

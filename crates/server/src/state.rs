@@ -18,6 +18,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Every money use case; handlers only call it.
     pub money: Arc<Money>,
+    /// Proving phones and emails; the daily lookup budgets.
+    pub identity: Arc<qiao_service::identity::Identity>,
+    /// The sandbox outbox (what text messages, and email without SMTP, "sent").
+    pub outbox: Arc<qiao_service::notify::SandboxOutbox>,
     pub hub: Arc<Hub>,
     /// Live sessions: the token cache and where sessions end.
     pub sessions: Arc<crate::sessions::Sessions>,

@@ -87,7 +87,7 @@ pub trait BankConnector: Send + Sync + 'static {
 
 /// How long the sandbox's slow card takes to answer: long enough for a test
 /// to crash the server while the bank still has the request.
-pub const SLOW_ANSWER: std::time::Duration = std::time::Duration::from_secs(2);
+pub const SLOW_ANSWER: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How a sandbox card behaves, written into its token so that it survives restarts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,9 @@
 pub mod bank;
 pub mod clock;
 pub mod error;
+pub mod identity;
 pub mod money;
+pub mod notify;
 pub mod secrets;
 
 pub use error::{Error, Result};

@@ -33,8 +33,10 @@ use qiao_domain::journal::{LedgerKey, Memo};
 use qiao_domain::ledger::{AccountKind, Owner};
 use qiao_domain::message::Draft;
 use qiao_domain::money::Currency;
+use qiao_domain::verification::IdentifierKind;
 use qiao_domain::Error as Rejection;
 
+pub use ops::identity::Confirmed;
 pub use records::*;
 pub use sql_store::{open, reconcile_at, Location, SqlStore};
 
@@ -116,6 +118,30 @@ pub trait Store: Send + Sync + 'static {
     async fn set_qiao_id(&self, id: UserId, qiao_id: &str) -> StoreResult<UserRecord>;
     /// Users whose phone's discovery hash is among `hashes`.
     async fn discover(&self, hashes: &[String]) -> StoreResult<Vec<(String, UserRecord)>>;
+
+    // ----- proving phones and emails -----
+    /// The user's claimed, not yet proven, phone and email.
+    async fn claims(&self, user: UserId) -> StoreResult<Vec<ClaimRecord>>;
+    /// Records that a code (its hash) is sent for a claim, if one may be sent now.
+    async fn record_code(
+        &self,
+        user: UserId,
+        kind: IdentifierKind,
+        code_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<ClaimRecord>;
+    /// Checks a code's hash; a wrong one is counted (`Confirmed::Wrong`).
+    async fn confirm_claim(
+        &self,
+        user: UserId,
+        kind: IdentifierKind,
+        code_hash: &str,
+        phone_hash: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<Confirmed>;
+    /// Takes `amount` from the daily budget `budget` (day `day`), at most
+    /// `limit` a day; returns what is left, or `LookupBudgetSpent`.
+    async fn spend_budget(&self, budget: &str, day: i64, amount: i64, limit: i64) -> StoreResult<i64>;
 
     // ----- sessions -----
     async fn create_session(

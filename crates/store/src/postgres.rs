@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/postgres_0003_cards.sql")),
     (4, include_str!("../migrations/postgres_0004_payments.sql")),
     (5, include_str!("../migrations/postgres_0005_money_core.sql")),
+    (6, include_str!("../migrations/postgres_0006_identity.sql")),
 ];
 
 pub struct PgConn {

@@ -7,9 +7,11 @@ use qiao_domain::ids::{ConversationId, FriendRequestId, MessageId, SessionId, St
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
+    /// Claimed, not yet proven: it counts once its code comes back.
     pub phone: Option<String>,
+    /// Claimed, not yet proven.
     pub email: Option<String>,
-    /// Discovery hash of the phone, if any.
+    /// Unused until the phone is proven (kept for the record's shape).
     pub phone_hash: Option<String>,
     pub password_hash: String,
     pub display_name: String,
@@ -421,4 +423,15 @@ pub struct StatementQuery {
 pub struct StatementEntry {
     pub transfer: TransferRecord,
     pub settlement: Option<TransferRecord>,
+}
+
+/// A phone number or email address a user claimed and has not proven yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimRecord {
+    pub user_id: qiao_domain::ids::UserId,
+    pub kind: qiao_domain::verification::IdentifierKind,
+    pub value: String,
+    /// SHA-256 of the last code sent, if one was.
+    pub code_hash: Option<String>,
+    pub state: qiao_domain::verification::ClaimState,
 }

@@ -15,9 +15,12 @@ use qiao_domain::journal::{LedgerKey, Memo};
 use qiao_domain::ledger::{AccountKind, Owner};
 use qiao_domain::message::Draft;
 use qiao_domain::money::Currency;
+use qiao_domain::verification::IdentifierKind;
 
 use crate::engine::{Conn, Dialect};
-use crate::ops::{accounts, caps, cards, contacts, conversations as convs, ledger, messages, payments, pins, sync};
+use crate::ops::{
+    accounts, caps, cards, contacts, conversations as convs, identity, ledger, messages, payments, pins, sync,
+};
 use crate::postgres::PgConn;
 use crate::readers::Readers;
 use crate::records::*;
@@ -169,6 +172,44 @@ impl Store for SqlStore {
     async fn discover(&self, hashes: &[String]) -> StoreResult<Vec<(String, UserRecord)>> {
         let hashes = hashes.to_vec();
         self.readers.run(move |c| accounts::discover(c, &hashes)).await
+    }
+
+    async fn claims(&self, user: UserId) -> StoreResult<Vec<ClaimRecord>> {
+        self.readers.run(move |c| identity::claims(c, user)).await
+    }
+
+    async fn record_code(
+        &self,
+        user: UserId,
+        kind: IdentifierKind,
+        code_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<ClaimRecord> {
+        let code_hash = code_hash.to_owned();
+        self.writer
+            .run(move |tx| identity::record_code(tx, user, kind, &code_hash, now_ms))
+            .await
+    }
+
+    async fn confirm_claim(
+        &self,
+        user: UserId,
+        kind: IdentifierKind,
+        code_hash: &str,
+        phone_hash: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<crate::Confirmed> {
+        let (code_hash, phone_hash) = (code_hash.to_owned(), phone_hash.map(str::to_owned));
+        self.writer
+            .run(move |tx| identity::confirm(tx, user, kind, &code_hash, phone_hash.as_deref(), now_ms))
+            .await
+    }
+
+    async fn spend_budget(&self, budget: &str, day: i64, amount: i64, limit: i64) -> StoreResult<i64> {
+        let budget = budget.to_owned();
+        self.writer
+            .run(move |tx| identity::spend(tx, &budget, day, amount, limit))
+            .await
     }
 
     async fn create_session(

@@ -26,6 +26,21 @@ pub fn profile(user: &UserRecord) -> api::Profile {
         region: user.region.code().to_owned(),
         language: user.language.code().to_owned(),
         created_at_ms: user.created_at_ms,
+        unverified: Vec::new(),
+    }
+}
+
+/// The profile with the claims still waiting for their codes.
+pub fn profile_with_claims(user: &UserRecord, claims: &[ClaimRecord]) -> api::Profile {
+    api::Profile {
+        unverified: claims
+            .iter()
+            .map(|c| api::Unverified {
+                kind: c.kind.as_str().to_owned(),
+                value: c.value.clone(),
+            })
+            .collect(),
+        ..profile(user)
     }
 }
 

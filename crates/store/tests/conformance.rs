@@ -20,10 +20,11 @@ use qiao_domain::identity::{Language, Phone, Region};
 use qiao_domain::ids::{ClientMsgId, ConversationId, MessageId, SessionId, StreamPos, UserId};
 use qiao_domain::limits::{MAX_GROUP_MEMBERS, RECALL_WINDOW_MS};
 use qiao_domain::message::{BlobHash, Content, Draft};
+use qiao_domain::verification::IdentifierKind;
 use qiao_domain::Error;
 use qiao_store::{
-    CommittedEvent, EventRecord, EventSink, GroupUpdate, Location, MessageRecord, NewUser, ProfileUpdate, ReceiptKind,
-    RequestStatus, Store, StoreError, UploadRecord, UserLookup, UserRecord,
+    CommittedEvent, Confirmed, EventRecord, EventSink, GroupUpdate, Location, MessageRecord, NewUser, ProfileUpdate,
+    ReceiptKind, RequestStatus, Store, StoreError, UploadRecord, UserLookup, UserRecord,
 };
 use serde_json::Value as Json;
 
@@ -277,6 +278,7 @@ conformance!(
     users_qiao_id,
     users_update_profile,
     users_discover,
+    claims_and_codes,
     sessions_lifecycle,
     contacts_request,
     contacts_accept,
@@ -334,8 +336,27 @@ fn new_user(n: u32, name: &str) -> NewUser {
     }
 }
 
+/// Proves a claimed phone or email with a code whose hash the test chose.
+async fn prove(store: &dyn Store, user: UserId, kind: IdentifierKind) -> UserRecord {
+    store.record_code(user, kind, "code-hash", T0).await.unwrap();
+    let claims = store.claims(user).await.unwrap();
+    let claim = claims.iter().find(|c| c.kind == kind).unwrap();
+    let phone_hash = (kind == IdentifierKind::Phone).then(|| Phone::parse(&claim.value).unwrap().discovery_hash());
+    match store
+        .confirm_claim(user, kind, "code-hash", phone_hash.as_deref(), T0)
+        .await
+        .unwrap()
+    {
+        Confirmed::Proven(user) => user,
+        Confirmed::Wrong => panic!("the code was right"),
+    }
+}
+
+/// A user whose phone and email are proven.
 async fn mk_user(store: &dyn Store, n: u32) -> UserRecord {
-    store.create_user(new_user(n, &format!("User {n}"))).await.unwrap()
+    let user = store.create_user(new_user(n, &format!("User {n}"))).await.unwrap();
+    prove(store, user.id, IdentifierKind::Phone).await;
+    prove(store, user.id, IdentifierKind::Email).await
 }
 
 async fn mk_users(store: &dyn Store, ns: std::ops::RangeInclusive<u32>) -> Vec<UserId> {
@@ -477,8 +498,28 @@ async fn users_create_and_find(store: Arc<dyn Store>, sink: Arc<RecordingSink>) 
         })
         .await
         .unwrap();
+    // Claimed, not proven: the account has them only once their codes come back.
+    assert_eq!((a.phone.clone(), a.email.clone()), (None, None));
+    let claims: Vec<(IdentifierKind, String)> = store
+        .claims(a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.kind, c.value))
+        .collect();
+    assert_eq!(
+        claims,
+        vec![
+            (IdentifierKind::Email, "alice@example.com".to_owned()),
+            (IdentifierKind::Phone, phone_a.clone())
+        ]
+    );
+    assert_eq!(store.find_user(UserLookup::Phone(phone_a.clone())).await.unwrap(), None);
+    prove(&*store, a.id, IdentifierKind::Phone).await;
+    let a = prove(&*store, a.id, IdentifierKind::Email).await;
     assert_eq!(a.phone.as_deref(), Some(phone_a.as_str()));
     assert_eq!(a.email.as_deref(), Some("alice@example.com"));
+    assert!(store.claims(a.id).await.unwrap().is_empty());
     assert_eq!(a.password_hash, "hash-a");
     assert_eq!(a.display_name, "Alice");
     assert_eq!((a.region, a.language), (Region::Cn, Language::ZhCn));
@@ -496,10 +537,12 @@ async fn users_create_and_find(store: Arc<dyn Store>, sink: Arc<RecordingSink>) 
         now_ms: T0 + 1,
     };
     let b = store.create_user(email_only("bob@example.com", "Bob")).await.unwrap();
+    let b = prove(&*store, b.id, IdentifierKind::Email).await;
     let c = store
         .create_user(email_only("carol@example.com", "Carol"))
         .await
         .unwrap();
+    let c = prove(&*store, c.id, IdentifierKind::Email).await;
     assert_eq!(b.phone, None);
     assert_eq!((b.region, b.language), (Region::Us, Language::EnUs));
     assert!(a.id != b.id && b.id != c.id && a.id != c.id);
@@ -698,6 +741,8 @@ async fn users_discover(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
     let mut no_phone = new_user(3, "No Phone");
     (no_phone.phone, no_phone.phone_hash) = (None, None);
     store.create_user(no_phone).await.unwrap();
+    // A claimed, unproven number is never discovered.
+    store.create_user(new_user(4, "Unproven")).await.unwrap();
 
     let hash = |n| Phone::parse(&phone(n)).unwrap().discovery_hash();
     let found = store
@@ -708,6 +753,107 @@ async fn users_discover(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
     assert_eq!(store.discover(&[hash(2)]).await.unwrap(), vec![(hash(2), b)]);
     assert!(store.discover(&[]).await.unwrap().is_empty());
     assert!(store.discover(&[hash(3)]).await.unwrap().is_empty());
+    assert!(store.discover(&[hash(4)]).await.unwrap().is_empty());
+}
+
+async fn claims_and_codes(store: Arc<dyn Store>, sink: Arc<RecordingSink>) {
+    use qiao_domain::verification::{CODE_TTL_MS, MAX_CODE_TRIES, RESEND_AFTER_MS};
+    let a = store.create_user(new_user(1, "A")).await.unwrap().id;
+    let b = store.create_user(new_user(2, "B")).await.unwrap().id;
+    let phone_a = phone(1);
+    assert_rejected!(
+        store,
+        sink,
+        store.confirm_claim(a, IdentifierKind::Phone, "x", None, T0),
+        Error::VerificationCodeExpired
+    );
+    store.record_code(a, IdentifierKind::Phone, "h1", T0).await.unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.record_code(a, IdentifierKind::Phone, "h2", T0 + RESEND_AFTER_MS - 1),
+        Error::CodeSentRecently
+    );
+    // Wrong codes are counted (an answer, not an error, so the count stays).
+    for _ in 0..MAX_CODE_TRIES {
+        let wrong = store
+            .confirm_claim(a, IdentifierKind::Phone, "bad", None, T0 + 1)
+            .await
+            .unwrap();
+        assert_eq!(wrong, Confirmed::Wrong);
+    }
+    assert_rejected!(
+        store,
+        sink,
+        store.confirm_claim(a, IdentifierKind::Phone, "h1", None, T0 + 2),
+        Error::VerificationCodeExpired
+    );
+    // A new code starts afresh, and expires in its time.
+    store
+        .record_code(a, IdentifierKind::Phone, "h3", T0 + RESEND_AFTER_MS)
+        .await
+        .unwrap();
+    assert_rejected!(
+        store,
+        sink,
+        store.confirm_claim(a, IdentifierKind::Phone, "h3", None, T0 + RESEND_AFTER_MS + CODE_TTL_MS),
+        Error::VerificationCodeExpired
+    );
+    store
+        .record_code(a, IdentifierKind::Phone, "h4", T0 + 2 * RESEND_AFTER_MS)
+        .await
+        .unwrap();
+    // B claims A's number too; A proves it first; B's proof is then refused.
+    let mut same = new_user(3, "B2");
+    same.phone = Some(phone_a.clone());
+    let b2 = store.create_user(same).await.unwrap().id;
+    store.record_code(b2, IdentifierKind::Phone, "hb", T0).await.unwrap();
+    let proven = store
+        .confirm_claim(
+            a,
+            IdentifierKind::Phone,
+            "h4",
+            Some("hash-of-a"),
+            T0 + 2 * RESEND_AFTER_MS + 1,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(proven, Confirmed::Proven(ref u) if u.phone.as_deref() == Some(phone_a.as_str())));
+    assert_rejected!(
+        store,
+        sink,
+        store.confirm_claim(b2, IdentifierKind::Phone, "hb", Some("hash-of-a"), T0 + 1),
+        Error::PhoneTaken
+    );
+    let mut email_only = new_user(4, "Mail");
+    (email_only.phone, email_only.phone_hash) = (None, None);
+    let mail = store.create_user(email_only).await.unwrap().id;
+    assert_rejected!(
+        store,
+        sink,
+        store.record_code(mail, IdentifierKind::Phone, "x", T0),
+        Error::NothingToVerify
+    );
+    assert_eq!(store.claims(b).await.unwrap().len(), 2, "B's own claims are untouched");
+    // Daily budgets.
+    assert_eq!(store.spend_budget("lookup:user:1", 7, 3, 5).await.unwrap(), 2);
+    assert_rejected!(
+        store,
+        sink,
+        store.spend_budget("lookup:user:1", 7, 3, 5),
+        Error::LookupBudgetSpent
+    );
+    assert_eq!(store.spend_budget("lookup:user:1", 7, 2, 5).await.unwrap(), 0);
+    assert_eq!(
+        store.spend_budget("lookup:user:1", 8, 5, 5).await.unwrap(),
+        0,
+        "a new day"
+    );
+    assert_eq!(
+        store.spend_budget("lookup:user:2", 7, 1, 5).await.unwrap(),
+        4,
+        "another budget"
+    );
 }
 
 // ---------------------------------------------------------------- sessions

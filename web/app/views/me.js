@@ -67,6 +67,19 @@ export function meView(root, { onLogout }) {
           ),
         ),
       ),
+      (me.unverified || []).length
+        ? h(
+            'div',
+            { class: 'group-rows' },
+            row({
+              href: '#/me/verify',
+              testid: 'me-verify',
+              lead: icon('shield', 'icon row-icon'),
+              title: h('span', { class: 'row-title', i18n: 'verify_needed' }),
+              chevron: true,
+            }),
+          )
+        : null,
       qiao,
       qr,
       h(

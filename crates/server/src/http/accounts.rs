@@ -9,6 +9,7 @@ use qiao_api as api;
 use qiao_domain::identity::{DisplayName, Email, Identifier, Language, Password, Phone, QiaoId, Region};
 use qiao_domain::ids::{SessionId, UserId};
 use qiao_domain::message::BlobHash;
+use qiao_domain::verification::IdentifierKind;
 use qiao_domain::Error;
 use qiao_store::{wire, NewUser, ProfileUpdate, UserLookup};
 use serde::Deserialize;
@@ -82,7 +83,18 @@ pub async fn register(
             now_ms: app.clock.now_ms(),
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(start_session(&app, user, &device).await?)))
+    // A code goes to each claimed phone and email at once; if sending fails,
+    // the account still exists and the client asks again later.
+    let claims = app.store.claims(user.id).await?;
+    for claim in &claims {
+        if let Err(e) = app.identity.send_code(user.id, claim.kind).await {
+            tracing::warn!(user = user.id.0, error = %e, "no code sent at sign-up");
+        }
+    }
+    let unverified = wire::profile_with_claims(&user, &claims).unverified;
+    let mut auth = start_session(&app, user, &device).await?;
+    auth.user.unverified = unverified;
+    Ok((StatusCode::CREATED, Json(auth)))
 }
 
 /// The lookup of a normalized identifier.
@@ -163,7 +175,38 @@ pub async fn revoke_session(State(app): State<AppState>, auth: AuthUser, Path(id
 
 #[utoipa::path(get, path = "/api/me", tag = "accounts", responses((status = 200, body = api::Profile)), security(("bearer" = [])))]
 pub async fn me(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json<api::Profile>> {
-    Ok(Json(wire::profile(&app.store.user(auth.user).await?)))
+    let user = app.store.user(auth.user).await?;
+    let claims = app.store.claims(auth.user).await?;
+    Ok(Json(wire::profile_with_claims(&user, &claims)))
+}
+
+#[utoipa::path(post, path = "/api/me/verification", tag = "accounts", request_body = api::SendCodeRequest,
+    responses((status = 204), (status = 400, body = api::ErrorBody), (status = 409, body = api::ErrorBody),
+        (status = 429, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn send_code(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    ApiJson(req): ApiJson<api::SendCodeRequest>,
+) -> ApiResult<StatusCode> {
+    let kind = IdentifierKind::parse(&req.kind)?;
+    app.identity.send_code(auth.user, kind).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/me/verification/confirm", tag = "accounts", request_body = api::ConfirmCodeRequest,
+    responses((status = 200, body = api::Profile), (status = 400, body = api::ErrorBody), (status = 409, body = api::ErrorBody),
+        (status = 410, body = api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn confirm_code(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    ApiJson(req): ApiJson<api::ConfirmCodeRequest>,
+) -> ApiResult<Json<api::Profile>> {
+    let kind = IdentifierKind::parse(&req.kind)?;
+    let user = app.identity.confirm(auth.user, kind, &req.code).await?;
+    let claims = app.store.claims(auth.user).await?;
+    Ok(Json(wire::profile_with_claims(&user, &claims)))
 }
 
 #[utoipa::path(patch, path = "/api/me", tag = "accounts", request_body = api::UpdateProfileRequest,
@@ -248,13 +291,15 @@ pub struct SearchQuery {
     responses((status = 200, body = Vec<api::UserSummary>)), security(("bearer" = [])))]
 pub async fn search(
     State(app): State<AppState>,
-    _auth: AuthUser,
+    auth: AuthUser,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Vec<api::UserSummary>>> {
-    // Lookups by phone number are how numbers get enumerated: limit them like other public calls.
+    // Lookups by phone number are how numbers get enumerated: limited per
+    // minute by address, and per day by account and by address.
     app.limits.public(peer.ip())?;
     let Query(query) = query.map_err(|_| ApiError(Error::InvalidRequest))?;
+    app.identity.spend_lookups(auth.user, peer.ip(), 1).await?;
     let found = match Identifier::parse(&query.q) {
         Some(identifier) => app.store.find_user(lookup_of(&identifier)).await?,
         None => None,

@@ -35,6 +35,10 @@ pub async fn discover(
     if !req.phone_hashes.iter().all(|h| is_sha256_hex(h)) {
         return Err(Error::InvalidRequest.into());
     }
+    // Each number asked about is one lookup of today's budgets.
+    app.identity
+        .spend_lookups(auth.user, peer.ip(), req.phone_hashes.len())
+        .await?;
     let found = app.store.discover(&req.phone_hashes).await?;
     Ok(Json(
         found

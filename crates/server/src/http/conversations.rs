@@ -4,10 +4,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use qiao_api as api;
+use qiao_domain::conversation::announcement;
 use qiao_domain::conversation::Role;
 use qiao_domain::identity::parse_text;
 use qiao_domain::ids::{ConversationId, UserId};
-use qiao_domain::limits::{MAX_ANNOUNCEMENT_CHARS, MAX_GROUP_NAME_CHARS, MAX_INVITE_BATCH};
+use qiao_domain::limits::{MAX_GROUP_NAME_CHARS, MAX_INVITE_BATCH};
 use qiao_domain::Error;
 use qiao_store::{wire, GroupUpdate};
 
@@ -99,12 +100,7 @@ pub async fn update(
         .as_deref()
         .map(|n| parse_text(n, MAX_GROUP_NAME_CHARS))
         .transpose()?;
-    let announcement = match req.announcement.as_deref().map(str::trim) {
-        None => None,
-        Some("") => Some(String::new()),
-        Some(text) if text.chars().count() > MAX_ANNOUNCEMENT_CHARS => return Err(Error::TooLong.into()),
-        Some(text) => Some(text.to_owned()),
-    };
+    let announcement = req.announcement.as_deref().map(announcement).transpose()?;
     if name.is_none() && announcement.is_none() {
         return Err(Error::InvalidRequest.into());
     }

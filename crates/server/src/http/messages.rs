@@ -47,6 +47,7 @@ pub async fn send_message(
     req: &api::SendMessageRequest,
 ) -> ApiResult<Sent> {
     let (client_id, draft) = parse_send(req)?;
+    app.limits.message(sender)?;
     let sent = app.store.send(sender, id, client_id, draft, app.clock.now_ms()).await?;
     if sent.created {
         app.metrics.messages_sent.inc();

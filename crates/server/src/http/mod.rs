@@ -55,6 +55,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::sessions))
         .routes(routes!(accounts::revoke_session))
         .routes(routes!(accounts::me, accounts::update_me))
+        .routes(routes!(accounts::send_code))
+        .routes(routes!(accounts::confirm_code))
         .routes(routes!(accounts::set_qiao_id))
         .routes(routes!(accounts::my_qr))
         .routes(routes!(accounts::search))
@@ -157,6 +159,41 @@ pub async fn track(State(app): State<AppState>, request: Request, next: Next) ->
         .http_requests
         .with_label_values(&[&method, &route, response.status().as_str()])
         .inc();
+    response
+}
+
+/// Longest request target (path and query) served; longer ones answer
+/// `uri_too_long` in Qiao's error format. (Past 64 KiB the HTTP layer itself
+/// refuses the request line, before any of Qiao's code runs.)
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Refuses over-long request targets in Qiao's own error format.
+pub async fn uri_limit(request: Request, next: Next) -> Response {
+    let length = request.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if length > MAX_URI_BYTES {
+        return crate::error::ApiError(qiao_domain::Error::UriTooLong).into_response();
+    }
+    next.run(request).await
+}
+
+/// Headers every response carries: the page may only load Qiao's own
+/// scripts, styles and connections, and may not be framed by another site.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    use axum::http::header::{
+        HeaderValue, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    };
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
 }
 

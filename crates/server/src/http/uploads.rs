@@ -40,6 +40,7 @@ pub async fn upload(
     if body.is_empty() {
         return Err(Error::InvalidRequest.into());
     }
+    app.limits.upload(auth.user, body.len())?;
     let mime = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

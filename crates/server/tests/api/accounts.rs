@@ -52,8 +52,16 @@ both_stores! {
                 "en-US")
             .await;
         let emily: api::AuthResponse = reply.typed();
-        assert_eq!(emily.user.email.as_deref(), Some("emily@example.com"));
+        // The address counts only once proven with the code sent to it.
+        assert_eq!(emily.user.email, None);
+        assert_eq!(emily.user.unverified, vec![api::Unverified { kind: "email".into(), value: "emily@example.com".into() }]);
         let user = TestUser { id: emily.user.id, token: emily.token, phone: String::new(), password: "hunter2hunter2".into() };
+        let early = app.request(Method::POST, "/api/auth/login", None,
+            Some(json!({"identifier": "emily@example.com", "password": "hunter2hunter2"})), "en-US").await;
+        early.assert_error(401, "bad_credentials");
+        let code = app.last_code("emily@example.com");
+        let proven: api::Profile = app.post(&user, "/api/me/verification/confirm", json!({"kind": "email", "code": code})).await.typed();
+        assert_eq!((proven.email.as_deref(), proven.unverified.len()), (Some("emily@example.com"), 0));
 
         let profile: api::Profile = app.call(Method::PUT, &user, "/api/me/qiao-id", Some(json!({"qiao_id": "Emily_NYC"}))).await.typed();
         assert_eq!(profile.qiao_id.as_deref(), Some("emily_nyc"));

@@ -162,3 +162,112 @@ both_stores! {
         assert!(matches!(ws.next_frame().await, api::ServerFrame::Pong), "nothing from the conversation came first");
     }
 }
+
+both_stores! {
+    /// Hole 8 of the outside review, item by item.
+    async fn the_smaller_holes_are_closed(app: TestApp) {
+        let lin = app.register("Lin").await;
+        let emily = app.register("Emily").await;
+        let chat = app.befriend(&lin, &emily).await;
+        let group = app.create_group(&lin, "G", &[&emily]).await;
+        let before = snapshot(&app, &[&lin, &emily]).await;
+        // A NUL (or another control character) in a message or announcement:
+        // PostgreSQL answered 500 and logged an ERROR; now it is bad input on both.
+        for text in ["nul\u{0}inside", "escape\u{1b}[31m"] {
+            app.post(&lin, &format!("/api/conversations/{chat}/messages"), json!({"client_msg_id": "n1", "type": "text", "text": text}))
+                .await.assert_error(400, "invalid_text");
+            app.call(Method::PATCH, &lin, &format!("/api/conversations/{group}"), Some(json!({"announcement": text})))
+                .await.assert_error(400, "invalid_text");
+        }
+        // A JSON array is not a body with named fields.
+        app.post(&lin, "/api/friend-requests", json!([emily.id, "positional"])).await.assert_error(400, "invalid_request");
+        assert_eq!(snapshot(&app, &[&lin, &emily]).await, before);
+        // Lines and tabs are text.
+        app.post(&lin, &format!("/api/conversations/{chat}/messages"), json!({"client_msg_id": "n2", "type": "text", "text": "two\nlines\tand a tab"}))
+            .await.ok();
+
+        // An over-long address is answered in Qiao's format and language.
+        let long = format!("/api/users/search?q={}", "x".repeat(9 * 1024));
+        let reply = app.request(Method::GET, &long, Some(&lin.token), None, "zh-CN").await;
+        assert_eq!(reply.assert_error(414, "uri_too_long"), "请求地址过长。");
+
+        // Every answer says the page may not be framed and loads only its own code.
+        for path in ["/", "/api/me", "/api/no/such/route"] {
+            let response = app.http.get(app.url(path)).bearer_auth(&lin.token).send().await.unwrap();
+            let headers = response.headers();
+            let csp = headers.get("content-security-policy").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"), "{path}: {csp}");
+            assert_eq!(headers.get("x-frame-options").unwrap(), "DENY");
+            assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
+        }
+    }
+}
+
+mod write_limits {
+    use super::*;
+
+    /// Hole 8: 300 messages in 0.4 s went through, and uploads had no limit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_user_can_not_flood() {
+        let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+            c.messages_per_user_per_second = 1;
+            c.message_burst_per_user = 20;
+            c.upload_mib_per_user_per_hour = 1;
+            c.max_upload_bytes = 1024 * 1024;
+        })
+        .await;
+        let lin = app.register("Lin").await;
+        let emily = app.register("Emily").await;
+        let chat = app.befriend(&lin, &emily).await;
+        let sends = (0..40).map(|i| {
+            let (app, lin) = (&app, &lin);
+            async move {
+                app.post(
+                    lin,
+                    &format!("/api/conversations/{chat}/messages"),
+                    json!({"client_msg_id": format!("f{i}"), "type": "text", "text": "spam"}),
+                )
+                .await
+            }
+        });
+        let replies = futures_util::future::join_all(sends).await;
+        let sent = replies.iter().filter(|r| r.status.as_u16() == 201).count();
+        for r in replies.iter().filter(|r| r.status.as_u16() != 201) {
+            r.assert_error(429, "sending_too_fast");
+        }
+        assert!((20..=21).contains(&sent), "the burst, and at most one more: {sent}");
+        assert_eq!(app.history(&emily, chat).await.len(), sent);
+        // Emily is not limited by Lin's flood.
+        app.send_text(&emily, chat, "fine").await;
+
+        // Uploads: about a MiB an hour here.
+        let png = {
+            let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+            bytes.resize(600 * 1024, 7);
+            bytes
+        };
+        let upload = |body: Vec<u8>| {
+            let (app, lin) = (&app, &lin);
+            async move {
+                app.http
+                    .post(app.url("/api/uploads"))
+                    .bearer_auth(&lin.token)
+                    .header("Content-Type", "image/png")
+                    .header("Accept-Language", "en-US")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(upload(png.clone()).await.status().as_u16(), 201);
+        let mut second = png.clone();
+        second[100] = 8;
+        let refused = upload(second).await;
+        assert_eq!(refused.status().as_u16(), 429);
+        assert_eq!(
+            refused.json::<api::ErrorBody>().await.unwrap().code,
+            "upload_quota_exceeded"
+        );
+    }
+}

@@ -149,6 +149,9 @@ impl TestApp {
             argon2_iterations: 1,
             login_per_address_per_minute: 10_000,
             public_per_address_per_minute: 10_000,
+            // Tests send bursts no person would; the limits have tests of their own.
+            messages_per_user_per_second: 100_000,
+            message_burst_per_user: 100_000,
             max_upload_bytes: 64 * 1024,
             ..Config::default()
         };
@@ -249,8 +252,42 @@ impl TestApp {
         self.register_in("US", name).await
     }
 
-    /// A user of a region: CN users get a +86 number and zh-CN, US users +1 and en-US.
+    /// The last one-time code the sandbox outbox sent to `to`.
+    pub fn last_code(&self, to: &str) -> String {
+        let sent = self.state.outbox.sent_to(to);
+        let body = &sent.last().unwrap_or_else(|| panic!("nothing was sent to {to}")).body;
+        let digits: String = body
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|part| part.len() == 6)
+            .unwrap_or_else(|| panic!("no code in {body:?}"))
+            .to_owned();
+        digits
+    }
+
+    /// Proves the user's phone with the code the sandbox sent.
+    pub async fn verify_phone(&self, user: &TestUser) {
+        let code = self.last_code(&user.phone);
+        let profile: api::Profile = self
+            .post(
+                user,
+                "/api/me/verification/confirm",
+                json!({"kind": "phone", "code": code}),
+            )
+            .await
+            .typed();
+        assert_eq!(profile.phone.as_deref(), Some(user.phone.as_str()));
+    }
+
+    /// A user of a region (CN users get a +86 number and zh-CN, US users +1
+    /// and en-US), phone proven.
     pub async fn register_in(&self, region: &str, name: &str) -> TestUser {
+        let user = self.register_unverified(region, name).await;
+        self.verify_phone(&user).await;
+        user
+    }
+
+    /// A user whose phone still waits for its code.
+    pub async fn register_unverified(&self, region: &str, name: &str) -> TestUser {
         let n = self.unique();
         let (phone, language) = match region {
             "CN" => (format!("+8613{:09}", n), "zh-CN"),

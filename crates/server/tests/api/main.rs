@@ -11,6 +11,7 @@ mod chat;
 mod cluster;
 mod contacts;
 mod groups;
+mod identity;
 mod money_holes;
 mod operations;
 mod payments;

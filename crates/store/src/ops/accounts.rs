@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use qiao_domain::event::EventKind;
 use qiao_domain::ids::{SessionId, UserId};
+use qiao_domain::verification::IdentifierKind;
 use qiao_domain::Error as Rejection;
 
 use super::{require_user, user_from_row, USER_COLUMNS};
@@ -32,13 +33,12 @@ pub fn create_user(tx: &mut Tx<'_>, new: NewUser) -> StoreResult<UserRecord> {
             return Err(Rejection::EmailTaken.into());
         }
     }
+    // The phone and email are claims until proven with a code; they don't
+    // count for sign-in, search or discovery before.
     let row = tx.conn.query_one(
-        "INSERT INTO users (phone, phone_hash, email, password_hash, display_name, region, language, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO users (password_hash, display_name, region, language, created_at_ms)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
         params![
-            new.phone.clone(),
-            new.phone_hash.clone(),
-            new.email.clone(),
             new.password_hash.as_str(),
             new.display_name.as_str(),
             new.region.code(),
@@ -46,7 +46,14 @@ pub fn create_user(tx: &mut Tx<'_>, new: NewUser) -> StoreResult<UserRecord> {
             new.now_ms
         ],
     )?;
-    require_user(tx.conn, UserId(row.int(0)?))
+    let id = UserId(row.int(0)?);
+    if let Some(phone) = &new.phone {
+        super::identity::claim(tx, id, IdentifierKind::Phone, phone)?;
+    }
+    if let Some(email) = &new.email {
+        super::identity::claim(tx, id, IdentifierKind::Email, email)?;
+    }
+    require_user(tx.conn, id)
 }
 
 pub fn users(conn: &mut dyn Conn, ids: &[UserId]) -> StoreResult<Vec<UserRecord>> {

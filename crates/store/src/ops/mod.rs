@@ -6,6 +6,7 @@ pub mod caps;
 pub mod cards;
 pub mod contacts;
 pub mod conversations;
+pub mod identity;
 pub mod ledger;
 pub mod messages;
 pub mod payments;
