@@ -1,7 +1,11 @@
 //! `qiao`: the server and its command-line client in one binary.
 
+mod account;
+mod chat;
 mod cli;
+mod client;
 mod pay;
+mod texts;
 
 fn main() -> anyhow::Result<()> {
     cli::main()

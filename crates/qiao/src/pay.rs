@@ -1,7 +1,11 @@
-//! Client commands that move or show money beyond top-ups: the PIN,
-//! withdrawals, transfers and red packets in chats, the statement (and its
-//! CSV), the pay-later line and repayment. Amounts are decimals in the
-//! wallet's currency (`12.50`); the server gets exact minor units.
+//! Money commands: the wallet, cards, top-ups and withdrawals, the PIN,
+//! transfers and red packets in chats, the statement (and its CSV), the
+//! pay-later line and repayment. Amounts are decimals in the wallet's
+//! currency (`12.50`); the server gets exact minor units. Every command that
+//! moves money is safe to run again after a failure: a try that got no
+//! answer keeps its idempotency key beside the profile, and the next run of
+//! the same command retries it instead of moving money twice. PINs and
+//! passwords not given are asked for without echo.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -9,15 +13,46 @@ use qiao_api as api;
 use qiao_domain::money::{Currency, Money};
 use serde_json::json;
 
-use crate::cli::Client;
+use crate::client::{local_time, secret, Client, Names, PendingKeys, Profile};
 
 #[derive(Subcommand)]
 pub enum PayCommand {
-    /// Set or change the six-digit payment PIN (needs the account password).
+    /// Show balances, the pay-later line, today's limits and bound cards.
+    Wallet,
+    /// Bind a card (sandbox test cards: see the README), confirmed with the PIN or the password.
+    BindCard {
+        number: String,
+        /// `debit` or `credit`, as your region allows.
+        #[arg(long, default_value = "debit")]
+        funding: String,
+        #[arg(long, env = "QIAO_PIN")]
+        pin: Option<String>,
+        #[arg(long, env = "QIAO_PASSWORD")]
+        password: Option<String>,
+    },
+    /// Top up the wallet from a bound debit card, e.g. `qiao top-up 1 100.00`.
+    TopUp { card_id: i64, amount: String },
+    /// Set or change the six-digit payment PIN (with the account password, or `--current-pin`).
     SetPin {
         pin: String,
         #[arg(long, env = "QIAO_PASSWORD")]
-        password: String,
+        password: Option<String>,
+        #[arg(long)]
+        current_pin: Option<String>,
+    },
+    /// Reset a forgotten or locked PIN with the password and a bound card's number.
+    ResetPin {
+        pin: String,
+        #[arg(long)]
+        card: String,
+        #[arg(long, env = "QIAO_PASSWORD")]
+        password: Option<String>,
+    },
+    /// Payments up to AMOUNT need no PIN (0 turns it off; raising it needs the PIN).
+    NoPinLimit {
+        amount: String,
+        #[arg(long, env = "QIAO_PIN")]
+        pin: Option<String>,
     },
     /// Withdraw to a bound debit card, e.g. `qiao withdraw 1 50.00 --pin 135790`.
     Withdraw {
@@ -26,10 +61,13 @@ pub enum PayCommand {
         #[arg(long, env = "QIAO_PIN")]
         pin: Option<String>,
     },
-    /// Send a transfer (转账) into a direct chat.
+    /// Send a transfer (转账): in a direct chat to the other person, in a group to `--to`.
     Transfer {
         conversation_id: i64,
         amount: String,
+        /// The group member who receives it (user id).
+        #[arg(long)]
+        to: Option<i64>,
         #[arg(long, default_value = "")]
         note: String,
         #[arg(long, env = "QIAO_PIN")]
@@ -85,10 +123,6 @@ pub enum PayCommand {
     },
 }
 
-fn new_key() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
 fn show(minor: i64, code: &str) -> String {
     match Currency::parse(code) {
         Ok(currency) => format!("{} {code}", Money { minor, currency }.to_decimal()),
@@ -96,79 +130,237 @@ fn show(minor: i64, code: &str) -> String {
     }
 }
 
-/// The wallet's currency and `amount` in its minor units.
-async fn minor_units(client: &Client, amount: &str) -> anyhow::Result<i64> {
-    let wallet: api::Wallet = client.get("/api/wallet").await?;
-    let code = wallet.balances.first().map(|b| b.currency.clone()).unwrap_or_default();
-    let currency = Currency::parse(&code).map_err(|_| anyhow::anyhow!("unknown wallet currency {code}"))?;
+/// `amount` in minor units of the wallet's currency (kept in the profile,
+/// else asked of the server).
+async fn minor_units(client: &Client, profile: &Profile, amount: &str) -> anyhow::Result<i64> {
+    let code = match &profile.currency {
+        Some(code) => code.clone(),
+        None => {
+            let wallet: api::Wallet = client.get("/api/wallet").await?;
+            wallet.balances.first().map(|b| b.currency.clone()).unwrap_or_default()
+        }
+    };
+    to_minor(client, amount, &code)
+}
+
+fn to_minor(client: &Client, amount: &str, code: &str) -> anyhow::Result<i64> {
+    let currency = Currency::parse(code).map_err(|_| anyhow::anyhow!("unknown currency {code}"))?;
     Ok(Money::parse_decimal(amount, currency)
-        .map_err(|_| anyhow::anyhow!("{amount} is not an amount of {code}"))?
+        .map_err(|_| anyhow::anyhow!(client.texts.not_an_amount(amount, code)))?
         .minor)
 }
 
-fn print_payment(p: &api::ChatPayment) {
+async fn print_payment(client: &Client, names: &mut Names, p: &api::ChatPayment) {
+    let t = client.texts;
+    let amount = show(p.total_minor, &p.currency);
     println!(
-        "{} {} in conversation {}: {} ({}), {}/{} opened",
-        p.kind,
-        p.id,
-        p.conversation_id,
-        show(p.total_minor, &p.currency),
-        p.status,
-        p.opened_count,
-        p.shares
+        "{}",
+        t.payment(
+            &p.kind,
+            p.id,
+            p.conversation_id,
+            &amount,
+            &p.status,
+            p.opened_count,
+            p.shares
+        )
     );
     for o in &p.opened {
+        let who = names.of(client, o.user_id).await;
         let best = if p.best_luck_user_id == Some(o.user_id) {
-            "  best luck"
+            t.best_luck()
         } else {
-            ""
+            String::new()
         };
-        println!("  user {}\t{}{best}", o.user_id, show(o.amount_minor, &p.currency));
+        let line = t.opened_share(&who, &show(o.amount_minor, &p.currency), &local_time(o.opened_at_ms));
+        println!("{line}{best}");
     }
 }
 
-pub async fn run(client: &Client, command: &PayCommand) -> anyhow::Result<()> {
+fn print_line(client: &Client, e: &api::StatementEntry) {
+    let sign = if e.direction == "out" { "-" } else { "+" };
+    let amount = format!("{sign}{}", show(e.amount_minor, &e.currency));
+    let at = local_time(e.at_ms);
+    println!(
+        "{}",
+        client
+            .texts
+            .statement_line(e.id, &at, &e.purpose, &e.reference, &amount, &e.status, &e.account)
+    );
+}
+
+pub async fn run(
+    client: &Client,
+    profile: &Profile,
+    pending: &mut PendingKeys,
+    command: &PayCommand,
+) -> anyhow::Result<()> {
+    let t = client.texts;
+    let mut names = Names::new(profile.user_id);
+    let pin = |given: &Option<String>| secret(given.as_deref(), &t.ask_pin(), "--pin", t);
     match command {
-        PayCommand::SetPin { pin, password } => {
+        PayCommand::Wallet => {
+            let wallet: api::Wallet = client.get("/api/wallet").await?;
+            for b in &wallet.balances {
+                let decimal = |minor| show(minor, &b.currency).replace(&format!(" {}", b.currency), "");
+                println!(
+                    "{}",
+                    t.balance(&b.currency, &decimal(b.balance_minor), &decimal(b.available_minor))
+                );
+            }
+            if let Some(line) = &wallet.credit_line {
+                let (limit, owed) = (
+                    show(line.limit_minor, &line.currency),
+                    show(line.owed_minor, &line.currency),
+                );
+                println!(
+                    "{}",
+                    t.credit_line(&limit, &owed, &show(line.available_minor, &line.currency))
+                );
+            }
+            for l in &wallet.limits {
+                println!(
+                    "{}",
+                    t.limit(
+                        &l.kind,
+                        &show(l.per_operation_minor, &l.currency),
+                        &show(l.per_day_minor, &l.currency),
+                        &show(l.used_today_minor, &l.currency)
+                    )
+                );
+            }
+            let cards: Vec<api::Card> = client.get("/api/wallet/cards").await?;
+            for c in cards {
+                println!("{}", t.card(c.id, &c.brand, &c.last4, &c.funding));
+            }
+        }
+        PayCommand::BindCard {
+            number,
+            funding,
+            pin,
+            password,
+        } => {
+            let (pin, password) = match (pin, password) {
+                (None, None) => {
+                    let secret = secret(None, &t.ask_pin_or_password(), "--pin or --password", t)?;
+                    // Six digits are a PIN; a password is at least eight characters.
+                    if secret.len() == 6 && secret.bytes().all(|b| b.is_ascii_digit()) {
+                        (Some(secret), None)
+                    } else {
+                        (None, Some(secret))
+                    }
+                }
+                (pin, password) => (pin.clone(), password.clone()),
+            };
+            let card: api::Card = client
+                .post(
+                    "/api/wallet/cards",
+                    json!({"number": number, "funding": funding, "pin": pin, "password": password}),
+                )
+                .await?;
+            println!("{}", t.bound_card(card.id, &card.brand, &card.last4, &card.funding));
+        }
+        PayCommand::TopUp { card_id, amount } => {
+            let minor = minor_units(client, profile, amount).await?;
+            let done: api::TopUp = client
+                .post_once(
+                    pending,
+                    "/api/wallet/top-ups",
+                    json!({"card_id": card_id, "amount_minor": minor}),
+                )
+                .await?;
+            let (amount, balance) = (
+                show(done.amount_minor, &done.currency),
+                show(done.balance_minor, &done.currency),
+            );
+            println!("{}", t.topped_up(&amount, &balance));
+        }
+        PayCommand::SetPin {
+            pin,
+            password,
+            current_pin,
+        } => {
+            let password = match current_pin {
+                Some(_) => password.clone(),
+                None => Some(secret(password.as_deref(), &t.ask_password(), "--password", t)?),
+            };
             let _: api::PinStatus = client
                 .call(
                     reqwest::Method::PUT,
                     "/api/wallet/pin",
-                    Some(json!({"password": password, "pin": pin})),
+                    Some(json!({"password": password, "current_pin": current_pin, "pin": pin})),
                 )
                 .await?;
-            println!("payment PIN set");
+            println!("{}", t.pin_set());
         }
-        PayCommand::Withdraw { card_id, amount, pin } => {
-            let minor = minor_units(client, amount).await?;
-            let done: api::Withdrawal = client
+        PayCommand::ResetPin { pin, card, password } => {
+            let password = secret(password.as_deref(), &t.ask_password(), "--password", t)?;
+            let _: api::PinStatus = client
                 .post(
-                    "/api/wallet/withdrawals",
-                    json!({"card_id": card_id, "amount_minor": minor, "idempotency_key": new_key(), "pin": pin}),
+                    "/api/wallet/pin/reset",
+                    json!({"password": password, "card_number": card, "pin": pin}),
                 )
                 .await?;
-            println!(
-                "withdrew {}; balance {}",
+            println!("{}", t.pin_reset());
+        }
+        PayCommand::NoPinLimit { amount, pin: given } => {
+            let wallet: api::Wallet = client.get("/api/wallet").await?;
+            let code = wallet.balances.first().map(|b| b.currency.clone()).unwrap_or_default();
+            let limit = to_minor(client, amount, &code)?;
+            let raising = limit > wallet.pin.no_pin_limit_minor;
+            let pin = if raising { Some(pin(given)?) } else { given.clone() };
+            let status: api::PinStatus = client
+                .call(
+                    reqwest::Method::PUT,
+                    "/api/wallet/pin/no-pin-limit",
+                    Some(json!({"limit_minor": limit, "pin": pin})),
+                )
+                .await?;
+            if status.no_pin_limit_minor > 0 {
+                println!("{}", t.no_pin_limit(&show(status.no_pin_limit_minor, &code)));
+            } else {
+                println!("{}", t.no_pin_off());
+            }
+        }
+        PayCommand::Withdraw {
+            card_id,
+            amount,
+            pin: given,
+        } => {
+            let minor = minor_units(client, profile, amount).await?;
+            let pin = pin(given)?;
+            let done: api::Withdrawal = client
+                .post_once(
+                    pending,
+                    "/api/wallet/withdrawals",
+                    json!({"card_id": card_id, "amount_minor": minor, "pin": pin}),
+                )
+                .await?;
+            let (amount, balance) = (
                 show(done.amount_minor, &done.currency),
-                show(done.balance_minor, &done.currency)
+                show(done.balance_minor, &done.currency),
             );
+            println!("{}", t.withdrew(&amount, &balance));
         }
         PayCommand::Transfer {
             conversation_id,
             amount,
+            to,
             note,
-            pin,
+            pin: given,
             pay_later,
         } => {
-            let minor = minor_units(client, amount).await?;
+            let minor = minor_units(client, profile, amount).await?;
+            let pin = pin(given)?;
             let source = if *pay_later { "pay_later" } else { "balance" };
             let p: api::ChatPayment = client
-                .post(
+                .post_once(
+                    pending,
                     &format!("/api/conversations/{conversation_id}/transfers"),
-                    json!({"idempotency_key": new_key(), "amount_minor": minor, "note": note, "pin": pin, "source": source}),
+                    json!({"amount_minor": minor, "to_user_id": to, "note": note, "pin": pin, "source": source}),
                 )
                 .await?;
-            print_payment(&p);
+            print_payment(client, &mut names, &p).await;
         }
         PayCommand::RedPacket {
             conversation_id,
@@ -176,22 +368,23 @@ pub async fn run(client: &Client, command: &PayCommand) -> anyhow::Result<()> {
             count,
             identical,
             note,
-            pin,
+            pin: given,
         } => {
-            let minor = minor_units(client, amount).await?;
+            let minor = minor_units(client, profile, amount).await?;
+            let pin = pin(given)?;
             let split = if *identical { "identical" } else { "lucky" };
             let p: api::ChatPayment = client
-                .post(
+                .post_once(
+                    pending,
                     &format!("/api/conversations/{conversation_id}/red-packets"),
-                    json!({"idempotency_key": new_key(), "split": split, "amount_minor": minor, "count": count,
-                        "note": note, "pin": pin}),
+                    json!({"split": split, "amount_minor": minor, "count": count, "note": note, "pin": pin}),
                 )
                 .await?;
-            print_payment(&p);
+            print_payment(client, &mut names, &p).await;
         }
         PayCommand::Payment { payment_id } => {
             let p: api::ChatPayment = client.get(&format!("/api/payments/{payment_id}")).await?;
-            print_payment(&p);
+            print_payment(client, &mut names, &p).await;
         }
         PayCommand::AcceptTransfer { payment_id } | PayCommand::DeclineTransfer { payment_id } => {
             let verb = if matches!(command, PayCommand::AcceptTransfer { .. }) {
@@ -202,19 +395,19 @@ pub async fn run(client: &Client, command: &PayCommand) -> anyhow::Result<()> {
             let p: api::ChatPayment = client
                 .post(&format!("/api/payments/{payment_id}/{verb}"), json!({}))
                 .await?;
-            print_payment(&p);
+            print_payment(client, &mut names, &p).await;
         }
         PayCommand::Open { payment_id } => {
             let opened: api::OpenedRedPacket = client
                 .post(&format!("/api/payments/{payment_id}/open"), json!({}))
                 .await?;
-            println!("you got {}", show(opened.amount_minor, &opened.currency));
+            println!("{}", t.you_got(&show(opened.amount_minor, &opened.currency)));
         }
         PayCommand::Statement { limit, before, csv } => {
             if let Some(path) = csv {
                 let text = client.text("/api/wallet/statement.csv").await?;
                 std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-                println!("wrote {}", path.display());
+                println!("{}", t.wrote(&path.display().to_string()));
                 return Ok(());
             }
             let mut path = format!("/api/wallet/statement?limit={limit}");
@@ -223,89 +416,78 @@ pub async fn run(client: &Client, command: &PayCommand) -> anyhow::Result<()> {
             }
             let page: api::Statement = client.get(&path).await?;
             for e in &page.entries {
-                let sign = if e.direction == "out" { "-" } else { "+" };
-                println!(
-                    "{}\t{}\t{} {}\t{sign}{}\t{}\t{}",
-                    e.id,
-                    e.at_ms,
-                    e.purpose,
-                    e.reference,
-                    show(e.amount_minor, &e.currency),
-                    e.status,
-                    e.account
-                );
+                print_line(client, e);
             }
             if let Some(next) = page.next_before {
-                println!("older: --before {next}");
+                println!("{}", t.older(next));
             }
         }
         PayCommand::Entry { entry_id } => {
-            let detail: serde_json::Value = client.get(&format!("/api/wallet/statement/{entry_id}")).await?;
-            let lines: Vec<api::StatementEntry> = serde_json::from_value(detail["lines"].clone())?;
-            for e in &lines {
-                let sign = if e.direction == "out" { "-" } else { "+" };
-                println!(
-                    "entry {}: {} {} {sign}{} {} ({}) at {}",
-                    e.id,
-                    e.purpose,
-                    e.reference,
-                    show(e.amount_minor, &e.currency),
-                    e.account,
-                    e.status,
-                    e.at_ms
-                );
+            let detail: api::EntryDetail = client.get(&format!("/api/wallet/statement/{entry_id}")).await?;
+            for e in &detail.lines {
+                print_line(client, e);
             }
-            if let Ok(card) = serde_json::from_value::<api::Card>(detail["card"].clone()) {
-                println!(
-                    "card {}: {} **** {} ({})",
-                    card.id, card.brand, card.last4, card.funding
-                );
+            if let Some(card) = &detail.card {
+                println!("{}", t.card(card.id, &card.brand, &card.last4, &card.funding));
             }
-            if let Ok(payment) = serde_json::from_value::<api::ChatPayment>(detail["payment"].clone()) {
-                print_payment(&payment);
+            if let Some(payment) = &detail.payment {
+                print_payment(client, &mut names, payment).await;
             }
         }
         PayCommand::Credit { month } => {
             let line: api::CreditLine = client.get("/api/wallet/credit").await?;
-            println!(
-                "limit {}, owed {}, available {}",
+            let (limit, owed) = (
                 show(line.limit_minor, &line.currency),
                 show(line.owed_minor, &line.currency),
-                show(line.available_minor, &line.currency)
+            );
+            println!(
+                "{}",
+                t.credit_line(&limit, &owed, &show(line.available_minor, &line.currency))
             );
             let path = match month {
                 Some(m) => format!("/api/wallet/credit/statement?month={m}"),
                 None => "/api/wallet/credit/statement".to_owned(),
             };
             let s: api::CreditStatement = client.get(&path).await?;
+            let c = &s.currency;
             println!(
-                "{}: opening {}, spent {}, repaid {}, closing {} due {}",
-                s.month,
-                show(s.opening_owed_minor, &s.currency),
-                show(s.spent_minor, &s.currency),
-                show(s.repaid_minor, &s.currency),
-                show(s.closing_owed_minor, &s.currency),
-                s.due_date
+                "{}",
+                t.credit_month(
+                    &s.month,
+                    &show(s.opening_owed_minor, c),
+                    &show(s.spent_minor, c),
+                    &show(s.repaid_minor, c),
+                    &show(s.closing_owed_minor, c),
+                    &s.due_date
+                )
             );
+            for e in &s.entries {
+                print_line(client, e);
+            }
         }
-        PayCommand::Repay { amount, card, pin } => {
+        PayCommand::Repay {
+            amount,
+            card,
+            pin: given,
+        } => {
             let line: api::CreditLine = client.get("/api/wallet/credit").await?;
-            let currency = Currency::parse(&line.currency).map_err(|_| anyhow::anyhow!("unknown currency"))?;
-            let minor = Money::parse_decimal(amount, currency)
-                .map_err(|_| anyhow::anyhow!("{amount} is not an amount of {}", line.currency))?
-                .minor;
-            let source = if card.is_some() { "card" } else { "balance" };
+            let minor = to_minor(client, amount, &line.currency)?;
+            let (source, pin) = match card {
+                Some(_) => ("card", None),
+                None => ("balance", Some(pin(given)?)),
+            };
             let done: api::Repayment = client
-                .post(
+                .post_once(
+                    pending,
                     "/api/wallet/credit/repayments",
-                    json!({"idempotency_key": new_key(), "amount_minor": minor, "source": source, "card_id": card, "pin": pin}),
+                    json!({"amount_minor": minor, "source": source, "card_id": card, "pin": pin}),
                 )
                 .await?;
-            println!(
-                "repaid {}; still owed {}",
+            let (amount, owed) = (
                 show(done.amount_minor, &done.currency),
-                show(done.owed_minor, &done.currency)
+                show(done.owed_minor, &done.currency),
             );
+            println!("{}", t.repaid(&amount, &owed));
         }
     }
     Ok(())

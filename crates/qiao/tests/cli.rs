@@ -212,7 +212,7 @@ async fn the_chat_journey_from_a_terminal() {
         .unwrap();
     let entry = ok(&url, &lin, &["entry", &transfer_entry.to_string()]).await;
     assert!(
-        entry.contains("-10.00 CNY wallet (posted)") && entry.contains(&format!("transfer {transfer} in conversation")),
+        entry.contains("-10.00 CNY\tposted\twallet") && entry.contains(&format!("transfer {transfer} in conversation")),
         "{entry}"
     );
     let csv = dir.path().join("statement.csv");
@@ -224,6 +224,78 @@ async fn the_chat_journey_from_a_terminal() {
     );
     let withdrawn = ok(&url, &lin, &["withdraw", &card.to_string(), "1.62", "--pin", "135790"]).await;
     assert!(withdrawn.contains("balance 80.00 CNY"), "{withdrawn}");
+
+    // Messages show their id (what recall takes), the sender's name and a local time.
+    let sent = ok(&url, &lin, &["send", &conversation.to_string(), "oops"]).await;
+    let message = first_number_after(&sent, "(message");
+    let history = ok(&url, &emily, &["history", &conversation.to_string()]).await;
+    let line = history.lines().find(|l| l.contains("oops")).unwrap().to_owned();
+    assert!(
+        line.contains(&format!("[message {message}]")) && line.contains("Lin: oops"),
+        "{line}"
+    );
+    let now = chrono::Local::now().format("%Y-%m-%d").to_string();
+    assert!(line.contains(&now), "a local date: {line}");
+    assert!(ok(&url, &lin, &["history", &conversation.to_string()])
+        .await
+        .contains("me: oops"));
+    assert!(ok(&url, &lin, &["recall", &message.to_string()])
+        .await
+        .contains("recalled"));
+    // The client's own texts follow --lang.
+    let zh = ok(&url, &lin, &["--lang", "zh-CN", "wallet"]).await;
+    assert!(zh.contains("可用") && zh.contains("银行卡"), "{zh}");
+
+    // The sign-in is readable only by its owner.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&lin).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    // Safe to retry: a top-up that got no answer keeps its key, and running
+    // the same command again retries that top-up instead of making a second.
+    let saved = std::fs::read_to_string(&lin).unwrap();
+    let dead = saved.replace(&url, "http://127.0.0.1:9");
+    std::fs::write(&lin, &dead).unwrap();
+    let unanswered = tokio::task::spawn_blocking({
+        let (url, lin) = (url.clone(), lin.clone());
+        move || qiao(&url, &lin, &["top-up", &card.to_string(), "5.00"])
+    })
+    .await
+    .unwrap();
+    assert!(!unanswered.status.success());
+    assert!(dir.path().join("lin.json.pending").exists(), "the key is kept");
+    std::fs::write(&lin, &saved).unwrap();
+    let retried = tokio::task::spawn_blocking({
+        let (url, lin) = (url.clone(), lin.clone());
+        move || qiao(&url, &lin, &["top-up", &card.to_string(), "5.00"])
+    })
+    .await
+    .unwrap();
+    assert!(retried.status.success());
+    assert!(
+        String::from_utf8_lossy(&retried.stderr).contains("retrying"),
+        "{retried:?}"
+    );
+    assert!(String::from_utf8_lossy(&retried.stdout).contains("balance 85.00 CNY"));
+    assert!(
+        !dir.path().join("lin.json.pending").exists(),
+        "answered: the key is spent"
+    );
+    let again = ok(&url, &lin, &["top-up", &card.to_string(), "5.00"]).await;
+    assert!(
+        again.contains("balance 90.00 CNY"),
+        "a new run is a new top-up: {again}"
+    );
+    // Without a PIN and without a terminal to ask on, a payment says what to give.
+    let no_pin = tokio::task::spawn_blocking({
+        let (url, lin) = (url.clone(), lin.clone());
+        move || qiao(&url, &lin, &["withdraw", &card.to_string(), "1.00"])
+    })
+    .await
+    .unwrap();
+    assert!(String::from_utf8_lossy(&no_pin.stderr).contains("--pin"), "{no_pin:?}");
 
     ok(&url, &lin, &["logout"]).await;
     let after = tokio::task::spawn_blocking(move || qiao(&url, &lin, &["whoami"]))
