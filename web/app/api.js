@@ -118,6 +118,7 @@ export const api = {
     send('POST', `/api/conversations/${id}/receipts`, { json: { kind, up_to_seq: upToSeq } }),
   sendCode: (kind) => send('POST', '/api/me/verification', { json: { kind } }),
   confirmCode: (kind, code) => send('POST', '/api/me/verification/confirm', { json: { kind, code } }),
+  sessions: () => send('GET', '/api/sessions'),
   wallet: () => send('GET', '/api/wallet'),
   cards: () => send('GET', '/api/wallet/cards'),
   // `proof` is { pin } or { password }: binding a card needs one of them.
@@ -126,6 +127,7 @@ export const api = {
     send('POST', '/api/wallet/top-ups', { json: { card_id: cardId, amount_minor: amountMinor, idempotency_key: idempotencyKey } }),
   upload: (blob, contentType) => send('POST', '/api/uploads', { body: blob, contentType }),
   setPin: (password, pin) => send('PUT', '/api/wallet/pin', { json: { password, pin } }),
+  resetPin: (password, cardNumber, pin) => send('POST', '/api/wallet/pin/reset', { json: { password, card_number: cardNumber, pin } }),
   withdraw: (req) => send('POST', '/api/wallet/withdrawals', { json: req }),
   statement: ({ before, limit = 20 } = {}) =>
     send('GET', `/api/wallet/statement?limit=${limit}${before ? `&before=${before}` : ''}`),

@@ -5,7 +5,7 @@ import { api, forgetBlobs, getToken, onUnauthorized, setToken } from './api.js';
 import { avatar, clear, h, icon } from './dom.js';
 import { applyI18n, lang, onLangChange, t } from './i18n.js';
 import { applyPayment, emit, on, pendingIncoming, refreshContacts, refreshConversations, refreshRequests, reset, store, totalUnread } from './store.js';
-import { badge, emptyState, setBadge, showError } from './ui.js';
+import { badge, emptyState, setBadge, showError, toast } from './ui.js';
 import { signInView, signUpView } from './views/auth.js';
 import { verifyView } from './views/verify.js';
 import { chatsView } from './views/chats.js';
@@ -84,6 +84,7 @@ function showAuth(mode) {
 function onAuthed(res) {
   setToken(res.token);
   store.me = res.user;
+  store.sessionId = res.session_id;
   startSession();
   // A new account proves its phone or email first (a code was just sent).
   location.hash = res.user.unverified && res.user.unverified.length ? '#/me/verify' : '#/chats';
@@ -206,6 +207,10 @@ function onEvent(frame, live) {
     case 'payment.updated':
       applyPayment(d);
       break;
+    case 'session.new':
+      // Another device signed in to this account: the owner should know.
+      if (d.id !== store.sessionId) toast({ key: 'new_sign_in', args: { device: d.device_name } });
+      break;
     case 'friend.request':
     case 'friend.declined':
       refreshRequests().catch(() => {});
@@ -240,6 +245,10 @@ function startSession() {
     onFailure: (failures) => {
       // A socket that keeps failing may mean the session was revoked: ask.
       if (failures === 3) api.me().catch(() => {});
+    },
+    // The server closed the socket because this session ended.
+    onEnded: () => {
+      if (store.me) endSession();
     },
   });
   socket.start();
@@ -294,6 +303,14 @@ async function boot() {
     for (;;) {
       try {
         store.me = await api.me();
+        // Which session is this one (its own sign-in is no news to it).
+        api
+          .sessions()
+          .then((list) => {
+            const current = list.find((x) => x.current);
+            if (current) store.sessionId = current.id;
+          })
+          .catch(() => {});
         break;
       } catch (err) {
         if (err.status === 401 || !getToken()) {

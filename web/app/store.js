@@ -7,6 +7,8 @@ import { api } from './api.js';
 
 export const store = {
   me: null,
+  sessionId: null, // this device's session
+
   conversations: [],
   contacts: [],
   requests: { incoming: [], outgoing: [] },
@@ -103,6 +105,7 @@ export function conversationById(id) {
 
 export function reset() {
   store.me = null;
+  store.sessionId = null;
   store.conversations = [];
   store.contacts = [];
   store.requests = { incoming: [], outgoing: [] };

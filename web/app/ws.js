@@ -9,6 +9,8 @@
 import { lang } from './i18n.js';
 
 const CLOSE_TOO_SLOW = 4008;
+// The session ended (signed out elsewhere, revoked, idle): sign in again.
+const CLOSE_SESSION_ENDED = 4001;
 const PING_MS = 25000;
 const MAX_BACKOFF_MS = 30000;
 
@@ -116,6 +118,11 @@ export class EventSocket {
       if (ev.code === CLOSE_TOO_SLOW) {
         this.failures = 0;
         this.connect();
+        return;
+      }
+      if (ev.code === CLOSE_SESSION_ENDED) {
+        this.stopped = true;
+        if (this.opts.onEnded) this.opts.onEnded();
         return;
       }
       this.failures += 1;

@@ -96,8 +96,8 @@ export function conversationView(root, { id }) {
   // ----- header -----
   function renderTitle() {
     if (!conv) return;
-    // Transfers go to one person: direct chats only.
-    transferTile.hidden = conv.kind !== 'direct';
+    // A transfer goes to one person: the peer, or a member the sender picks.
+    transferTile.hidden = false;
     if (conv.kind === 'group') setTitle(titleEl, ['group_title', { name: conv.name, n: conv.member_count }]);
     else setTitle(titleEl, { plain: conv.name });
   }
@@ -236,6 +236,7 @@ export function conversationView(root, { id }) {
       kind,
       conv,
       peerName: peer != null ? nameOf(peer) : conv.name,
+      recipients: [...members.keys()].filter((id) => id !== me.id).map((id) => ({ id, name: nameOf(id) })),
       onSent: (p) => {
         scrollToBottom();
         // Its message comes over the event stream; if that is down, read it.

@@ -67,19 +67,21 @@ export function meView(root, { onLogout }) {
           ),
         ),
       ),
-      (me.unverified || []).length
-        ? h(
-            'div',
-            { class: 'group-rows' },
-            row({
-              href: '#/me/verify',
-              testid: 'me-verify',
-              lead: icon('shield', 'icon row-icon'),
-              title: h('span', { class: 'row-title', i18n: 'verify_needed' }),
-              chevron: true,
-            }),
-          )
-        : null,
+      ...((me.unverified || []).length
+        ? [
+            h(
+              'div',
+              { class: 'group-rows' },
+              row({
+                href: '#/me/verify',
+                testid: 'me-verify',
+                lead: icon('shield', 'icon row-icon'),
+                title: h('span', { class: 'row-title', i18n: 'verify_needed' }),
+                chevron: true,
+              }),
+            ),
+          ]
+        : []),
       qiao,
       qr,
       h(

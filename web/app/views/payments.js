@@ -291,12 +291,23 @@ function settledKey(status) {
 // ---------------------------------------------------------------- sending
 
 /**
- * The form that sends a transfer (direct chats) or a red packet.
- * conv: the conversation ({id, kind, member_count}); peerName for transfers.
+ * The form that sends a transfer or a red packet.
+ * conv: the conversation ({id, kind, member_count}); peerName for a direct
+ * transfer; recipients ([{id, name}]) to pick from for a group transfer.
  */
-export function openSendPayment({ kind, conv, peerName, onSent }) {
+export function openSendPayment({ kind, conv, peerName, recipients = [], onSent }) {
   const transfer = kind === 'transfer';
   const group = conv.kind === 'group';
+  // In a group a transfer goes to the member the sender picks (转账给群成员).
+  const toSelect = transfer && group
+    ? h(
+        'select',
+        { class: 'text-input', testid: 'pay-to' },
+        h('option', { value: '', i18n: 'pay_to_choose' }),
+        ...recipients.map((r) => h('option', { value: String(r.id) }, r.name)),
+      )
+    : null;
+  const toField = toSelect ? h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'pay_to' }), toSelect) : null;
   const keys = attemptKeys();
   let wallet = null;
   const error = formError();
@@ -421,8 +432,15 @@ export function openSendPayment({ kind, conv, peerName, onSent }) {
           pinInput.focus();
           return;
         }
+        const to = toSelect ? Number(toSelect.value) || null : null;
+        if (toSelect && !to) {
+          error.setKey('recipient_needed');
+          toSelect.focus();
+          return;
+        }
         const note = noteInput.value.trim();
         const req = { amount_minor: amount, note: note || undefined, source: source() === 'balance' ? undefined : source() };
+        if (to) req.to_user_id = to;
         if (!transfer) Object.assign(req, { split: split(), count: n });
         // The same key while an attempt with these values may have gone through; a new one otherwise.
         req.idempotency_key = keys.key(JSON.stringify({ kind, ...req }));
@@ -448,7 +466,8 @@ export function openSendPayment({ kind, conv, peerName, onSent }) {
         }
       },
     },
-    h('h2', { class: 'pay-form-title', testid: 'pay-form-title', i18n: transfer ? ['transfer_to', { name: peerName || '' }] : 'send_red_packet' }),
+    h('h2', { class: 'pay-form-title', testid: 'pay-form-title', i18n: transfer && !group ? ['transfer_to', { name: peerName || '' }] : transfer ? 'transfer' : 'send_red_packet' }),
+    toField,
     splitField,
     countField,
     h('label', { class: 'field' }, amountLabel, amountInput),

@@ -189,6 +189,66 @@ export function walletView(root) {
     }
   }
 
+  // ----- reset a forgotten or locked PIN, proving identity -----
+  const resetPassword = h('input', { class: 'text-input', testid: 'pin-reset-password', type: 'password', autocomplete: 'current-password', ph: 'pin_password_ph' });
+  const resetCard = h('input', { class: 'text-input', testid: 'pin-reset-card', inputmode: 'numeric', autocomplete: 'cc-number', maxlength: 23, ph: 'card_number_ph' });
+  const resetPin = h('input', { class: 'text-input pin-input', testid: 'pin-reset-new', type: 'password', inputmode: 'numeric', autocomplete: 'off', maxlength: 6, ph: 'pin_ph' });
+  const resetError = formError();
+  const resetSubmit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', testid: 'pin-reset-submit', i18n: 'pin_reset_submit' });
+  const resetForm = h(
+    'form',
+    {
+      class: 'wallet-form pin-reset-form',
+      testid: 'pin-reset-form',
+      hidden: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        resetError.set(null);
+        const pin = resetPin.value.trim();
+        if (!resetPassword.value) {
+          resetError.setKey('password_needed');
+          resetPassword.focus();
+          return;
+        }
+        if (!validPin(pin)) {
+          resetError.setKey('pin_invalid');
+          resetPin.focus();
+          return;
+        }
+        resetSubmit.disabled = true;
+        try {
+          wallet.pin = await api.resetPin(resetPassword.value, resetCard.value.trim(), pin);
+          for (const input of [resetPassword, resetCard, resetPin]) input.value = '';
+          resetForm.hidden = true;
+          renderPin();
+          toast({ key: 'pin_reset_done' });
+        } catch (err) {
+          resetError.set(err);
+        } finally {
+          resetSubmit.disabled = false;
+        }
+      },
+    },
+    h('h3', { class: 'section-subtitle', i18n: 'pin_reset_title' }),
+    h('p', { class: 'hint', i18n: 'pin_reset_hint' }),
+    h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'pin_password' }), resetPassword),
+    h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'pin_reset_card' }), resetCard),
+    h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'pin_new' }), resetPin),
+    resetError.el,
+    resetSubmit,
+  );
+  const pinForgot = h('button', {
+    type: 'button',
+    class: 'link-btn pin-forgot',
+    testid: 'pin-forgot',
+    i18n: 'pin_forgot',
+    hidden: true,
+    onclick: () => {
+      resetForm.hidden = !resetForm.hidden;
+      if (!resetForm.hidden) resetPassword.focus();
+    },
+  });
+
   const pinCard = h(
     'div',
     { class: 'card wallet-section', testid: 'pin-section' },
@@ -196,8 +256,32 @@ export function walletView(root) {
     h('div', { class: 'kv pin-row' }, pinStatus, pinChange),
     h('p', { class: 'hint', i18n: 'pin_hint' }),
     pinForm,
+    pinForgot,
+    resetForm,
     noPinBlock,
   );
+
+  // ----- today's limits -----
+  const limitsList = h('div', { class: 'wallet-limits', testid: 'limits' });
+  const limitsCard = h('div', { class: 'card wallet-section', testid: 'limits-section' }, h('h2', { class: 'section-title', i18n: 'limits_title' }), limitsList);
+
+  function renderLimits() {
+    clear(limitsList);
+    for (const l of (wallet && wallet.limits) || []) {
+      limitsList.appendChild(
+        h(
+          'div',
+          { class: 'kv limit-row', testid: `limit-${l.kind}` },
+          h('span', { class: 'kv-key', i18n: `limit_${l.kind}` }),
+          h('span', {
+            class: 'kv-value',
+            i18n: ['limit_line', { used: l.used_today_minor, per_day: l.per_day_minor, per_operation: l.per_operation_minor, currency: l.currency }],
+          }),
+        ),
+      );
+    }
+    limitsCard.hidden = !limitsList.childElementCount;
+  }
   let pinFormWanted = false;
 
   function showPinForm(on) {
@@ -213,6 +297,7 @@ export function walletView(root) {
     else setText(pinStatus, pin.set ? 'pin_is_set' : 'not_set');
     pinStatus.dataset.set = String(!!pin.set);
     pinChange.hidden = !pin.set || pinFormWanted;
+    pinForgot.hidden = !pin.set;
     pinForm.hidden = pin.set && !pinFormWanted;
     setText(pinSubmit, pin.set ? 'change_pin' : 'set_payment_pin');
     // The no-PIN limit is set with the PIN, so only once there is one.
@@ -456,7 +541,7 @@ export function walletView(root) {
     moreButton,
   );
 
-  body.append(loadError.el, balanceCard, creditCard, pinCard, topUpForm, withdrawForm, statementCard, cardsCard, bindForm);
+  body.append(loadError.el, balanceCard, creditCard, pinCard, topUpForm, withdrawForm, limitsCard, statementCard, cardsCard, bindForm);
 
   function walletCurrency() {
     const b = wallet && wallet.balances && wallet.balances[0];
@@ -585,6 +670,7 @@ export function walletView(root) {
       renderBalance();
       renderCredit();
       renderPin();
+      renderLimits();
       renderCards();
     } catch (err) {
       if (alive) loadError.set(err);
