@@ -273,3 +273,14 @@ export async function signUp(page, server, user) {
   await page.getByTestId('verify-submit-phone').click();
   await page.getByTestId('chat-list').waitFor();
 }
+
+/** A call of the HTTP API as a user (setup the UI tests don't need to click through). */
+export async function apiCall(server, token, method, path, body) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 
-import { DESKTOP, PHONE, QiaoServer, launchBrowser, newPage, screenshot, visibleTexts, waitForText, signUp } from './helpers.mjs';
+import { DESKTOP, PHONE, QiaoServer, apiCall, launchBrowser, newPage, screenshot, visibleTexts, waitForText, signUp } from './helpers.mjs';
 
 const ALICE = { name: 'Alice Chen', local: '4155550188', phone: '+14155550188', region: 'US', password: 'alice-pays-123' };
 const BOB = { name: '王小明', local: '13700137000', phone: '+8613700137000', region: 'CN', password: 'bob-secret-456' };
@@ -26,14 +26,9 @@ const tokens = {};
 
 /** The HTTP API as a user (setup steps the chat test already covers through the UI). */
 async function call(token, method, path, body) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
+  const res = await apiCall(server, token, method, path, body);
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
 }
 
 /** What the browser's Intl gives for minor units in a language and currency (optionally signed). */

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { DESKTOP, PHONE, QiaoServer, e164, launchBrowser, newPage, screenshot, signUp, waitForText } from './helpers.mjs';
+import { DESKTOP, PHONE, QiaoServer, apiCall, e164, launchBrowser, newPage, screenshot, signUp, waitForText } from './helpers.mjs';
 
 const MEI = { name: 'Mei Lin', local: '13600136000', region: 'CN', password: 'mei-secret-123' };
 const SAM = { name: 'Sam Ortiz', local: '4155550199', region: 'US', password: 'sam-secret-456' };
@@ -21,15 +21,7 @@ let sam; // desktop, en-US
 const tokens = {};
 const ids = {};
 
-async function call(token, method, path, body) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+const call = (token, method, path, body) => apiCall(server, token, method, path, body);
 
 async function ok(token, method, path, body) {
   const res = await call(token, method, path, body);

@@ -68,6 +68,28 @@ impl Api {
         body
     }
 
+    /// Binds a sandbox card (confirmed with the password); its id.
+    async fn bind(&self, token: &str, number: &str) -> i64 {
+        self.ok(
+            Some(token),
+            "/api/wallet/cards",
+            json!({"number": number, "funding": "debit", "password": "password-1"}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    async fn set_pin(&self, token: &str) {
+        self.http
+            .put(format!("{}/api/wallet/pin", self.url))
+            .bearer_auth(token)
+            .json(&json!({"password": "password-1", "pin": PIN}))
+            .send()
+            .await
+            .unwrap();
+    }
+
     async fn get(&self, token: &str, path: &str) -> Value {
         let response = self
             .http
@@ -157,26 +179,14 @@ async fn kill_9_during_a_payment_storm_loses_and_doubles_nothing() {
         )
         .await;
     let conversation = contact["conversation_id"].as_i64().unwrap();
-    let card = api
-        .ok(
-            Some(&amy),
-            "/api/wallet/cards",
-            json!({"number": "4242424242424242", "funding": "debit", "password": "password-1"}),
-        )
-        .await;
+    let card = api.bind(&amy, "4242424242424242").await;
     api.ok(
         Some(&amy),
         "/api/wallet/top-ups",
-        json!({"card_id": card["id"], "amount_minor": TOP_UP, "idempotency_key": "seed"}),
+        json!({"card_id": card, "amount_minor": TOP_UP, "idempotency_key": "seed"}),
     )
     .await;
-    api.http
-        .put(format!("{}/api/wallet/pin", api.url))
-        .bearer_auth(&amy)
-        .json(&json!({"password": "password-1", "pin": PIN}))
-        .send()
-        .await
-        .unwrap();
+    api.set_pin(&amy).await;
 
     // The storm: 8 workers send transfers (Ben accepts every other one) until
     // 150 are acknowledged; then the server is killed with SIGKILL mid-flight.
@@ -313,48 +323,18 @@ async fn kill_9_during_bank_movements_leaves_nothing_pending() {
     };
     let (_, amy) = register(&api, "+15550000003").await;
     verify_phone(&api, &amy, &data, "+15550000003").await;
-    let good = api
-        .ok(
-            Some(&amy),
-            "/api/wallet/cards",
-            json!({"number": "4242424242424242", "funding": "debit", "password": "password-1"}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let slow = api
-        .ok(
-            Some(&amy),
-            "/api/wallet/cards",
-            json!({"number": "4000000000000119", "funding": "debit", "password": "password-1"}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let good = api.bind(&amy, "4242424242424242").await;
+    let slow = api.bind(&amy, "4000000000000119").await;
     api.ok(
         Some(&amy),
         "/api/wallet/top-ups",
         json!({"card_id": good, "amount_minor": TOP_UP, "idempotency_key": "seed"}),
     )
     .await;
-    api.http
-        .put(format!("{}/api/wallet/pin", api.url))
-        .bearer_auth(&amy)
-        .json(&json!({"password": "password-1", "pin": PIN}))
-        .send()
-        .await
-        .unwrap();
+    api.set_pin(&amy).await;
 
     // One top-up that the bank answers slowly: certainly in flight at the crash.
-    let slow_bank = api
-        .ok(
-            Some(&amy),
-            "/api/wallet/cards",
-            json!({"number": "4000000000000077", "funding": "debit", "password": "password-1"}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let slow_bank = api.bind(&amy, "4000000000000077").await;
     let in_flight = json!({"card_id": slow_bank, "amount_minor": 2_000, "idempotency_key": "in-flight"});
     let never_answered = {
         let (http, url, amy, body) = (api.http.clone(), api.url.clone(), amy.clone(), in_flight.clone());

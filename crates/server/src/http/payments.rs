@@ -14,6 +14,25 @@ use crate::auth::AuthUser;
 use crate::error::{ApiJson, ApiResult};
 use crate::state::AppState;
 
+/// What both kinds of send carry, from the request's fields.
+fn common(
+    key: &str,
+    amount_minor: i64,
+    currency: Option<String>,
+    note: Option<String>,
+    pin: Option<String>,
+    source: Option<String>,
+) -> ApiResult<SendCommon> {
+    Ok(SendCommon {
+        key: IdempotencyKey::parse(key)?,
+        amount_minor,
+        currency,
+        note,
+        pin,
+        source,
+    })
+}
+
 fn created((payment, fresh): (api::ChatPayment, bool)) -> (StatusCode, Json<api::ChatPayment>) {
     let status = if fresh { StatusCode::CREATED } else { StatusCode::OK };
     (status, Json(payment))
@@ -30,15 +49,15 @@ pub async fn send_transfer(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<api::SendTransferRequest>,
 ) -> ApiResult<(StatusCode, Json<api::ChatPayment>)> {
-    let common = SendCommon {
-        key: IdempotencyKey::parse(&req.idempotency_key)?,
-        amount_minor: req.amount_minor,
-        currency: req.currency,
-        note: req.note,
-        pin: req.pin,
-        source: req.source,
-    };
     let to = req.to_user_id.map(UserId);
+    let common = common(
+        &req.idempotency_key,
+        req.amount_minor,
+        req.currency,
+        req.note,
+        req.pin,
+        req.source,
+    )?;
     let sent = app
         .money
         .send_transfer(auth.user, ConversationId(id), to, common)
@@ -61,14 +80,14 @@ pub async fn send_red_packet(
         split: Split::parse(&req.split)?,
         count: req.count,
     };
-    let common = SendCommon {
-        key: IdempotencyKey::parse(&req.idempotency_key)?,
-        amount_minor: req.amount_minor,
-        currency: req.currency,
-        note: req.note,
-        pin: req.pin,
-        source: req.source,
-    };
+    let common = common(
+        &req.idempotency_key,
+        req.amount_minor,
+        req.currency,
+        req.note,
+        req.pin,
+        req.source,
+    )?;
     let sent = app
         .money
         .send_red_packet(auth.user, ConversationId(id), shape, common)
