@@ -36,13 +36,21 @@ both_stores! {
         let to_expire: api::ChatPayment = transfer(&app, &amy, direct, json!({"idempotency_key": "third", "amount_minor": 100, "pin": PIN})).await.typed();
         let packet: api::ChatPayment = red_packet(&app, &amy, group, json!({"idempotency_key": "packet", "split": "identical", "amount_minor": 100, "count": 2, "pin": PIN})).await.typed();
 
+        // A pay-later line to repay, so repayments can be tried with the same keys.
+        bind(&app, &amy, "5555555555554444", "credit").await.ok();
+        transfer(&app, &amy, direct, json!({"idempotency_key": "later", "amount_minor": 600, "pin": PIN, "source": "pay_later"})).await.ok();
+
         // Every money-moving endpoint, with every system suffix as the client's key.
         for key in SYSTEM_SUFFIXES {
             top_up(&app, &amy, amy_card, json!(1_000), key).await.ok();
             app.post(&amy, "/api/wallet/withdrawals", json!({"card_id": amy_card, "amount_minor": 100, "idempotency_key": key, "pin": PIN})).await.ok();
             transfer(&app, &amy, direct, json!({"idempotency_key": key, "amount_minor": 10, "pin": PIN})).await.ok();
             red_packet(&app, &amy, group, json!({"idempotency_key": format!("rp-{key}"), "split": "lucky", "amount_minor": 10, "count": 1, "pin": PIN})).await.ok();
+            app.post(&amy, "/api/wallet/credit/repayments", json!({"idempotency_key": key, "amount_minor": 25, "source": "balance", "pin": PIN})).await.ok();
+            app.post(&amy, "/api/wallet/credit/repayments", json!({"idempotency_key": format!("card-{key}"), "amount_minor": 25, "source": "card", "card_id": amy_card})).await.ok();
         }
+        let line: api::CreditLine = app.get(&amy, "/api/wallet/credit").await.typed();
+        assert_eq!(line.owed_minor, 0, "24 repayments of 0.25 repaid the 6.00");
         // The system's movements of the first payments go through untouched.
         assert_eq!(app.post(&ben, &format!("/api/payments/{}/accept", first.id), json!({})).await.typed::<api::ChatPayment>().status, "accepted");
         assert_eq!(app.post(&ben, &format!("/api/payments/{}/decline", to_decline.id), json!({})).await.typed::<api::ChatPayment>().status, "declined");
@@ -53,9 +61,10 @@ both_stores! {
         app.clock.advance_ms(DAY_MS);
         assert!(app.state.money.expire_due().await.unwrap() >= 1);
         assert_eq!(payment(&app, &amy, to_expire.id).await.status, "refunded", "the 24-hour refund went through");
-        // Seeded 1,000.00; each key topped up 10.00 and withdrew 1.00; the
-        // first transfer (1.00) and the packet (2.00) were taken; the rest expired back.
-        assert_eq!(cents(&app, &amy).await, 100_000 + 12 * (1_000 - 100) - 100 - 200);
+        // Seeded 1,000.00; each key topped up 10.00, withdrew 1.00 and repaid
+        // 0.25 from the balance; the first transfer (1.00) and the packet
+        // (2.00) were taken; the rest expired back.
+        assert_eq!(cents(&app, &amy).await, 100_000 + 12 * (1_000 - 100 - 25) - 100 - 200);
         assert_reconciles(&app);
     }
 }
