@@ -165,6 +165,66 @@ pub enum Error {
     UploadQuotaExceeded,
     #[error("the address is too long")]
     UriTooLong,
+    #[error("malformed QR payload")]
+    QrMalformed,
+    #[error("QR checksum does not match")]
+    QrChecksum,
+    #[error("QR payload lacks a mandatory field")]
+    QrMissingField,
+    #[error("QR payload has an invalid field")]
+    QrInvalidField,
+    #[error("QR code of another payment scheme")]
+    QrOtherScheme,
+    #[error("invalid exchange rate")]
+    InvalidRate,
+    #[error("no exchange rate for these currencies")]
+    RateUnavailable,
+    #[error("refund exceeds what was paid")]
+    RefundExceedsPaid,
+    #[error("quote not found")]
+    QuoteNotFound,
+    #[error("quote expired")]
+    QuoteExpired,
+    #[error("quote already used")]
+    QuoteUsed,
+    #[error("order not found")]
+    OrderNotFound,
+    #[error("order expired")]
+    OrderExpired,
+    #[error("order closed")]
+    OrderClosed,
+    #[error("order already paid")]
+    OrderAlreadyPaid,
+    #[error("order not paid")]
+    OrderNotPaid,
+    #[error("merchant order number already used")]
+    OrderNumberTaken,
+    #[error("merchant not found")]
+    MerchantNotFound,
+    #[error("missing, wrong or revoked API key")]
+    InvalidApiKey,
+    #[error("staff may not do this")]
+    StaffNotAllowed,
+    #[error("invalid merchant category code")]
+    InvalidMcc,
+    #[error("invalid country code")]
+    InvalidCountry,
+    #[error("invalid notification URL")]
+    InvalidUrl,
+    #[error("unknown payment code")]
+    PaymentCodeInvalid,
+    #[error("payment code expired")]
+    PaymentCodeExpired,
+    #[error("payment code already used")]
+    PaymentCodeUsed,
+    #[error("QR code does not match the merchant or order")]
+    QrTampered,
+    #[error("merchant balance too low")]
+    MerchantBalanceInsufficient,
+    #[error("invalid order or refund number")]
+    InvalidOrderNumber,
+    #[error("order is not waiting for confirmation")]
+    OrderNotAwaitingConfirmation,
     #[error("internal error")]
     Internal,
 }
@@ -252,6 +312,36 @@ impl Error {
         Error::SendingTooFast,
         Error::UploadQuotaExceeded,
         Error::UriTooLong,
+        Error::QrMalformed,
+        Error::QrChecksum,
+        Error::QrMissingField,
+        Error::QrInvalidField,
+        Error::QrOtherScheme,
+        Error::InvalidRate,
+        Error::RateUnavailable,
+        Error::RefundExceedsPaid,
+        Error::QuoteNotFound,
+        Error::QuoteExpired,
+        Error::QuoteUsed,
+        Error::OrderNotFound,
+        Error::OrderExpired,
+        Error::OrderClosed,
+        Error::OrderAlreadyPaid,
+        Error::OrderNotPaid,
+        Error::OrderNumberTaken,
+        Error::MerchantNotFound,
+        Error::InvalidApiKey,
+        Error::StaffNotAllowed,
+        Error::InvalidMcc,
+        Error::InvalidCountry,
+        Error::InvalidUrl,
+        Error::PaymentCodeInvalid,
+        Error::PaymentCodeExpired,
+        Error::PaymentCodeUsed,
+        Error::QrTampered,
+        Error::MerchantBalanceInsufficient,
+        Error::InvalidOrderNumber,
+        Error::OrderNotAwaitingConfirmation,
         Error::Internal,
     ];
 
@@ -338,6 +428,36 @@ impl Error {
             Error::SendingTooFast => "sending_too_fast",
             Error::UploadQuotaExceeded => "upload_quota_exceeded",
             Error::UriTooLong => "uri_too_long",
+            Error::QrMalformed => "qr_malformed",
+            Error::QrChecksum => "qr_checksum",
+            Error::QrMissingField => "qr_missing_field",
+            Error::QrInvalidField => "qr_invalid_field",
+            Error::QrOtherScheme => "qr_other_scheme",
+            Error::InvalidRate => "invalid_rate",
+            Error::RateUnavailable => "rate_unavailable",
+            Error::RefundExceedsPaid => "refund_exceeds_paid",
+            Error::QuoteNotFound => "quote_not_found",
+            Error::QuoteExpired => "quote_expired",
+            Error::QuoteUsed => "quote_used",
+            Error::OrderNotFound => "order_not_found",
+            Error::OrderExpired => "order_expired",
+            Error::OrderClosed => "order_closed",
+            Error::OrderAlreadyPaid => "order_already_paid",
+            Error::OrderNotPaid => "order_not_paid",
+            Error::OrderNumberTaken => "order_number_taken",
+            Error::MerchantNotFound => "merchant_not_found",
+            Error::InvalidApiKey => "invalid_api_key",
+            Error::StaffNotAllowed => "staff_not_allowed",
+            Error::InvalidMcc => "invalid_mcc",
+            Error::InvalidCountry => "invalid_country",
+            Error::InvalidUrl => "invalid_url",
+            Error::PaymentCodeInvalid => "payment_code_invalid",
+            Error::PaymentCodeExpired => "payment_code_expired",
+            Error::PaymentCodeUsed => "payment_code_used",
+            Error::QrTampered => "qr_tampered",
+            Error::MerchantBalanceInsufficient => "merchant_balance_insufficient",
+            Error::InvalidOrderNumber => "invalid_order_number",
+            Error::OrderNotAwaitingConfirmation => "order_not_awaiting",
             Error::Internal => "internal",
         }
     }

@@ -50,6 +50,39 @@ row_id!(
     TransferId
 );
 
+row_id!(
+    /// A merchant: a business that takes payments.
+    MerchantId
+);
+row_id!(
+    /// One of a merchant's stores (a till, a branch).
+    StoreId
+);
+row_id!(
+    /// A merchant order: what one payment pays.
+    OrderId
+);
+row_id!(
+    /// One refund of an order.
+    RefundId
+);
+row_id!(
+    /// A merchant's API key (its row, never the key).
+    ApiKeyId
+);
+row_id!(
+    /// A currency quote shown to a payer.
+    QuoteId
+);
+row_id!(
+    /// A conversion between two of a user's wallets.
+    ConversionId
+);
+row_id!(
+    /// One notification to a merchant's server.
+    NotificationId
+);
+
 /// Position in the global event stream. Sync cursors are stream positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct StreamPos(pub i64);

@@ -12,6 +12,8 @@
 //!          chat-send:{user}:{key}
 //! system:  sys:settle:{pending transfer}:post|void
 //!          sys:payment:{payment}:accept|decline|refund   sys:payment:{payment}:share:{n}
+//!          sys:order:{order}:pay|fee|fx   sys:refund:{refund}:pay|fee|fx
+//!          sys:conversion:{conversion}:pay|fee|fx   sys:payout:{merchant}:{utc day}
 //! ```
 //!
 //! A client key is `[A-Za-z0-9_-]{1,64}` (no `:`), so a client-derived key has
@@ -20,7 +22,35 @@
 //! upgrade finds its movement after it. Chat sends are found by their
 //! payment row first, so their key could move to a name of its own.
 
-use crate::ids::{CardId, IdempotencyKey, PaymentId, TransferId, UserId};
+use crate::ids::{CardId, ConversionId, IdempotencyKey, MerchantId, OrderId, PaymentId, RefundId, TransferId, UserId};
+
+/// One leg of a payment that may cross currencies. Within one currency only
+/// `Pay` moves (payer to payee). Across currencies `Pay` takes the payer's
+/// money into the FX position of their currency, `Fee` moves the fee from
+/// there to fee income, and `Fx` pays the payee from the FX position of
+/// theirs. A refund runs the same legs the other way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Leg {
+    Pay,
+    Fee,
+    Fx,
+}
+
+impl Leg {
+    pub const ALL: [Leg; 3] = [Leg::Pay, Leg::Fee, Leg::Fx];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Leg::Pay => "pay",
+            Leg::Fee => "fee",
+            Leg::Fx => "fx",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == raw)
+    }
+}
 
 /// The idempotency key of one journal row.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -43,6 +73,14 @@ pub enum LedgerKey {
     Refund { payment: PaymentId },
     /// One red-packet share to the member who opened it.
     Share { payment: PaymentId, index: u32 },
+    /// A leg of a merchant order's payment.
+    Order { order: OrderId, leg: Leg },
+    /// A leg of one refund of a merchant order.
+    OrderRefund { refund: RefundId, leg: Leg },
+    /// A leg of a conversion between two of a user's wallets.
+    Conversion { conversion: ConversionId, leg: Leg },
+    /// A merchant's payout of one UTC day to its settlement card (a bank movement).
+    Payout { merchant: MerchantId, day: i64 },
 }
 
 impl LedgerKey {
@@ -89,6 +127,22 @@ impl LedgerKey {
             })
         };
         match parts.as_slice() {
+            ["sys", "order", order, leg] => Some(LedgerKey::Order {
+                order: OrderId(number(order)?),
+                leg: Leg::parse(leg)?,
+            }),
+            ["sys", "refund", refund, leg] => Some(LedgerKey::OrderRefund {
+                refund: RefundId(number(refund)?),
+                leg: Leg::parse(leg)?,
+            }),
+            ["sys", "conversion", conversion, leg] => Some(LedgerKey::Conversion {
+                conversion: ConversionId(number(conversion)?),
+                leg: Leg::parse(leg)?,
+            }),
+            ["sys", "payout", merchant, day] => Some(LedgerKey::Payout {
+                merchant: MerchantId(number(merchant)?),
+                day: number(day)?,
+            }),
             ["sys", "settle", pending, outcome] => Some(LedgerKey::Settle {
                 pending: TransferId(number(pending)?),
                 post: match *outcome {
@@ -130,6 +184,10 @@ impl std::fmt::Display for LedgerKey {
             LedgerKey::Decline { payment } => write!(f, "sys:payment:{payment}:decline"),
             LedgerKey::Refund { payment } => write!(f, "sys:payment:{payment}:refund"),
             LedgerKey::Share { payment, index } => write!(f, "sys:payment:{payment}:share:{index}"),
+            LedgerKey::Order { order, leg } => write!(f, "sys:order:{order}:{}", leg.as_str()),
+            LedgerKey::OrderRefund { refund, leg } => write!(f, "sys:refund:{refund}:{}", leg.as_str()),
+            LedgerKey::Conversion { conversion, leg } => write!(f, "sys:conversion:{conversion}:{}", leg.as_str()),
+            LedgerKey::Payout { merchant, day } => write!(f, "sys:payout:{merchant}:{day}"),
         }
     }
 }
@@ -160,6 +218,22 @@ pub enum Memo {
     Refund {
         payment: PaymentId,
     },
+    /// A customer's payment of a merchant order, each of its legs.
+    MerchantPayment {
+        order: OrderId,
+    },
+    /// A refund of a merchant order, each of its legs.
+    MerchantRefund {
+        order: OrderId,
+    },
+    /// A merchant's payout to its settlement card.
+    Payout {
+        merchant: MerchantId,
+    },
+    /// A conversion between two of a user's wallets.
+    Conversion {
+        conversion: ConversionId,
+    },
     /// The bank moved the money: its reference.
     BankPosted {
         reference: String,
@@ -181,6 +255,10 @@ pub enum Purpose {
     Refund,
     /// The second half of a bank movement.
     Settlement,
+    MerchantPayment,
+    MerchantRefund,
+    Payout,
+    Conversion,
 }
 
 impl Purpose {
@@ -193,6 +271,10 @@ impl Purpose {
             Purpose::RedPacket => "red_packet",
             Purpose::Refund => "refund",
             Purpose::Settlement => "settlement",
+            Purpose::MerchantPayment => "merchant_payment",
+            Purpose::MerchantRefund => "merchant_refund",
+            Purpose::Payout => "payout",
+            Purpose::Conversion => "conversion",
         }
     }
 }
@@ -203,6 +285,9 @@ pub enum Reference {
     None,
     Card(CardId),
     Payment(PaymentId),
+    Order(OrderId),
+    Merchant(MerchantId),
+    Conversion(ConversionId),
     Bank(String),
 }
 
@@ -216,6 +301,10 @@ impl Memo {
             Memo::RedPacket { .. } => Purpose::RedPacket,
             Memo::Refund { .. } => Purpose::Refund,
             Memo::BankPosted { .. } | Memo::BankVoided { .. } => Purpose::Settlement,
+            Memo::MerchantPayment { .. } => Purpose::MerchantPayment,
+            Memo::MerchantRefund { .. } => Purpose::MerchantRefund,
+            Memo::Payout { .. } => Purpose::Payout,
+            Memo::Conversion { .. } => Purpose::Conversion,
         }
     }
 
@@ -229,6 +318,9 @@ impl Memo {
                 Reference::Payment(*payment)
             }
             Memo::BankPosted { reference } => Reference::Bank(reference.clone()),
+            Memo::MerchantPayment { order } | Memo::MerchantRefund { order } => Reference::Order(*order),
+            Memo::Payout { merchant } => Reference::Merchant(*merchant),
+            Memo::Conversion { conversion } => Reference::Conversion(*conversion),
         }
     }
 
@@ -237,6 +329,9 @@ impl Memo {
         match (self, self.reference()) {
             (_, Reference::Card(card)) => format!("card-{card}"),
             (_, Reference::Payment(payment)) => payment.to_string(),
+            (_, Reference::Order(order)) => format!("order-{order}"),
+            (_, Reference::Merchant(merchant)) => format!("merchant-{merchant}"),
+            (_, Reference::Conversion(conversion)) => format!("conversion-{conversion}"),
             (_, Reference::Bank(reference)) => reference,
             (Memo::RepaymentFromBalance, Reference::None) => "balance".to_owned(),
             (Memo::BankVoided { reason }, Reference::None) => reason.code().to_owned(),
@@ -267,6 +362,18 @@ impl Memo {
                 "refund" => Memo::Refund {
                     payment: payment(reference)?,
                 },
+                "merchant_payment" => Memo::MerchantPayment {
+                    order: OrderId(reference.parse().ok()?),
+                },
+                "merchant_refund" => Memo::MerchantRefund {
+                    order: OrderId(reference.parse().ok()?),
+                },
+                "payout" => Memo::Payout {
+                    merchant: MerchantId(reference.strip_prefix("merchant-")?.parse().ok()?),
+                },
+                "conversion" => Memo::Conversion {
+                    conversion: ConversionId(reference.parse().ok()?),
+                },
                 _ => return None,
             })
         });
@@ -288,6 +395,10 @@ impl std::fmt::Display for Memo {
             Memo::Refund { payment } => write!(f, "refund:{payment}"),
             Memo::BankPosted { reference } => f.write_str(reference),
             Memo::BankVoided { reason } => f.write_str(reason.code()),
+            Memo::MerchantPayment { order } => write!(f, "merchant_payment:{order}"),
+            Memo::MerchantRefund { order } => write!(f, "merchant_refund:{order}"),
+            Memo::Payout { merchant } => write!(f, "payout:merchant-{merchant}"),
+            Memo::Conversion { conversion } => write!(f, "conversion:{conversion}"),
         }
     }
 }
@@ -312,6 +423,23 @@ mod tests {
             payment.clone().prop_map(|payment| LedgerKey::Decline { payment }),
             payment.clone().prop_map(|payment| LedgerKey::Refund { payment }),
             (payment, any::<u32>()).prop_map(|(payment, index)| LedgerKey::Share { payment, index }),
+            (
+                (0..1_000_000i64).prop_map(OrderId),
+                proptest::sample::select(Leg::ALL.to_vec())
+            )
+                .prop_map(|(order, leg)| LedgerKey::Order { order, leg }),
+            (
+                (0..1_000_000i64).prop_map(RefundId),
+                proptest::sample::select(Leg::ALL.to_vec())
+            )
+                .prop_map(|(refund, leg)| LedgerKey::OrderRefund { refund, leg }),
+            (
+                (0..1_000_000i64).prop_map(ConversionId),
+                proptest::sample::select(Leg::ALL.to_vec())
+            )
+                .prop_map(|(conversion, leg)| LedgerKey::Conversion { conversion, leg }),
+            ((0..1_000_000i64).prop_map(MerchantId), 0..100_000i64)
+                .prop_map(|(merchant, day)| LedgerKey::Payout { merchant, day }),
         ]
     }
 
@@ -397,6 +525,20 @@ mod tests {
             (Memo::Transfer { payment: PaymentId(5) }, "transfer:5"),
             (Memo::RedPacket { payment: PaymentId(5) }, "red_packet:5"),
             (Memo::Refund { payment: PaymentId(5) }, "refund:5"),
+            (Memo::MerchantPayment { order: OrderId(8) }, "merchant_payment:8"),
+            (Memo::MerchantRefund { order: OrderId(8) }, "merchant_refund:8"),
+            (
+                Memo::Payout {
+                    merchant: MerchantId(2),
+                },
+                "payout:merchant-2",
+            ),
+            (
+                Memo::Conversion {
+                    conversion: ConversionId(4),
+                },
+                "conversion:4",
+            ),
             (
                 Memo::BankVoided {
                     reason: crate::Error::CardDeclined,

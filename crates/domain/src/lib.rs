@@ -7,18 +7,23 @@
 pub mod caps;
 pub mod card;
 pub mod conversation;
+pub mod emvco;
 pub mod error;
 pub mod event;
+pub mod fx;
 pub mod identity;
 pub mod ids;
 pub mod journal;
 pub mod ledger;
 pub mod limits;
+pub mod merchant;
 pub mod message;
 pub mod money;
 pub mod payment;
+pub mod payment_code;
 pub mod pin;
 pub mod red_packet;
 pub mod verification;
+pub mod webhook;
 
 pub use error::Error;

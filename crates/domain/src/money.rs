@@ -40,6 +40,21 @@ impl Currency {
         }
     }
 
+    /// The numeric ISO 4217 code (what EMVCo QR codes carry).
+    pub fn numeric(self) -> &'static str {
+        match self {
+            Currency::Cny => "156",
+            Currency::Usd => "840",
+            Currency::Hkd => "344",
+            Currency::Eur => "978",
+            Currency::Jpy => "392",
+        }
+    }
+
+    pub fn from_numeric(raw: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.numeric() == raw)
+    }
+
     /// Digits after the decimal point: 2 for CNY and USD, 0 for JPY.
     pub fn exponent(self) -> u32 {
         match self {

@@ -176,6 +176,90 @@ fn texts(error: Error) -> (&'static str, &'static str) {
             "一小时内上传过多，请稍后再试。",
         ),
         Error::UriTooLong => ("The request address is too long.", "请求地址过长。"),
+        Error::QrMalformed => ("This is not a valid payment QR code.", "这不是有效的付款二维码。"),
+        Error::QrChecksum => (
+            "The QR code is damaged or was altered (its checksum does not match).",
+            "二维码已损坏或被篡改（校验码不符）。",
+        ),
+        Error::QrMissingField => (
+            "The QR code lacks a field every payment code must have.",
+            "二维码缺少付款码必备的字段。",
+        ),
+        Error::QrInvalidField => (
+            "A field of the QR code has a value payment codes do not allow.",
+            "二维码中某个字段的值不符合规范。",
+        ),
+        Error::QrOtherScheme => (
+            "This QR code belongs to another payment scheme; Qiao cannot pay it.",
+            "这是其他支付机构的二维码，桥无法支付。",
+        ),
+        Error::InvalidRate => ("The exchange rate is not valid.", "汇率无效。"),
+        Error::RateUnavailable => (
+            "There is no exchange rate between these currencies right now.",
+            "暂时没有这两种货币之间的汇率。",
+        ),
+        Error::RefundExceedsPaid => (
+            "The refund is more than what is left of the payment.",
+            "退款金额超过了可退金额。",
+        ),
+        Error::QuoteNotFound => ("The exchange quote was not found.", "找不到该汇率报价。"),
+        Error::QuoteExpired => (
+            "The exchange quote has expired; get a new one.",
+            "汇率报价已过期，请重新获取。",
+        ),
+        Error::QuoteUsed => ("The exchange quote has already been used.", "该汇率报价已被使用。"),
+        Error::OrderNotFound => ("The order was not found.", "找不到该订单。"),
+        Error::OrderExpired => ("The order has expired.", "订单已过期。"),
+        Error::OrderClosed => ("The order has been closed by the merchant.", "订单已被商户关闭。"),
+        Error::OrderAlreadyPaid => ("The order has already been paid.", "订单已支付。"),
+        Error::OrderNotPaid => ("The order has not been paid.", "订单尚未支付。"),
+        Error::OrderNumberTaken => (
+            "This merchant order number is already used by another order.",
+            "该商户订单号已被其他订单使用。",
+        ),
+        Error::MerchantNotFound => ("The merchant was not found.", "找不到该商户。"),
+        Error::InvalidApiKey => (
+            "The API key is missing, wrong or revoked.",
+            "API 密钥缺失、错误或已被吊销。",
+        ),
+        Error::StaffNotAllowed => (
+            "Only the merchant's owner may do this.",
+            "只有商户所有者可以进行此操作。",
+        ),
+        Error::InvalidMcc => (
+            "The merchant category code must be four digits.",
+            "商户类别码必须是四位数字。",
+        ),
+        Error::InvalidCountry => (
+            "The country must be a two-letter ISO code.",
+            "国家/地区必须是两位字母的 ISO 代码。",
+        ),
+        Error::InvalidUrl => (
+            "The notification URL must be an http(s) address.",
+            "通知地址必须是 http(s) 网址。",
+        ),
+        Error::PaymentCodeInvalid => ("The payment code is not valid.", "付款码无效。"),
+        Error::PaymentCodeExpired => (
+            "The payment code has expired; ask the customer to refresh it.",
+            "付款码已过期，请让顾客刷新。",
+        ),
+        Error::PaymentCodeUsed => ("The payment code has already been used.", "付款码已被使用。"),
+        Error::QrTampered => (
+            "The QR code does not match the merchant's records; it may have been altered.",
+            "二维码与商户记录不符，可能已被篡改。",
+        ),
+        Error::MerchantBalanceInsufficient => (
+            "The merchant's unsettled balance is too low for this refund.",
+            "商户未结算余额不足以退款。",
+        ),
+        Error::InvalidOrderNumber => (
+            "Order and refund numbers are 1 to 64 letters, digits, '-' or '_'.",
+            "订单号和退款单号为 1 至 64 位字母、数字、“-”或“_”。",
+        ),
+        Error::OrderNotAwaitingConfirmation => (
+            "The payment is not waiting for your confirmation.",
+            "该付款不在等待您确认。",
+        ),
         Error::Internal => (
             "Something went wrong on our side. Please try again.",
             "服务器出错了，请重试。",
