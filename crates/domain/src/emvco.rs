@@ -273,14 +273,14 @@ fn check_amount_text(text: &str) -> Option<()> {
 fn additional(raw: &str) -> Result<Additional, QrError> {
     let mut out = Additional::default();
     for (id, value) in objects(raw).map_err(|_| QrError::InvalidField(62))? {
-        let value = Some(value.to_owned());
+        let value = value.to_owned();
         match id {
-            1 => out.bill = value,
-            3 => out.store = value,
-            5 => out.reference = value,
-            7 => out.terminal = value,
-            8 => out.purpose = value,
-            other => out.other.push((other, value.unwrap_or_default())),
+            1 => out.bill = Some(value),
+            3 => out.store = Some(value),
+            5 => out.reference = Some(value),
+            7 => out.terminal = Some(value),
+            8 => out.purpose = Some(value),
+            other => out.other.push((other, value)),
         }
     }
     Ok(out)
