@@ -214,6 +214,7 @@ pub fn refund_share(paid: i64, total: i64, refunded_before: i64, refund: i64) ->
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
