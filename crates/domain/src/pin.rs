@@ -94,6 +94,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_pin_limits_are_kept_as_chosen() {
+        assert_eq!(no_pin_limit(0), Ok(0));
+        assert_eq!(no_pin_limit(500), Ok(500));
+        assert_eq!(no_pin_limit(MAX_NO_PIN_LIMIT_MINOR), Ok(MAX_NO_PIN_LIMIT_MINOR));
+        assert_eq!(no_pin_limit(MAX_NO_PIN_LIMIT_MINOR + 1), Err(Error::InvalidAmount));
+        assert_eq!(no_pin_limit(-1), Err(Error::InvalidAmount));
+    }
+
+    #[test]
     fn six_digits_only() {
         assert!(Pin::parse("012345").is_ok());
         for bad in ["12345", "1234567", "12345a", "１２３４５６", "", " 12345"] {

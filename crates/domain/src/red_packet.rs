@@ -128,6 +128,31 @@ mod tests {
         }
     }
 
+    /// Yields the values given, in order.
+    struct Scripted(Vec<u64>);
+
+    impl Random for Scripted {
+        fn next_u64(&mut self) -> u64 {
+            self.0.remove(0)
+        }
+    }
+
+    /// A draw at the edge of the unbiased zone is thrown away, not used.
+    #[test]
+    fn uniform_rejects_the_biased_tail() {
+        // 2^64 - 1 is a multiple of 3, so the zone ends at u64::MAX itself.
+        assert_eq!(uniform(&mut Scripted(vec![u64::MAX, 4]), 3), 2);
+        assert_eq!(uniform(&mut Scripted(vec![u64::MAX - 1, 4]), 3), 3, "(2^64 - 2) mod 3 is 2");
+    }
+
+    /// Two cents in two shares can only be a cent each, whatever the draw.
+    #[test]
+    fn the_smallest_packet_splits_one_way() {
+        for seed in 0..64 {
+            assert_eq!(lucky_split(2, 2, &mut SplitMix(seed)), Ok(vec![1, 1]), "seed {seed}");
+        }
+    }
+
     #[test]
     fn edges() {
         let mut random = SplitMix(1);
