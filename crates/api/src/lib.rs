@@ -7,6 +7,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod merchant;
+pub use merchant::*;
+
 /// Every error body: a stable code and a message in the caller's language.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {

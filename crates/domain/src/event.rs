@@ -22,6 +22,9 @@ pub enum EventKind {
     SessionNew,
     /// A device's session ended (signed out, revoked, idle).
     SessionEnded,
+    /// A payment to a merchant changed, for its payer: paid, refunded,
+    /// waiting for their confirmation, expired.
+    OrderUpdated,
 }
 
 impl EventKind {
@@ -43,6 +46,7 @@ impl EventKind {
         EventKind::PaymentUpdated,
         EventKind::SessionNew,
         EventKind::SessionEnded,
+        EventKind::OrderUpdated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +68,7 @@ impl EventKind {
             EventKind::PaymentUpdated => "payment.updated",
             EventKind::SessionNew => "session.new",
             EventKind::SessionEnded => "session.ended",
+            EventKind::OrderUpdated => "merchant_order.updated",
         }
     }
 

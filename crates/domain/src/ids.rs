@@ -55,8 +55,9 @@ row_id!(
     MerchantId
 );
 row_id!(
-    /// One of a merchant's stores (a till, a branch).
-    StoreId
+    /// One of a merchant's stores (a branch, a till). Called a shop in code,
+    /// so it is never mistaken for the storage layer.
+    ShopId
 );
 row_id!(
     /// A merchant order: what one payment pays.

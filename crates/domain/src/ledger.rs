@@ -75,12 +75,26 @@ pub enum Owner {
     Connector(String),
     /// Money held for chat transfers and red packets.
     ChatEscrow,
+    /// What Qiao owes one merchant.
+    Merchant(crate::ids::MerchantId),
+    /// Qiao's own book: the FX position of each currency, and fee income.
+    House,
 }
 
 impl Owner {
     pub fn parse(raw: &str) -> Option<Self> {
         if raw == "escrow:chat" {
             return Some(Owner::ChatEscrow);
+        }
+        if raw == "house" {
+            return Some(Owner::House);
+        }
+        if let Some(id) = raw.strip_prefix("merchant:") {
+            let canonical = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !id.starts_with('0');
+            return canonical
+                .then(|| id.parse().ok())
+                .flatten()
+                .map(|id| Owner::Merchant(crate::ids::MerchantId(id)));
         }
         if let Some(id) = raw.strip_prefix("user:") {
             return id.parse().ok().map(|id| Owner::User(crate::ids::UserId(id)));
@@ -97,6 +111,8 @@ impl std::fmt::Display for Owner {
             Owner::User(user) => write!(f, "user:{user}"),
             Owner::Connector(name) => write!(f, "connector:{name}"),
             Owner::ChatEscrow => f.write_str("escrow:chat"),
+            Owner::Merchant(merchant) => write!(f, "merchant:{merchant}"),
+            Owner::House => f.write_str("house"),
         }
     }
 }
@@ -438,9 +454,15 @@ mod tests {
             Owner::User(crate::ids::UserId(42)),
             Owner::Connector("sandbox".into()),
             Owner::ChatEscrow,
+            Owner::Merchant(crate::ids::MerchantId(9)),
+            Owner::House,
         ] {
             assert_eq!(Owner::parse(&owner.to_string()), Some(owner));
         }
+        assert_eq!(Owner::House.to_string(), "house");
+        assert_eq!(Owner::Merchant(crate::ids::MerchantId(9)).to_string(), "merchant:9");
+        assert_eq!(Owner::parse("merchant:09"), None);
+        assert_eq!(Owner::parse("merchant:"), None);
         assert_eq!(user_owner(crate::ids::UserId(7)), "user:7");
         assert_eq!(Owner::ChatEscrow.to_string(), CHAT_ESCROW_OWNER);
         assert_eq!(Owner::parse("connector:"), None);

@@ -9,11 +9,13 @@
 //!   applies the change atomically. A rejected operation changes nothing.
 
 mod engine;
+mod merchant_records;
 mod ops;
 pub mod postgres;
 mod readers;
 mod reconcile;
 mod records;
+mod sql_merchants;
 mod sql_store;
 pub mod sqlite;
 pub mod wire;
@@ -26,9 +28,10 @@ use qiao_domain::caps::CapKind;
 use qiao_domain::conversation::Role;
 use qiao_domain::event::EventKind;
 use qiao_domain::ids::{
-    CardId, ClientMsgId, ConversationId, FriendRequestId, MessageId, PaymentId, SessionId, StreamPos, TransferId,
-    UserId,
+    ApiKeyId, CardId, ClientMsgId, ConversationId, FriendRequestId, MerchantId, MessageId, NotificationId, OrderId,
+    PaymentId, QuoteId, SessionId, ShopId, StreamPos, TransferId, UserId,
 };
+use qiao_domain::merchant::Role as MerchantRole;
 use qiao_domain::journal::{LedgerKey, Memo};
 use qiao_domain::ledger::{AccountKind, Owner};
 use qiao_domain::message::Draft;
@@ -37,6 +40,7 @@ use qiao_domain::verification::IdentifierKind;
 use qiao_domain::Error as Rejection;
 
 pub use ops::identity::Confirmed;
+pub use merchant_records::*;
 pub use records::*;
 pub use sql_store::{open, reconcile_at, Location, SqlStore};
 
@@ -103,11 +107,99 @@ pub struct Sent {
     pub created: bool,
 }
 
+/// Merchants, orders, refunds, FX and notifications: the part of the store
+/// that paying a merchant needs. Every store implements it.
+#[async_trait]
+pub trait MerchantStore: Send + Sync + 'static {
+    // ----- merchants -----
+    /// A merchant and its owner's staff row; the settlement card must be the owner's.
+    async fn create_merchant(&self, new: NewMerchant, now_ms: i64) -> StoreResult<MerchantRecord>;
+    async fn merchant(&self, id: MerchantId) -> StoreResult<MerchantRecord>;
+    async fn update_merchant(&self, id: MerchantId, update: MerchantUpdate) -> StoreResult<MerchantRecord>;
+    async fn set_merchant_verified(&self, id: MerchantId, verified: bool) -> StoreResult<MerchantRecord>;
+    /// The merchants `user` works at, with the role at each.
+    async fn merchants_of(&self, user: UserId) -> StoreResult<Vec<(MerchantRecord, MerchantRole)>>;
+    async fn staff_role(&self, merchant: MerchantId, user: UserId) -> StoreResult<Option<MerchantRole>>;
+    async fn add_shop(&self, merchant: MerchantId, name: &str, now_ms: i64) -> StoreResult<ShopRecord>;
+    async fn shops(&self, merchant: MerchantId) -> StoreResult<Vec<ShopRecord>>;
+    /// Adds a cashier (or moves one to another shop).
+    async fn set_staff(
+        &self,
+        merchant: MerchantId,
+        user: UserId,
+        shop: Option<ShopId>,
+        now_ms: i64,
+    ) -> StoreResult<StaffRecord>;
+    async fn remove_staff(&self, merchant: MerchantId, user: UserId) -> StoreResult<()>;
+    async fn staff(&self, merchant: MerchantId) -> StoreResult<Vec<StaffRecord>>;
+    async fn create_api_key(
+        &self,
+        merchant: MerchantId,
+        key_hash: &str,
+        prefix: &str,
+        label: &str,
+        now_ms: i64,
+    ) -> StoreResult<ApiKeyRecord>;
+    async fn api_keys(&self, merchant: MerchantId) -> StoreResult<Vec<ApiKeyRecord>>;
+    async fn revoke_api_key(&self, merchant: MerchantId, id: ApiKeyId, now_ms: i64) -> StoreResult<ApiKeyRecord>;
+    /// A live key by its hash.
+    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRecord>>;
+
+    // ----- orders and refunds -----
+    /// Idempotent by the merchant's order number (the flag: created now).
+    async fn create_order(&self, new: NewOrder, now_ms: i64) -> StoreResult<(OrderRecord, bool)>;
+    async fn order(&self, merchant: MerchantId, which: OrderRef) -> StoreResult<OrderRecord>;
+    async fn order_by_token(&self, token: &str) -> StoreResult<OrderRecord>;
+    async fn order_by_id(&self, id: OrderId) -> StoreResult<OrderRecord>;
+    async fn orders(&self, merchant: MerchantId, before: Option<OrderId>, limit: usize) -> StoreResult<Vec<OrderRecord>>;
+    async fn close_order(&self, merchant: MerchantId, which: OrderRef, now_ms: i64) -> StoreResult<OrderRecord>;
+    async fn pay_order(&self, order: OrderId, pay: PayOrder, now_ms: i64) -> StoreResult<OrderRecord>;
+    async fn pay_static(&self, payment: StaticPayment, now_ms: i64) -> StoreResult<OrderRecord>;
+    /// Takes a payment code (once) and makes the order bound to its owner.
+    async fn charge_code(&self, charge: CodeCharge, now_ms: i64) -> StoreResult<OrderRecord>;
+    async fn await_confirmation(&self, order: OrderId, quote: Option<QuoteId>, now_ms: i64) -> StoreResult<OrderRecord>;
+    async fn refund(&self, new: NewRefund, now_ms: i64) -> StoreResult<(RefundRecord, OrderRecord)>;
+    async fn refunds(&self, order: OrderId) -> StoreResult<Vec<RefundRecord>>;
+    /// Marks up to `limit` unpaid orders past their expiry as expired.
+    async fn expire_orders(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<OrderRecord>>;
+    async fn merchant_report(&self, merchant: MerchantId, from_ms: i64, until_ms: i64) -> StoreResult<DayReport>;
+    /// What a merchant's account may pay out for the days before `before_ms`.
+    async fn settleable(&self, account: LedgerAccountId, before_ms: i64) -> StoreResult<i64>;
+
+    // ----- FX -----
+    async fn set_rate(
+        &self,
+        base: Currency,
+        quote: Currency,
+        rate_scaled: i64,
+        only_if_absent: bool,
+        now_ms: i64,
+    ) -> StoreResult<RateRecord>;
+    async fn rates(&self) -> StoreResult<Vec<RateRecord>>;
+    async fn create_quote(&self, new: NewQuote, now_ms: i64) -> StoreResult<QuoteRecord>;
+    async fn quote(&self, user: UserId, id: QuoteId) -> StoreResult<QuoteRecord>;
+
+    // ----- payment codes -----
+    async fn issue_payment_code(
+        &self,
+        owner: CodeOwner,
+        code_hash: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
+
+    // ----- notifications -----
+    async fn lease_notifications(&self, now_ms: i64, lease_ms: i64, limit: usize) -> StoreResult<Vec<NotificationRecord>>;
+    async fn record_attempt(&self, id: NotificationId, attempt: Attempt, now_ms: i64) -> StoreResult<NotificationRecord>;
+    async fn notifications(&self, merchant: MerchantId, limit: usize) -> StoreResult<Vec<NotificationRecord>>;
+    async fn resend_notification(&self, merchant: MerchantId, id: NotificationId, now_ms: i64) -> StoreResult<NotificationRecord>;
+}
+
 /// Everything Qiao keeps. Both implementations pass the same conformance suite
 /// (`tests/conformance.rs`). Times are milliseconds since the Unix epoch,
 /// passed in by the caller so tests control the clock.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: MerchantStore + Send + Sync + 'static {
     // ----- accounts -----
     async fn create_user(&self, new: NewUser) -> StoreResult<UserRecord>;
     async fn user(&self, id: UserId) -> StoreResult<UserRecord>;

@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/postgres_0004_payments.sql")),
     (5, include_str!("../migrations/postgres_0005_money_core.sql")),
     (6, include_str!("../migrations/postgres_0006_identity.sql")),
+    (7, include_str!("../migrations/postgres_0007_merchants.sql")),
 ];
 
 pub struct PgConn {

@@ -26,6 +26,30 @@ pub struct ReconcileReport {
     pub problems: Vec<String>,
 }
 
+/// What reconcile needs of one merchant order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderFacts {
+    pub id: i64,
+    pub merchant: i64,
+    pub paid: bool,
+    pub amount: i64,
+    pub currency: qiao_domain::money::Currency,
+    pub payer_currency: qiao_domain::money::Currency,
+    pub debit: i64,
+    pub fee: i64,
+    pub refunded: i64,
+    pub payer_refunded: i64,
+}
+
+/// What reconcile needs of one refund.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundFacts {
+    pub id: i64,
+    pub order_id: i64,
+    pub amount: i64,
+    pub payer_amount: i64,
+}
+
 /// An account's totals rebuilt from the journal, wide enough never to overflow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Wide {
@@ -202,6 +226,126 @@ impl ReconcileReport {
                 self.problems.push(format!(
                     "chat escrow holds {actual} {} but live payments need {expected}",
                     currency.code()
+                ));
+            }
+        }
+    }
+
+    /// Checks merchant orders against the journal: every leg of a payment or
+    /// refund is there with the amount the order says, no money moved for an
+    /// order that is not paid, refunds add up to the order's refunded totals
+    /// and never pass what was paid, and each merchant's account holds what
+    /// its orders net of refunds say (payouts aside).
+    pub fn check_orders(
+        &mut self,
+        accounts: &[LedgerAccount],
+        transfers: &[TransferRecord],
+        orders: &[OrderFacts],
+        refunds: &[RefundFacts],
+    ) {
+        use qiao_domain::journal::{Leg, LedgerKey};
+        let by_order: HashMap<i64, &OrderFacts> = orders.iter().map(|o| (o.id, o)).collect();
+        let by_refund: HashMap<i64, &RefundFacts> = refunds.iter().map(|r| (r.id, r)).collect();
+        let mut seen: HashSet<(bool, i64, &'static str)> = HashSet::new();
+        let mut merchant_net: HashMap<LedgerAccountId, i128> = HashMap::new();
+        let merchant_accounts: HashMap<LedgerAccountId, &LedgerAccount> = accounts
+            .iter()
+            .filter(|a| a.account.kind == qiao_domain::ledger::AccountKind::MerchantSettlement)
+            .map(|a| (a.id, a))
+            .collect();
+        for t in transfers {
+            let (refund, id, leg) = match LedgerKey::parse(&t.key) {
+                Some(LedgerKey::Order { order, leg }) => (false, order.0, leg),
+                Some(LedgerKey::OrderRefund { refund, leg }) => (true, refund.0, leg),
+                _ => continue,
+            };
+            for (side, sign) in [(t.credit, 1i128), (t.debit, -1i128)] {
+                if merchant_accounts.contains_key(&side) {
+                    *merchant_net.entry(side).or_default() += sign * i128::from(t.amount_minor);
+                }
+            }
+            seen.insert((refund, id, leg.as_str()));
+            let order = if refund {
+                by_refund.get(&id).and_then(|r| by_order.get(&r.order_id))
+            } else {
+                by_order.get(&id)
+            };
+            let Some(order) = order else {
+                self.problems.push(format!("journal row {} moves money for a missing order or refund", t.key));
+                continue;
+            };
+            if !order.paid {
+                self.problems.push(format!("journal row {} moves money for order {} which is not paid", t.key, order.id));
+            }
+            let cross = order.payer_currency != order.currency;
+            let expected = match (refund, leg, cross) {
+                (false, Leg::Pay, _) => Some((order.debit, order.payer_currency)),
+                (false, Leg::Fee, true) => Some((order.fee, order.payer_currency)),
+                (false, Leg::Fx, true) => Some((order.amount, order.currency)),
+                (true, Leg::Pay, false) | (true, Leg::Fx, true) => by_refund.get(&id).map(|r| (r.amount, order.currency)),
+                (true, Leg::Pay, true) => by_refund.get(&id).map(|r| (r.payer_amount, order.payer_currency)),
+                (true, Leg::Fee, true) => None,
+                _ => {
+                    self.problems.push(format!("journal row {} is a leg order {} does not have", t.key, order.id));
+                    continue;
+                }
+            };
+            if let Some((minor, currency)) = expected {
+                if t.amount_minor != minor || t.currency != currency {
+                    self.problems.push(format!(
+                        "journal row {} moves {} {} but order {} says {minor} {}",
+                        t.key, t.amount_minor, t.currency.code(), order.id, currency.code()
+                    ));
+                }
+            }
+        }
+        let mut refunded: HashMap<i64, (i128, i128)> = HashMap::new();
+        for r in refunds {
+            let sums = refunded.entry(r.order_id).or_default();
+            sums.0 += i128::from(r.amount);
+            sums.1 += i128::from(r.payer_amount);
+            let cross = by_order.get(&r.order_id).is_some_and(|o| o.payer_currency != o.currency);
+            let leg = if cross { "fx" } else { "pay" };
+            if !seen.contains(&(true, r.id, leg)) {
+                self.problems.push(format!("refund {} of order {} has no money in the journal", r.id, r.order_id));
+            }
+        }
+        let mut expected_net: HashMap<(i64, qiao_domain::money::Currency), i128> = HashMap::new();
+        for o in orders.iter().filter(|o| o.paid) {
+            if !seen.contains(&(false, o.id, "pay")) || (o.payer_currency != o.currency && !seen.contains(&(false, o.id, "fx"))) {
+                self.problems.push(format!("paid order {} has no payment in the journal", o.id));
+            }
+            if o.fee > 0 && !seen.contains(&(false, o.id, "fee")) {
+                self.problems.push(format!("paid order {} has no fee in the journal", o.id));
+            }
+            let (back, payer_back) = refunded.get(&o.id).copied().unwrap_or_default();
+            if back != i128::from(o.refunded) || payer_back != i128::from(o.payer_refunded) {
+                self.problems.push(format!(
+                    "order {} says {} refunded ({} to the payer) but its refunds add up to {back} ({payer_back})",
+                    o.id, o.refunded, o.payer_refunded
+                ));
+            }
+            if o.refunded > o.amount || o.payer_refunded > o.debit {
+                self.problems.push(format!("order {} refunded more than was paid", o.id));
+            }
+            *expected_net.entry((o.merchant, o.currency)).or_default() += i128::from(o.amount) - i128::from(o.refunded);
+        }
+        for o in orders.iter().filter(|o| !o.paid) {
+            if refunded.contains_key(&o.id) {
+                self.problems.push(format!("order {} has refunds but is not paid", o.id));
+            }
+        }
+        for (id, account) in merchant_accounts {
+            let Some(qiao_domain::ledger::Owner::Merchant(merchant)) = qiao_domain::ledger::Owner::parse(&account.owner) else {
+                self.problems.push(format!("merchant account {} has owner {}", id.0, account.owner));
+                continue;
+            };
+            let want = expected_net.get(&(merchant.0, account.account.currency)).copied().unwrap_or_default();
+            let got = merchant_net.get(&id).copied().unwrap_or_default();
+            if want != got {
+                self.problems.push(format!(
+                    "merchant {merchant} received {got} {} for its orders, but its orders net of refunds say {want}",
+                    account.account.currency.code()
                 ));
             }
         }

@@ -85,13 +85,13 @@ impl<Req: Send + 'static, Resp: Send + 'static> Coalescer<Req, Resp> {
 }
 
 pub struct SqlStore {
-    writer: Writer,
+    pub(crate) writer: Writer,
     dialect: Dialect,
     /// Concurrent `transfer` calls on PostgreSQL, coalesced into set-based batches.
     transfers: Coalescer<(NewTransfer, i64), TransferRecord>,
     /// Concurrent red-packet opens, coalesced into set-based batches.
     opens: Coalescer<payments::OpenRequest, (PaymentRecord, i64)>,
-    readers: Readers,
+    pub(crate) readers: Readers,
     /// For SQLite: this process is the file's only writer while the store is open.
     _lock: Option<crate::sqlite::WriterLock>,
     /// For SQLite: keeps the WAL short without stalling the writer.

@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/sqlite_0004_payments.sql")),
     (5, include_str!("../migrations/sqlite_0005_money_core.sql")),
     (6, include_str!("../migrations/sqlite_0006_identity.sql")),
+    (7, include_str!("../migrations/sqlite_0007_merchants.sql")),
 ];
 
 /// Holds an exclusive OS lock beside the database file for as long as the

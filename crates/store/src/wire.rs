@@ -179,3 +179,142 @@ pub fn payment(p: &PaymentRecord) -> api::ChatPayment {
         best_luck_user_id,
     }
 }
+
+// ---------- merchants ----------
+
+use crate::merchant_records::*;
+
+pub fn merchant(m: &MerchantRecord, role: qiao_domain::merchant::Role) -> api::Merchant {
+    api::Merchant {
+        id: m.id.0,
+        number: qiao_domain::merchant::public_number(m.id),
+        legal_name: m.legal_name.clone(),
+        display_name: m.display_name.clone(),
+        country: m.country.clone(),
+        city: m.city.clone(),
+        mcc: m.mcc.clone(),
+        currency: m.currency.code().to_owned(),
+        settlement_card_id: m.settlement_card_id.0,
+        notify_url: m.notify_url.clone(),
+        verified: m.verified,
+        role: role.as_str().to_owned(),
+        created_at_ms: m.created_at_ms,
+    }
+}
+
+pub fn merchant_card(m: &MerchantRecord) -> api::MerchantCard {
+    api::MerchantCard {
+        number: qiao_domain::merchant::public_number(m.id),
+        name: m.display_name.clone(),
+        city: m.city.clone(),
+        country: m.country.clone(),
+        verified: m.verified,
+    }
+}
+
+fn rate_text(scaled: i64, from: qiao_domain::money::Currency, to: qiao_domain::money::Currency) -> Option<String> {
+    qiao_domain::fx::Rate::from_scaled(from, to, scaled).ok().map(|r| r.text())
+}
+
+pub fn order(o: &OrderRecord) -> api::Order {
+    api::Order {
+        id: o.id.0,
+        merchant_id: o.merchant_id.0,
+        out_trade_no: o.out_trade_no.clone(),
+        kind: o.kind.as_str().to_owned(),
+        status: o.status.as_str().to_owned(),
+        amount_minor: o.amount_minor,
+        currency: o.currency.code().to_owned(),
+        description: o.description.clone(),
+        shop_id: o.shop_id.map(|s| s.0),
+        created_at_ms: o.created_at_ms,
+        expires_at_ms: o.expires_at_ms,
+        paid_at_ms: o.paid_at_ms,
+        refunded_minor: o.refunded_minor,
+        payer: o.payer.map(|p| api::PayerAmounts {
+            currency: p.currency.code().to_owned(),
+            amount_minor: p.debit_minor,
+            fee_minor: p.fee_minor,
+            rate: p.rate_scaled.and_then(|r| rate_text(r, p.currency, o.currency)),
+            refunded_minor: o.payer_refunded_minor,
+        }),
+    }
+}
+
+pub fn refund(r: &RefundRecord, o: &OrderRecord) -> api::Refund {
+    api::Refund {
+        id: r.id.0,
+        order_id: r.order_id.0,
+        out_trade_no: o.out_trade_no.clone(),
+        out_refund_no: r.out_refund_no.clone(),
+        amount_minor: r.amount_minor,
+        currency: o.currency.code().to_owned(),
+        payer_amount_minor: r.payer_amount_minor,
+        payer_currency: o.payer.map_or(o.currency, |p| p.currency).code().to_owned(),
+        reason: r.reason.clone(),
+        created_at_ms: r.created_at_ms,
+    }
+}
+
+pub fn quote(q: &QuoteRecord) -> api::Quote {
+    api::Quote {
+        id: q.id.0,
+        from_currency: q.from.code().to_owned(),
+        to_currency: q.to.code().to_owned(),
+        debit_minor: q.debit_minor,
+        fee_minor: q.fee_minor,
+        credit_minor: q.credit_minor,
+        rate: rate_text(q.rate_scaled, q.from, q.to).unwrap_or_default(),
+        mid_rate: rate_text(q.mid_scaled, q.from, q.to).unwrap_or_default(),
+        expires_at_ms: q.expires_at_ms,
+    }
+}
+
+pub fn receipt(o: &OrderRecord, m: &MerchantRecord, quote: Option<&QuoteRecord>) -> api::Receipt {
+    let wire = order(o);
+    api::Receipt {
+        order_id: o.id.0,
+        merchant: merchant_card(m),
+        status: wire.status,
+        amount_minor: o.amount_minor,
+        currency: wire.currency,
+        description: o.description.clone(),
+        payer: wire.payer,
+        paid_at_ms: o.paid_at_ms,
+        expires_at_ms: o.expires_at_ms,
+        quote: quote.map(self::quote),
+    }
+}
+
+pub fn notification(n: &NotificationRecord) -> api::Notification {
+    api::Notification {
+        id: n.id.0,
+        event_id: n.event_id.clone(),
+        kind: n.kind.clone(),
+        url: n.url.clone(),
+        attempts: n.attempts,
+        next_at_ms: n.next_at_ms,
+        delivered_at_ms: n.delivered_at_ms,
+        last_status: n.last_status,
+        last_error: n.last_error.clone(),
+        created_at_ms: n.created_at_ms,
+    }
+}
+
+pub fn api_key(k: &ApiKeyRecord) -> api::ApiKey {
+    api::ApiKey {
+        id: k.id.0,
+        prefix: k.prefix.clone(),
+        label: k.label.clone(),
+        created_at_ms: k.created_at_ms,
+        revoked_at_ms: k.revoked_at_ms,
+    }
+}
+
+pub fn shop(s: &ShopRecord) -> api::Shop {
+    api::Shop {
+        id: s.id.0,
+        name: s.name.clone(),
+        created_at_ms: s.created_at_ms,
+    }
+}

@@ -363,8 +363,10 @@ fn read_and_check(conn: &mut dyn Conn) -> StoreResult<ReconcileReport> {
         .map(transfer_from_row)
         .collect::<StoreResult<_>>()?;
     let held = super::payments::held_in_escrow(conn)?;
+    let (orders, refunds) = super::orders::facts(conn)?;
     let mut report = ReconcileReport::check(&accounts, &transfers);
     report.check_escrow(&accounts, &held);
+    report.check_orders(&accounts, &transfers, &orders, &refunds);
     Ok(report)
 }
 
