@@ -142,7 +142,11 @@ mod tests {
     fn uniform_rejects_the_biased_tail() {
         // 2^64 - 1 is a multiple of 3, so the zone ends at u64::MAX itself.
         assert_eq!(uniform(&mut Scripted(vec![u64::MAX, 4]), 3), 2);
-        assert_eq!(uniform(&mut Scripted(vec![u64::MAX - 1, 4]), 3), 3, "(2^64 - 2) mod 3 is 2");
+        assert_eq!(
+            uniform(&mut Scripted(vec![u64::MAX - 1, 4]), 3),
+            3,
+            "(2^64 - 2) mod 3 is 2"
+        );
     }
 
     /// Two cents in two shares can only be a cent each, whatever the draw.

@@ -46,7 +46,7 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(&parts.headers).ok_or(ApiError(Error::Unauthorized))?;
+        let token = bearer(&parts.headers).ok_or(ApiError::from(Error::Unauthorized))?;
         authenticate(app, token).await
     }
 }
@@ -87,7 +87,7 @@ impl RateLimits {
     pub fn message(&self, user: qiao_domain::ids::UserId) -> Result<(), ApiError> {
         self.messages_by_user.check_key(&user.0).map_err(|_| {
             tracing::warn!(user = user.0, "sending rate-limited");
-            ApiError(Error::SendingTooFast)
+            ApiError::from(Error::SendingTooFast)
         })
     }
 
@@ -99,7 +99,7 @@ impl RateLimits {
             Ok(Ok(())) => Ok(()),
             _ => {
                 tracing::warn!(user = user.0, bytes, "upload volume rate-limited");
-                Err(ApiError(Error::UploadQuotaExceeded))
+                Err(ApiError::from(Error::UploadQuotaExceeded))
             }
         }
     }
@@ -113,14 +113,14 @@ impl RateLimits {
             Ok(())
         } else {
             tracing::warn!(%address, by_account = !by_account, by_address = !by_address, "sign-in rate-limited");
-            Err(ApiError(Error::RateLimited))
+            Err(ApiError::from(Error::RateLimited))
         }
     }
 
     pub fn public(&self, address: IpAddr) -> Result<(), ApiError> {
         self.public_by_address.check_key(&address).map_err(|_| {
             tracing::warn!(%address, "public endpoint rate-limited");
-            ApiError(Error::RateLimited)
+            ApiError::from(Error::RateLimited)
         })
     }
 }

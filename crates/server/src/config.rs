@@ -86,6 +86,25 @@ pub struct Config {
     /// Per currency: the most one top-up, withdrawal or payment may move and
     /// the most each may move per user per UTC day, in minor units.
     pub spending_caps: std::collections::BTreeMap<String, SpendingCaps>,
+    /// The operator's FX mid rates, `"BASE/QUOTE" = "rate"` (units of QUOTE
+    /// for one BASE, up to 8 decimals). They seed pairs the admin API has not
+    /// set; the other direction is the inverse. No rate is fetched from outside.
+    pub fx_rates: std::collections::BTreeMap<String, String>,
+    /// Taken off the mid rate for a payer, in basis points.
+    pub fx_spread_bps: u32,
+    /// Charged on a converted amount, in basis points.
+    pub fx_fee_bps: u32,
+    /// How long a quote can be confirmed, in seconds.
+    pub fx_quote_seconds: u64,
+    /// SHA-256 (hex) of the operator's admin token, for `/api/admin/…` (rates,
+    /// verifying merchants). The admin API is off without it.
+    pub admin_token_sha256: Option<String>,
+    /// Whether notifications may go to loopback and private addresses. Off in
+    /// production (a merchant's URL must not reach inside the operator's
+    /// network); on for local development and tests.
+    pub notify_allow_private: bool,
+    /// Seconds between looks at the outbox of merchant notifications.
+    pub notify_poll_seconds: u64,
 }
 
 /// The caps of one currency.
@@ -147,6 +166,13 @@ impl Default for Config {
                     )
                 })
                 .collect(),
+            fx_rates: [("USD/CNY".to_owned(), "7.1".to_owned())].into_iter().collect(),
+            fx_spread_bps: 50,
+            fx_fee_bps: 100,
+            fx_quote_seconds: 120,
+            admin_token_sha256: None,
+            notify_allow_private: false,
+            notify_poll_seconds: 2,
         }
     }
 }
@@ -218,7 +244,39 @@ impl Config {
             secret_tries_per_minute: self.pin_per_user_per_minute,
             settle_after_ms: seconds_ms(self.settle_abandoned_after_seconds),
             bank_timeout: std::time::Duration::from_secs(self.bank_timeout_seconds.max(1)),
+            fx: qiao_service::money::fx::FxPolicy {
+                spread_bps: self.fx_spread_bps,
+                fee_bps: self.fx_fee_bps,
+                quote_ttl_ms: seconds_ms(self.fx_quote_seconds.max(1)),
+            },
         })
+    }
+
+    /// The configured FX rates, each checked.
+    pub fn fx_rates(
+        &self,
+    ) -> Result<
+        Vec<(
+            qiao_domain::money::Currency,
+            qiao_domain::money::Currency,
+            qiao_domain::fx::Rate,
+        )>,
+        String,
+    > {
+        use qiao_domain::money::Currency;
+        self.fx_rates
+            .iter()
+            .map(|(pair, rate)| {
+                let (base, quote) = pair
+                    .split_once('/')
+                    .ok_or_else(|| format!("fx_rates.{pair}: the pair is BASE/QUOTE"))?;
+                let base = Currency::parse(base).map_err(|_| format!("fx_rates.{pair}: unknown currency {base}"))?;
+                let quote = Currency::parse(quote).map_err(|_| format!("fx_rates.{pair}: unknown currency {quote}"))?;
+                let rate = qiao_domain::fx::Rate::parse(base, quote, rate)
+                    .map_err(|_| format!("fx_rates.{pair}: {rate} is not a rate"))?;
+                Ok((base, quote, rate))
+            })
+            .collect()
     }
 
     /// How long a session may idle, in milliseconds.
@@ -278,7 +336,7 @@ mod tests {
     fn env_names_cover_every_field() {
         let names = Config::field_names();
         assert!(names.contains(&"listen".to_owned()) && names.contains(&"nats_url".to_owned()));
-        assert_eq!(names.len(), 31, "{names:?}");
+        assert_eq!(names.len(), 38, "{names:?}");
     }
 
     #[test]
@@ -299,6 +357,9 @@ mod tests {
             defaults.settle_abandoned_after_seconds
         );
         assert!(parsed.money_policy().is_ok());
+        assert_eq!(parsed.fx_rates, defaults.fx_rates);
+        assert_eq!(parsed.fx_spread_bps, defaults.fx_spread_bps);
+        assert!(parsed.fx_rates().is_ok());
     }
 
     #[test]
@@ -324,5 +385,11 @@ mod tests {
         let mut config = Config::default();
         config.region_funding.insert("US".into(), vec!["gold".into()]);
         assert!(config.money_policy().is_err());
+        let mut config = Config::default();
+        config.fx_rates.insert("USD-CNY".into(), "7".into());
+        assert!(config.fx_rates().is_err());
+        let mut config = Config::default();
+        config.fx_rates.insert("USD/CNY".into(), "-7".into());
+        assert!(config.fx_rates().is_err());
     }
 }

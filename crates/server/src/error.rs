@@ -10,23 +10,24 @@ use qiao_domain::limits::MAX_JSON_BODY_BYTES;
 use qiao_domain::Error;
 use qiao_store::StoreError;
 
-/// A failed request. Carries only the code; [`localize`] writes the body.
+/// A failed request. Carries only the code (and, for a code of another
+/// payment scheme, the scheme's name); [`localize`] writes the body.
 #[derive(Debug)]
-pub struct ApiError(pub Error);
+pub struct ApiError(pub Error, pub Option<&'static str>);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        ApiError(e)
+        ApiError(e, None)
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Rejected(code) => ApiError(code),
+            StoreError::Rejected(code) => ApiError(code, None),
             StoreError::Backend(cause) => {
                 tracing::error!(%cause, "store failure");
-                ApiError(Error::Internal)
+                ApiError(Error::Internal, None)
             }
         }
     }
@@ -35,10 +36,11 @@ impl From<StoreError> for ApiError {
 impl From<qiao_service::Error> for ApiError {
     fn from(e: qiao_service::Error) -> Self {
         match e {
-            qiao_service::Error::Rejected(code) => ApiError(code),
+            qiao_service::Error::Rejected(code) => ApiError(code, None),
+            qiao_service::Error::ForeignQr(scheme) => ApiError(Error::QrOtherScheme, Some(scheme.name())),
             qiao_service::Error::Internal(cause) => {
                 tracing::error!(%cause, "service failure");
-                ApiError(Error::Internal)
+                ApiError(Error::Internal, None)
             }
         }
     }
@@ -123,23 +125,34 @@ pub fn status_of(error: Error) -> StatusCode {
     }
 }
 
-/// Marks a response as an error whose body the localizing layer writes.
+/// Marks a response as an error whose body the localizing layer writes
+/// (with a proper name to add to the message, such as a payment scheme's).
 #[derive(Debug, Clone, Copy)]
-pub struct ErrorMark(pub Error);
+pub struct ErrorMark(pub Error, pub Option<&'static str>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = status_of(self.0).into_response();
-        response.extensions_mut().insert(ErrorMark(self.0));
+        response.extensions_mut().insert(ErrorMark(self.0, self.1));
         response
     }
 }
 
 /// The body of an error in a language.
 pub fn body(error: Error, language: Language) -> ErrorBody {
+    body_naming(error, None, language)
+}
+
+/// The body of an error whose message names something (e.g. `(Pix)`).
+pub fn body_naming(error: Error, name: Option<&str>, language: Language) -> ErrorBody {
+    let text = crate::i18n::error_message(error, language);
     ErrorBody {
         code: error.code().to_owned(),
-        message: crate::i18n::error_message(error, language).to_owned(),
+        message: match name {
+            Some(name) if language == Language::ZhCn => format!("{text}（{name}）"),
+            Some(name) => format!("{text} ({name})"),
+            None => text.to_owned(),
+        },
     }
 }
 
@@ -154,8 +167,9 @@ pub async fn localize(request: Request, next: axum::middleware::Next) -> Respons
         .unwrap_or_default();
     let response = next.run(request).await;
     let mark = response.extensions().get::<ErrorMark>().copied();
+    let name = mark.and_then(|m| m.1);
     let error = match (mark, response.status()) {
-        (Some(ErrorMark(error)), _) => error,
+        (Some(ErrorMark(error, _)), _) => error,
         (None, StatusCode::NOT_FOUND) if is_empty(&response) => Error::NotFound,
         (None, StatusCode::METHOD_NOT_ALLOWED) => Error::NotFound,
         (None, StatusCode::PAYLOAD_TOO_LARGE) => Error::PayloadTooLarge,
@@ -169,7 +183,7 @@ pub async fn localize(request: Request, next: axum::middleware::Next) -> Respons
     } else {
         status_of(error)
     };
-    (status, axum::Json(body(error, language))).into_response()
+    (status, axum::Json(body_naming(error, name, language))).into_response()
 }
 
 fn is_json(response: &Response) -> bool {
@@ -208,20 +222,21 @@ where
                     .eq_ignore_ascii_case("application/json")
             });
         if !is_json {
-            return Err(ApiError(Error::InvalidRequest));
+            return Err(ApiError::from(Error::InvalidRequest));
         }
         let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY_BYTES)
             .await
-            .map_err(|_| ApiError(Error::PayloadTooLarge))?;
+            .map_err(|_| ApiError::from(Error::PayloadTooLarge))?;
         // Bodies are objects with named fields: serde would also take a JSON
         // array as the fields in order, which no client means.
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| ApiError(Error::InvalidRequest))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|_| ApiError::from(Error::InvalidRequest))?;
         if !value.is_object() {
-            return Err(ApiError(Error::InvalidRequest));
+            return Err(ApiError::from(Error::InvalidRequest));
         }
         serde_json::from_value(value)
             .map(ApiJson)
-            .map_err(|_| ApiError(Error::InvalidRequest))
+            .map_err(|_| ApiError::from(Error::InvalidRequest))
     }
 }
 

@@ -15,6 +15,7 @@ pub mod http;
 pub mod hub;
 pub mod i18n;
 pub mod metrics;
+pub mod qr;
 pub mod sessions;
 pub mod state;
 pub mod web;

@@ -94,7 +94,7 @@ pub async fn session_of(app: &AppState, token_hash: &str) -> Result<SessionRecor
             let found = app.store.session_by_token(token_hash).await?;
             let Some(session) = found else {
                 app.sessions.by_token.write().remove(token_hash);
-                return Err(ApiError(Error::Unauthorized));
+                return Err(ApiError::from(Error::Unauthorized));
             };
             app.sessions.by_token.write().insert(
                 token_hash.to_owned(),
@@ -113,7 +113,7 @@ pub async fn session_of(app: &AppState, token_hash: &str) -> Result<SessionRecor
             "session ended after idling"
         );
         end(app, session.user_id, session.id).await.ok();
-        return Err(ApiError(Error::Unauthorized));
+        return Err(ApiError::from(Error::Unauthorized));
     }
     if now - session.last_seen_at_ms > TOUCH_EVERY_MS {
         app.store.touch_session(session.id, now).await?;

@@ -62,12 +62,12 @@ pub async fn connect(
     headers: axum::http::HeaderMap,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    let Query(query) = query.map_err(|_| ApiError(Error::InvalidRequest))?;
+    let Query(query) = query.map_err(|_| ApiError::from(Error::InvalidRequest))?;
     let token = query
         .token
         .as_deref()
         .or_else(|| bearer(&headers))
-        .ok_or(ApiError(Error::Unauthorized))?;
+        .ok_or(ApiError::from(Error::Unauthorized))?;
     let token_hash = token_hash(token);
     let session = crate::sessions::session_of(&app, &token_hash).await?;
     if let Some(since) = query.since {
@@ -75,7 +75,7 @@ pub async fn connect(
             return Err(Error::InvalidCursor.into());
         }
     }
-    let upgrade = upgrade.map_err(|_| ApiError(Error::InvalidRequest))?;
+    let upgrade = upgrade.map_err(|_| ApiError::from(Error::InvalidRequest))?;
     let language = query
         .lang
         .as_deref()
@@ -332,7 +332,7 @@ async fn read_loop(
                             client_msg_id: message.client_msg_id,
                             message: wire::message(&sent.message),
                         }),
-                        Err(ApiError(code)) => error_frame(code, language, Some(message.client_msg_id)),
+                        Err(ApiError(code, _)) => error_frame(code, language, Some(message.client_msg_id)),
                     };
                     let _ = replies.send(reply).await;
                     drop(permit);

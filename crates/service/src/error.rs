@@ -7,6 +7,9 @@ use qiao_store::StoreError;
 pub enum Error {
     #[error("rejected: {0}")]
     Rejected(#[from] qiao_domain::Error),
+    /// A scanned code of another payment scheme (`qr_other_scheme`), naming it.
+    #[error("a {} code", .0.name())]
+    ForeignQr(qiao_domain::emvco::Scheme),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -21,3 +24,12 @@ impl From<StoreError> for Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl From<qiao_domain::emvco::QrError> for Error {
+    fn from(e: qiao_domain::emvco::QrError) -> Self {
+        match e {
+            qiao_domain::emvco::QrError::OtherScheme(scheme) => Error::ForeignQr(scheme),
+            other => Error::Rejected(other.code()),
+        }
+    }
+}

@@ -20,5 +20,6 @@ pub mod identity;
 pub mod money;
 pub mod notify;
 pub mod secrets;
+pub mod webhooks;
 
 pub use error::{Error, Result};

@@ -28,19 +28,19 @@ use qiao_domain::caps::CapKind;
 use qiao_domain::conversation::Role;
 use qiao_domain::event::EventKind;
 use qiao_domain::ids::{
-    ApiKeyId, CardId, ClientMsgId, ConversationId, FriendRequestId, MerchantId, MessageId, NotificationId, OrderId,
-    PaymentId, QuoteId, SessionId, ShopId, StreamPos, TransferId, UserId,
+    ApiKeyId, CardId, ClientMsgId, ConversationId, ConversionId, FriendRequestId, MerchantId, MessageId,
+    NotificationId, OrderId, PaymentId, QuoteId, SessionId, ShopId, StreamPos, TransferId, UserId,
 };
-use qiao_domain::merchant::Role as MerchantRole;
 use qiao_domain::journal::{LedgerKey, Memo};
 use qiao_domain::ledger::{AccountKind, Owner};
+use qiao_domain::merchant::Role as MerchantRole;
 use qiao_domain::message::Draft;
 use qiao_domain::money::Currency;
 use qiao_domain::verification::IdentifierKind;
 use qiao_domain::Error as Rejection;
 
-pub use ops::identity::Confirmed;
 pub use merchant_records::*;
+pub use ops::identity::Confirmed;
 pub use records::*;
 pub use sql_store::{open, reconcile_at, Location, SqlStore};
 
@@ -115,6 +115,8 @@ pub trait MerchantStore: Send + Sync + 'static {
     /// A merchant and its owner's staff row; the settlement card must be the owner's.
     async fn create_merchant(&self, new: NewMerchant, now_ms: i64) -> StoreResult<MerchantRecord>;
     async fn merchant(&self, id: MerchantId) -> StoreResult<MerchantRecord>;
+    /// Merchants in id order after `after` (the payout sweep pages through them).
+    async fn merchants_page(&self, after: Option<MerchantId>, limit: usize) -> StoreResult<Vec<MerchantRecord>>;
     async fn update_merchant(&self, id: MerchantId, update: MerchantUpdate) -> StoreResult<MerchantRecord>;
     async fn set_merchant_verified(&self, id: MerchantId, verified: bool) -> StoreResult<MerchantRecord>;
     /// The merchants `user` works at, with the role at each.
@@ -151,13 +153,19 @@ pub trait MerchantStore: Send + Sync + 'static {
     async fn order(&self, merchant: MerchantId, which: OrderRef) -> StoreResult<OrderRecord>;
     async fn order_by_token(&self, token: &str) -> StoreResult<OrderRecord>;
     async fn order_by_id(&self, id: OrderId) -> StoreResult<OrderRecord>;
-    async fn orders(&self, merchant: MerchantId, before: Option<OrderId>, limit: usize) -> StoreResult<Vec<OrderRecord>>;
+    async fn orders(
+        &self,
+        merchant: MerchantId,
+        before: Option<OrderId>,
+        limit: usize,
+    ) -> StoreResult<Vec<OrderRecord>>;
     async fn close_order(&self, merchant: MerchantId, which: OrderRef, now_ms: i64) -> StoreResult<OrderRecord>;
     async fn pay_order(&self, order: OrderId, pay: PayOrder, now_ms: i64) -> StoreResult<OrderRecord>;
     async fn pay_static(&self, payment: StaticPayment, now_ms: i64) -> StoreResult<OrderRecord>;
     /// Takes a payment code (once) and makes the order bound to its owner.
     async fn charge_code(&self, charge: CodeCharge, now_ms: i64) -> StoreResult<OrderRecord>;
-    async fn await_confirmation(&self, order: OrderId, quote: Option<QuoteId>, now_ms: i64) -> StoreResult<OrderRecord>;
+    async fn await_confirmation(&self, order: OrderId, quote: Option<QuoteId>, now_ms: i64)
+        -> StoreResult<OrderRecord>;
     async fn refund(&self, new: NewRefund, now_ms: i64) -> StoreResult<(RefundRecord, OrderRecord)>;
     async fn refunds(&self, order: OrderId) -> StoreResult<Vec<RefundRecord>>;
     /// Marks up to `limit` unpaid orders past their expiry as expired.
@@ -178,6 +186,15 @@ pub trait MerchantStore: Send + Sync + 'static {
     async fn rates(&self) -> StoreResult<Vec<RateRecord>>;
     async fn create_quote(&self, new: NewQuote, now_ms: i64) -> StoreResult<QuoteRecord>;
     async fn quote(&self, user: UserId, id: QuoteId) -> StoreResult<QuoteRecord>;
+    /// Converts between two of the user's wallets at a quote; idempotent by the key.
+    async fn convert(
+        &self,
+        user: UserId,
+        client_key: &str,
+        quote: QuoteId,
+        cap: Option<CapCheck>,
+        now_ms: i64,
+    ) -> StoreResult<(ConversionId, QuoteRecord)>;
 
     // ----- payment codes -----
     async fn issue_payment_code(
@@ -189,10 +206,25 @@ pub trait MerchantStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
 
     // ----- notifications -----
-    async fn lease_notifications(&self, now_ms: i64, lease_ms: i64, limit: usize) -> StoreResult<Vec<NotificationRecord>>;
-    async fn record_attempt(&self, id: NotificationId, attempt: Attempt, now_ms: i64) -> StoreResult<NotificationRecord>;
+    async fn lease_notifications(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<NotificationRecord>>;
+    async fn record_attempt(
+        &self,
+        id: NotificationId,
+        attempt: Attempt,
+        now_ms: i64,
+    ) -> StoreResult<NotificationRecord>;
     async fn notifications(&self, merchant: MerchantId, limit: usize) -> StoreResult<Vec<NotificationRecord>>;
-    async fn resend_notification(&self, merchant: MerchantId, id: NotificationId, now_ms: i64) -> StoreResult<NotificationRecord>;
+    async fn resend_notification(
+        &self,
+        merchant: MerchantId,
+        id: NotificationId,
+        now_ms: i64,
+    ) -> StoreResult<NotificationRecord>;
 }
 
 /// Everything Qiao keeps. Both implementations pass the same conformance suite

@@ -2,7 +2,9 @@
 //! codes and notifications, as plain records.
 
 use qiao_domain::caps::DailyCap;
-use qiao_domain::ids::{ApiKeyId, CardId, MerchantId, NotificationId, OrderId, QuoteId, RefundId, SessionId, ShopId, UserId};
+use qiao_domain::ids::{
+    ApiKeyId, CardId, MerchantId, NotificationId, OrderId, QuoteId, RefundId, SessionId, ShopId, UserId,
+};
 use qiao_domain::merchant::{OrderKind, OrderStatus, Role};
 use qiao_domain::money::Currency;
 

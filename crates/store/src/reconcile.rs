@@ -243,7 +243,7 @@ impl ReconcileReport {
         orders: &[OrderFacts],
         refunds: &[RefundFacts],
     ) {
-        use qiao_domain::journal::{Leg, LedgerKey};
+        use qiao_domain::journal::{LedgerKey, Leg};
         let by_order: HashMap<i64, &OrderFacts> = orders.iter().map(|o| (o.id, o)).collect();
         let by_refund: HashMap<i64, &RefundFacts> = refunds.iter().map(|r| (r.id, r)).collect();
         let mut seen: HashSet<(bool, i64, &'static str)> = HashSet::new();
@@ -271,22 +271,33 @@ impl ReconcileReport {
                 by_order.get(&id)
             };
             let Some(order) = order else {
-                self.problems.push(format!("journal row {} moves money for a missing order or refund", t.key));
+                self.problems.push(format!(
+                    "journal row {} moves money for a missing order or refund",
+                    t.key
+                ));
                 continue;
             };
             if !order.paid {
-                self.problems.push(format!("journal row {} moves money for order {} which is not paid", t.key, order.id));
+                self.problems.push(format!(
+                    "journal row {} moves money for order {} which is not paid",
+                    t.key, order.id
+                ));
             }
             let cross = order.payer_currency != order.currency;
             let expected = match (refund, leg, cross) {
                 (false, Leg::Pay, _) => Some((order.debit, order.payer_currency)),
                 (false, Leg::Fee, true) => Some((order.fee, order.payer_currency)),
                 (false, Leg::Fx, true) => Some((order.amount, order.currency)),
-                (true, Leg::Pay, false) | (true, Leg::Fx, true) => by_refund.get(&id).map(|r| (r.amount, order.currency)),
+                (true, Leg::Pay, false) | (true, Leg::Fx, true) => {
+                    by_refund.get(&id).map(|r| (r.amount, order.currency))
+                }
                 (true, Leg::Pay, true) => by_refund.get(&id).map(|r| (r.payer_amount, order.payer_currency)),
                 (true, Leg::Fee, true) => None,
                 _ => {
-                    self.problems.push(format!("journal row {} is a leg order {} does not have", t.key, order.id));
+                    self.problems.push(format!(
+                        "journal row {} is a leg order {} does not have",
+                        t.key, order.id
+                    ));
                     continue;
                 }
             };
@@ -294,7 +305,11 @@ impl ReconcileReport {
                 if t.amount_minor != minor || t.currency != currency {
                     self.problems.push(format!(
                         "journal row {} moves {} {} but order {} says {minor} {}",
-                        t.key, t.amount_minor, t.currency.code(), order.id, currency.code()
+                        t.key,
+                        t.amount_minor,
+                        t.currency.code(),
+                        order.id,
+                        currency.code()
                     ));
                 }
             }
@@ -304,19 +319,28 @@ impl ReconcileReport {
             let sums = refunded.entry(r.order_id).or_default();
             sums.0 += i128::from(r.amount);
             sums.1 += i128::from(r.payer_amount);
-            let cross = by_order.get(&r.order_id).is_some_and(|o| o.payer_currency != o.currency);
+            let cross = by_order
+                .get(&r.order_id)
+                .is_some_and(|o| o.payer_currency != o.currency);
             let leg = if cross { "fx" } else { "pay" };
             if !seen.contains(&(true, r.id, leg)) {
-                self.problems.push(format!("refund {} of order {} has no money in the journal", r.id, r.order_id));
+                self.problems.push(format!(
+                    "refund {} of order {} has no money in the journal",
+                    r.id, r.order_id
+                ));
             }
         }
         let mut expected_net: HashMap<(i64, qiao_domain::money::Currency), i128> = HashMap::new();
         for o in orders.iter().filter(|o| o.paid) {
-            if !seen.contains(&(false, o.id, "pay")) || (o.payer_currency != o.currency && !seen.contains(&(false, o.id, "fx"))) {
-                self.problems.push(format!("paid order {} has no payment in the journal", o.id));
+            if !seen.contains(&(false, o.id, "pay"))
+                || (o.payer_currency != o.currency && !seen.contains(&(false, o.id, "fx")))
+            {
+                self.problems
+                    .push(format!("paid order {} has no payment in the journal", o.id));
             }
             if o.fee > 0 && !seen.contains(&(false, o.id, "fee")) {
-                self.problems.push(format!("paid order {} has no fee in the journal", o.id));
+                self.problems
+                    .push(format!("paid order {} has no fee in the journal", o.id));
             }
             let (back, payer_back) = refunded.get(&o.id).copied().unwrap_or_default();
             if back != i128::from(o.refunded) || payer_back != i128::from(o.payer_refunded) {
@@ -326,21 +350,29 @@ impl ReconcileReport {
                 ));
             }
             if o.refunded > o.amount || o.payer_refunded > o.debit {
-                self.problems.push(format!("order {} refunded more than was paid", o.id));
+                self.problems
+                    .push(format!("order {} refunded more than was paid", o.id));
             }
             *expected_net.entry((o.merchant, o.currency)).or_default() += i128::from(o.amount) - i128::from(o.refunded);
         }
         for o in orders.iter().filter(|o| !o.paid) {
             if refunded.contains_key(&o.id) {
-                self.problems.push(format!("order {} has refunds but is not paid", o.id));
+                self.problems
+                    .push(format!("order {} has refunds but is not paid", o.id));
             }
         }
         for (id, account) in merchant_accounts {
-            let Some(qiao_domain::ledger::Owner::Merchant(merchant)) = qiao_domain::ledger::Owner::parse(&account.owner) else {
-                self.problems.push(format!("merchant account {} has owner {}", id.0, account.owner));
+            let Some(qiao_domain::ledger::Owner::Merchant(merchant)) =
+                qiao_domain::ledger::Owner::parse(&account.owner)
+            else {
+                self.problems
+                    .push(format!("merchant account {} has owner {}", id.0, account.owner));
                 continue;
             };
-            let want = expected_net.get(&(merchant.0, account.account.currency)).copied().unwrap_or_default();
+            let want = expected_net
+                .get(&(merchant.0, account.account.currency))
+                .copied()
+                .unwrap_or_default();
             let got = merchant_net.get(&id).copied().unwrap_or_default();
             if want != got {
                 self.problems.push(format!(

@@ -2,13 +2,13 @@
 //! reads from the reader pool, each a call into `ops`.
 
 use async_trait::async_trait;
-use qiao_domain::ids::{ApiKeyId, MerchantId, NotificationId, OrderId, QuoteId, ShopId, UserId};
+use qiao_domain::ids::{ApiKeyId, ConversionId, MerchantId, NotificationId, OrderId, QuoteId, ShopId, UserId};
 use qiao_domain::merchant::Role;
 use qiao_domain::money::Currency;
 
 use crate::merchant_records::*;
 use crate::ops::{fx, merchants, notifications, orders};
-use crate::records::LedgerAccountId;
+use crate::records::{CapCheck, LedgerAccountId};
 use crate::{MerchantStore, SqlStore, StoreResult};
 
 #[async_trait]
@@ -21,12 +21,18 @@ impl MerchantStore for SqlStore {
         self.readers.run(move |c| merchants::merchant(c, id)).await
     }
 
+    async fn merchants_page(&self, after: Option<MerchantId>, limit: usize) -> StoreResult<Vec<MerchantRecord>> {
+        self.readers.run(move |c| merchants::page(c, after, limit)).await
+    }
+
     async fn update_merchant(&self, id: MerchantId, update: MerchantUpdate) -> StoreResult<MerchantRecord> {
         self.writer.run(move |tx| merchants::update(tx, id, update)).await
     }
 
     async fn set_merchant_verified(&self, id: MerchantId, verified: bool) -> StoreResult<MerchantRecord> {
-        self.writer.run(move |tx| merchants::set_verified(tx, id, verified)).await
+        self.writer
+            .run(move |tx| merchants::set_verified(tx, id, verified))
+            .await
     }
 
     async fn merchants_of(&self, user: UserId) -> StoreResult<Vec<(MerchantRecord, Role)>> {
@@ -39,7 +45,9 @@ impl MerchantStore for SqlStore {
 
     async fn add_shop(&self, merchant: MerchantId, name: &str, now_ms: i64) -> StoreResult<ShopRecord> {
         let name = name.to_owned();
-        self.writer.run(move |tx| merchants::add_shop(tx, merchant, &name, now_ms)).await
+        self.writer
+            .run(move |tx| merchants::add_shop(tx, merchant, &name, now_ms))
+            .await
     }
 
     async fn shops(&self, merchant: MerchantId) -> StoreResult<Vec<ShopRecord>> {
@@ -53,11 +61,15 @@ impl MerchantStore for SqlStore {
         shop: Option<ShopId>,
         now_ms: i64,
     ) -> StoreResult<StaffRecord> {
-        self.writer.run(move |tx| merchants::set_staff(tx, merchant, user, shop, now_ms)).await
+        self.writer
+            .run(move |tx| merchants::set_staff(tx, merchant, user, shop, now_ms))
+            .await
     }
 
     async fn remove_staff(&self, merchant: MerchantId, user: UserId) -> StoreResult<()> {
-        self.writer.run(move |tx| merchants::remove_staff(tx, merchant, user)).await
+        self.writer
+            .run(move |tx| merchants::remove_staff(tx, merchant, user))
+            .await
     }
 
     async fn staff(&self, merchant: MerchantId) -> StoreResult<Vec<StaffRecord>> {
@@ -83,7 +95,9 @@ impl MerchantStore for SqlStore {
     }
 
     async fn revoke_api_key(&self, merchant: MerchantId, id: ApiKeyId, now_ms: i64) -> StoreResult<ApiKeyRecord> {
-        self.writer.run(move |tx| merchants::revoke_key(tx, merchant, id, now_ms)).await
+        self.writer
+            .run(move |tx| merchants::revoke_key(tx, merchant, id, now_ms))
+            .await
     }
 
     async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRecord>> {
@@ -108,12 +122,21 @@ impl MerchantStore for SqlStore {
         self.readers.run(move |c| orders::by_id(c, id)).await
     }
 
-    async fn orders(&self, merchant: MerchantId, before: Option<OrderId>, limit: usize) -> StoreResult<Vec<OrderRecord>> {
-        self.readers.run(move |c| orders::list(c, merchant, before, limit)).await
+    async fn orders(
+        &self,
+        merchant: MerchantId,
+        before: Option<OrderId>,
+        limit: usize,
+    ) -> StoreResult<Vec<OrderRecord>> {
+        self.readers
+            .run(move |c| orders::list(c, merchant, before, limit))
+            .await
     }
 
     async fn close_order(&self, merchant: MerchantId, which: OrderRef, now_ms: i64) -> StoreResult<OrderRecord> {
-        self.writer.run(move |tx| orders::close(tx, merchant, &which, now_ms)).await
+        self.writer
+            .run(move |tx| orders::close(tx, merchant, &which, now_ms))
+            .await
     }
 
     async fn pay_order(&self, order: OrderId, pay: PayOrder, now_ms: i64) -> StoreResult<OrderRecord> {
@@ -128,7 +151,12 @@ impl MerchantStore for SqlStore {
         self.writer.run(move |tx| orders::charge_code(tx, charge, now_ms)).await
     }
 
-    async fn await_confirmation(&self, order: OrderId, quote: Option<QuoteId>, now_ms: i64) -> StoreResult<OrderRecord> {
+    async fn await_confirmation(
+        &self,
+        order: OrderId,
+        quote: Option<QuoteId>,
+        now_ms: i64,
+    ) -> StoreResult<OrderRecord> {
         self.writer
             .run(move |tx| orders::await_confirmation(tx, order, quote, now_ms))
             .await
@@ -147,11 +175,15 @@ impl MerchantStore for SqlStore {
     }
 
     async fn merchant_report(&self, merchant: MerchantId, from_ms: i64, until_ms: i64) -> StoreResult<DayReport> {
-        self.readers.run(move |c| orders::report(c, merchant, from_ms, until_ms)).await
+        self.readers
+            .run(move |c| orders::report(c, merchant, from_ms, until_ms))
+            .await
     }
 
     async fn settleable(&self, account: LedgerAccountId, before_ms: i64) -> StoreResult<i64> {
-        self.readers.run(move |c| orders::settleable(c, account, before_ms)).await
+        self.readers
+            .run(move |c| orders::settleable(c, account, before_ms))
+            .await
     }
 
     async fn set_rate(
@@ -179,6 +211,20 @@ impl MerchantStore for SqlStore {
         self.readers.run(move |c| fx::quote(c, user, id)).await
     }
 
+    async fn convert(
+        &self,
+        user: UserId,
+        client_key: &str,
+        quote: QuoteId,
+        cap: Option<CapCheck>,
+        now_ms: i64,
+    ) -> StoreResult<(ConversionId, QuoteRecord)> {
+        let client_key = client_key.to_owned();
+        self.writer
+            .run(move |tx| fx::convert(tx, user, &client_key, quote, cap, now_ms))
+            .await
+    }
+
     async fn issue_payment_code(
         &self,
         owner: CodeOwner,
@@ -192,21 +238,40 @@ impl MerchantStore for SqlStore {
             .await
     }
 
-    async fn lease_notifications(&self, now_ms: i64, lease_ms: i64, limit: usize) -> StoreResult<Vec<NotificationRecord>> {
+    async fn lease_notifications(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<NotificationRecord>> {
         self.writer
             .run(move |tx| notifications::lease_due(tx, now_ms, lease_ms, limit))
             .await
     }
 
-    async fn record_attempt(&self, id: NotificationId, attempt: Attempt, now_ms: i64) -> StoreResult<NotificationRecord> {
-        self.writer.run(move |tx| notifications::record(tx, id, attempt, now_ms)).await
+    async fn record_attempt(
+        &self,
+        id: NotificationId,
+        attempt: Attempt,
+        now_ms: i64,
+    ) -> StoreResult<NotificationRecord> {
+        self.writer
+            .run(move |tx| notifications::record(tx, id, attempt, now_ms))
+            .await
     }
 
     async fn notifications(&self, merchant: MerchantId, limit: usize) -> StoreResult<Vec<NotificationRecord>> {
         self.readers.run(move |c| notifications::list(c, merchant, limit)).await
     }
 
-    async fn resend_notification(&self, merchant: MerchantId, id: NotificationId, now_ms: i64) -> StoreResult<NotificationRecord> {
-        self.writer.run(move |tx| notifications::resend(tx, merchant, id, now_ms)).await
+    async fn resend_notification(
+        &self,
+        merchant: MerchantId,
+        id: NotificationId,
+        now_ms: i64,
+    ) -> StoreResult<NotificationRecord> {
+        self.writer
+            .run(move |tx| notifications::resend(tx, merchant, id, now_ms))
+            .await
     }
 }

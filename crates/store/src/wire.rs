@@ -213,7 +213,9 @@ pub fn merchant_card(m: &MerchantRecord) -> api::MerchantCard {
 }
 
 fn rate_text(scaled: i64, from: qiao_domain::money::Currency, to: qiao_domain::money::Currency) -> Option<String> {
-    qiao_domain::fx::Rate::from_scaled(from, to, scaled).ok().map(|r| r.text())
+    qiao_domain::fx::Rate::from_scaled(from, to, scaled)
+        .ok()
+        .map(|r| r.text())
 }
 
 pub fn order(o: &OrderRecord) -> api::Order {

@@ -227,7 +227,7 @@ pub async fn update_me(
                 .store
                 .upload(blob.as_str())
                 .await?
-                .ok_or(ApiError(Error::UploadNotFound))?;
+                .ok_or(ApiError::from(Error::UploadNotFound))?;
             if upload.kind != "image" || !app.store.may_read_upload(auth.user, blob.as_str()).await? {
                 return Err(Error::UploadNotFound.into());
             }
@@ -263,7 +263,7 @@ pub fn qr_payload(user: UserId) -> String {
 #[utoipa::path(get, path = "/api/me/qr", tag = "accounts", responses((status = 200, body = api::QrCode)), security(("bearer" = [])))]
 pub async fn my_qr(auth: AuthUser) -> ApiResult<Json<api::QrCode>> {
     let payload = qr_payload(auth.user);
-    let code = qrcode::QrCode::new(payload.as_bytes()).map_err(|_| ApiError(Error::Internal))?;
+    let code = qrcode::QrCode::new(payload.as_bytes()).map_err(|_| ApiError::from(Error::Internal))?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(200, 200)
@@ -298,7 +298,7 @@ pub async fn search(
     // Lookups by phone number are how numbers get enumerated: limited per
     // minute by address, and per day by account and by address.
     app.limits.public(peer.ip())?;
-    let Query(query) = query.map_err(|_| ApiError(Error::InvalidRequest))?;
+    let Query(query) = query.map_err(|_| ApiError::from(Error::InvalidRequest))?;
     app.identity.spend_lookups(auth.user, peer.ip(), 1).await?;
     let found = match Identifier::parse(&query.q) {
         Some(identifier) => app.store.find_user(lookup_of(&identifier)).await?,

@@ -93,7 +93,7 @@ pub async fn accept(State(app): State<AppState>, auth: AuthUser, Path(id): Path<
     let contact = contacts
         .iter()
         .find(|c| c.user.id == friendship.request.from.id)
-        .ok_or(crate::error::ApiError(Error::Internal))?;
+        .ok_or(crate::error::ApiError::from(Error::Internal))?;
     Ok(Json(wire::contact(contact)))
 }
 

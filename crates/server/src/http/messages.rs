@@ -100,7 +100,7 @@ pub async fn history(
     Path(id): Path<i64>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> ApiResult<Json<Vec<api::Message>>> {
-    let Query(query) = query.map_err(|_| ApiError(Error::InvalidRequest))?;
+    let Query(query) = query.map_err(|_| ApiError::from(Error::InvalidRequest))?;
     let limit = page_limit(query.limit)?;
     let messages = app
         .store

@@ -171,7 +171,7 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 pub async fn uri_limit(request: Request, next: Next) -> Response {
     let length = request.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     if length > MAX_URI_BYTES {
-        return crate::error::ApiError(qiao_domain::Error::UriTooLong).into_response();
+        return crate::error::ApiError::from(qiao_domain::Error::UriTooLong).into_response();
     }
     next.run(request).await
 }

@@ -29,7 +29,7 @@ pub async fn sync(
     auth: AuthUser,
     query: Result<Query<SyncQuery>, QueryRejection>,
 ) -> ApiResult<Json<api::SyncResponse>> {
-    let Query(query) = query.map_err(|_| ApiError(Error::InvalidCursor))?;
+    let Query(query) = query.map_err(|_| ApiError::from(Error::InvalidCursor))?;
     let since = query.since.unwrap_or(0);
     if since < 0 {
         return Err(Error::InvalidCursor.into());

@@ -33,7 +33,7 @@ pub async fn upload(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<api::Upload>)> {
-    let body = body.map_err(|_| ApiError(Error::UploadTooLarge))?;
+    let body = body.map_err(|_| ApiError::from(Error::UploadTooLarge))?;
     if body.len() > app.config.max_upload_bytes {
         return Err(Error::UploadTooLarge.into());
     }
@@ -52,7 +52,7 @@ pub async fn upload(
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
         write_atomically(&path, &body).await.map_err(|e| {
             tracing::error!(error = %e, "writing blob");
-            ApiError(Error::Internal)
+            ApiError::from(Error::Internal)
         })?;
     }
     let kind = match kind {
@@ -73,7 +73,7 @@ pub async fn upload(
         .store
         .upload(hash.as_str())
         .await?
-        .ok_or(ApiError(Error::Internal))?;
+        .ok_or(ApiError::from(Error::Internal))?;
     Ok((
         StatusCode::CREATED,
         Json(api::Upload {
@@ -108,10 +108,10 @@ pub async fn download(State(app): State<AppState>, auth: AuthUser, Path(hash): P
         .store
         .upload(hash.as_str())
         .await?
-        .ok_or(ApiError(Error::UploadNotFound))?;
+        .ok_or(ApiError::from(Error::UploadNotFound))?;
     let bytes = tokio::fs::read(blob_path(&app, &hash))
         .await
-        .map_err(|_| ApiError(Error::UploadNotFound))?;
+        .map_err(|_| ApiError::from(Error::UploadNotFound))?;
     Ok((
         [
             (header::CONTENT_TYPE, upload.mime),

@@ -224,10 +224,14 @@ impl Money {
         let (user, direction) = match &key {
             LedgerKey::TopUp { user, .. } | LedgerKey::Repayment { user, .. } => (*user, Direction::Charge),
             LedgerKey::Withdrawal { user, .. } => (*user, Direction::Payout),
+            LedgerKey::Payout { merchant, .. } => (self.store.merchant(*merchant).await?.owner_id, Direction::Payout),
             _ => return Err(crate::Error::Internal(format!("{key} is not a bank movement"))),
         };
         let card = match pending.memo() {
             Memo::TopUp { card } | Memo::Withdrawal { card } | Memo::RepaymentFromCard { card } => card,
+            // A merchant's payout goes to its settlement card (the bank
+            // answers the same key the same way, whichever card is named).
+            Memo::Payout { merchant } => self.store.merchant(merchant).await?.settlement_card_id,
             other => return Err(crate::Error::Internal(format!("{key} has memo {other}"))),
         };
         let card = self.store.card(user, card).await?;

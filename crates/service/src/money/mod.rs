@@ -23,6 +23,10 @@ pub mod cards;
 pub mod chat;
 pub mod credit;
 pub mod funding;
+pub mod fx;
+pub mod merchant;
+pub mod pay;
+pub mod payout;
 pub mod pin;
 pub mod statement;
 pub mod wallet;
@@ -64,6 +68,8 @@ pub struct Policy {
     pub settle_after_ms: i64,
     /// The longest a bank call may take; no answer by then is a timeout.
     pub bank_timeout: std::time::Duration,
+    /// Spread, fee and quote lifetime of conversions.
+    pub fx: fx::FxPolicy,
 }
 
 impl Default for Policy {
@@ -83,6 +89,7 @@ impl Default for Policy {
             secret_tries_per_minute: 60,
             settle_after_ms: 5 * 60_000,
             bank_timeout: std::time::Duration::from_secs(30),
+            fx: fx::FxPolicy::default(),
         }
     }
 }

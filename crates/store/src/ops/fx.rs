@@ -151,3 +151,76 @@ pub fn take_quote(
         ..q
     })
 }
+
+/// Converts between two of `user`'s wallets at a quote they took: money out
+/// of one wallet into the FX position, the fee to fee income, and the other
+/// currency out of the FX position into the other wallet. Idempotent by the
+/// user's key (the same key with another quote is a conflict).
+pub fn convert(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    client_key: &str,
+    quote_id: QuoteId,
+    cap: Option<crate::records::CapCheck>,
+    now_ms: i64,
+) -> StoreResult<(qiao_domain::ids::ConversionId, QuoteRecord)> {
+    use qiao_domain::ids::ConversionId;
+    use qiao_domain::journal::{LedgerKey, Leg, Memo};
+    use qiao_domain::ledger::{AccountKind, Owner};
+    use qiao_domain::money::Amount;
+
+    if let Some(row) = tx.conn.query_opt(
+        "SELECT id, quote_id FROM conversions WHERE user_id = $1 AND client_key = $2",
+        params![user.0, client_key],
+    )? {
+        let (id, first_quote) = (ConversionId(row.int(0)?), QuoteId(row.int(1)?));
+        return if first_quote == quote_id {
+            Ok((id, quote(tx.conn, user, quote_id)?))
+        } else {
+            Err(Rejection::IdempotencyConflict.into())
+        };
+    }
+    let q = quote(tx.conn, user, quote_id)?;
+    let q = take_quote(tx, user, quote_id, q.from, q.to, None, now_ms)?;
+    let id = ConversionId(
+        tx.conn
+            .query_one(
+                "INSERT INTO conversions (user_id, client_key, quote_id, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+                params![user.0, client_key, quote_id.0, now_ms],
+            )?
+            .int(0)?,
+    );
+    let mut open = |kind, owner: &Owner, currency| -> StoreResult<crate::records::LedgerAccountId> {
+        Ok(super::ledger::ensure_account(tx, kind, &owner.to_string(), currency, now_ms)?.id)
+    };
+    let from_wallet = open(AccountKind::Wallet, &Owner::User(user), q.from)?;
+    let to_wallet = open(AccountKind::Wallet, &Owner::User(user), q.to)?;
+    let fx_from = open(AccountKind::FxPosition, &Owner::House, q.from)?;
+    let fx_to = open(AccountKind::FxPosition, &Owner::House, q.to)?;
+    let fees = open(AccountKind::FeeIncome, &Owner::House, q.from)?;
+    let memo = Memo::Conversion { conversion: id };
+    let key = |leg| LedgerKey::Conversion { conversion: id, leg };
+    let mut first = crate::records::NewTransfer::posted(
+        key(Leg::Pay),
+        from_wallet,
+        fx_from,
+        Amount::new(q.debit_minor, q.from)?,
+        memo.clone(),
+    );
+    first.cap = cap;
+    super::ledger::transfer(tx, first, now_ms)?;
+    if q.fee_minor > 0 {
+        let fee = crate::records::NewTransfer::posted(
+            key(Leg::Fee),
+            fx_from,
+            fees,
+            Amount::new(q.fee_minor, q.from)?,
+            memo.clone(),
+        );
+        super::ledger::transfer(tx, fee, now_ms)?;
+    }
+    let arrive =
+        crate::records::NewTransfer::posted(key(Leg::Fx), fx_to, to_wallet, Amount::new(q.credit_minor, q.to)?, memo);
+    super::ledger::transfer(tx, arrive, now_ms)?;
+    Ok((id, q))
+}

@@ -7,9 +7,7 @@ use qiao_domain::Error as Rejection;
 
 use super::corrupt;
 use crate::engine::{params, Conn, Row};
-use crate::merchant_records::{
-    ApiKeyRecord, MerchantRecord, MerchantUpdate, NewMerchant, ShopRecord, StaffRecord,
-};
+use crate::merchant_records::{ApiKeyRecord, MerchantRecord, MerchantUpdate, NewMerchant, ShopRecord, StaffRecord};
 use crate::writer::Tx;
 use crate::{StoreError, StoreResult};
 
@@ -46,7 +44,10 @@ pub fn merchant(conn: &mut dyn Conn, id: MerchantId) -> StoreResult<MerchantReco
 /// card bound to someone else can never receive a merchant's payouts).
 fn check_card(tx: &mut Tx<'_>, owner: UserId, card: CardId) -> StoreResult<()> {
     tx.conn
-        .query_opt("SELECT 1 FROM cards WHERE id = $1 AND user_id = $2", params![card.0, owner.0])?
+        .query_opt(
+            "SELECT 1 FROM cards WHERE id = $1 AND user_id = $2",
+            params![card.0, owner.0],
+        )?
         .map(|_| ())
         .ok_or(StoreError::Rejected(Rejection::NotFound))
 }
@@ -127,7 +128,12 @@ pub fn merchants_of(conn: &mut dyn Conn, user: UserId) -> StoreResult<Vec<(Merch
     );
     conn.query(&sql, params![user.0])?
         .iter()
-        .map(|row| Ok((from_row(row)?, Role::parse(&row.text(13)?).ok_or_else(|| corrupt("role"))?)))
+        .map(|row| {
+            Ok((
+                from_row(row)?,
+                Role::parse(&row.text(13)?).ok_or_else(|| corrupt("role"))?,
+            ))
+        })
         .collect()
 }
 
@@ -262,12 +268,18 @@ pub fn create_key(
         "INSERT INTO merchant_api_keys (merchant_id, key_hash, prefix, label, created_at_ms) VALUES ($1, $2, $3, $4, $5)
          RETURNING {KEY_COLUMNS}"
     );
-    key_from_row(&tx.conn.query_one(&sql, params![merchant_id.0, key_hash, prefix, label, now_ms])?)
+    key_from_row(
+        &tx.conn
+            .query_one(&sql, params![merchant_id.0, key_hash, prefix, label, now_ms])?,
+    )
 }
 
 pub fn keys(conn: &mut dyn Conn, merchant: MerchantId) -> StoreResult<Vec<ApiKeyRecord>> {
     let sql = format!("SELECT {KEY_COLUMNS} FROM merchant_api_keys WHERE merchant_id = $1 ORDER BY id");
-    conn.query(&sql, params![merchant.0])?.iter().map(key_from_row).collect()
+    conn.query(&sql, params![merchant.0])?
+        .iter()
+        .map(key_from_row)
+        .collect()
 }
 
 /// Revokes one of the merchant's keys (again is fine); another merchant's is `NotFound`.
@@ -289,4 +301,13 @@ pub fn key_by_hash(conn: &mut dyn Conn, key_hash: &str) -> StoreResult<Option<Ap
     conn.query_opt(&sql, params![key_hash])?
         .map(|r| key_from_row(&r))
         .transpose()
+}
+
+/// Merchants in id order after `after`, at most `limit` (for the payout sweep).
+pub fn page(conn: &mut dyn Conn, after: Option<MerchantId>, limit: usize) -> StoreResult<Vec<MerchantRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM merchants WHERE id > $1 ORDER BY id LIMIT $2");
+    conn.query(&sql, params![after.map_or(0, |m| m.0), limit as i64])?
+        .iter()
+        .map(from_row)
+        .collect()
 }

@@ -94,7 +94,10 @@ pub fn record(tx: &mut Tx<'_>, id: NotificationId, attempt: Attempt, now_ms: i64
         "UPDATE merchant_notifications SET attempts = $2, next_at_ms = $3, delivered_at_ms = $4, last_status = $5,
              last_error = $6 WHERE id = $1 RETURNING {COLUMNS}"
     );
-    from_row(&tx.conn.query_one(&sql, params![id.0, attempts, next, delivered, status, error])?)
+    from_row(
+        &tx.conn
+            .query_one(&sql, params![id.0, attempts, next, delivered, status, error])?,
+    )
 }
 
 fn get(conn: &mut dyn Conn, id: NotificationId) -> StoreResult<NotificationRecord> {
@@ -107,9 +110,7 @@ fn get(conn: &mut dyn Conn, id: NotificationId) -> StoreResult<NotificationRecor
 
 /// A merchant's notifications, newest first.
 pub fn list(conn: &mut dyn Conn, merchant: MerchantId, limit: usize) -> StoreResult<Vec<NotificationRecord>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM merchant_notifications WHERE merchant_id = $1 ORDER BY id DESC LIMIT $2"
-    );
+    let sql = format!("SELECT {COLUMNS} FROM merchant_notifications WHERE merchant_id = $1 ORDER BY id DESC LIMIT $2");
     conn.query(&sql, params![merchant.0, limit as i64])?
         .iter()
         .map(from_row)
@@ -117,7 +118,12 @@ pub fn list(conn: &mut dyn Conn, merchant: MerchantId, limit: usize) -> StoreRes
 }
 
 /// Makes one of the merchant's notifications due now again (a manual resend).
-pub fn resend(tx: &mut Tx<'_>, merchant: MerchantId, id: NotificationId, now_ms: i64) -> StoreResult<NotificationRecord> {
+pub fn resend(
+    tx: &mut Tx<'_>,
+    merchant: MerchantId,
+    id: NotificationId,
+    now_ms: i64,
+) -> StoreResult<NotificationRecord> {
     let sql = format!(
         "UPDATE merchant_notifications SET next_at_ms = $3, delivered_at_ms = NULL WHERE id = $1 AND merchant_id = $2
          RETURNING {COLUMNS}"

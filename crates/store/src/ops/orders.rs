@@ -8,7 +8,7 @@ use std::sync::Arc;
 use qiao_domain::event::EventKind;
 use qiao_domain::fx;
 use qiao_domain::ids::{MerchantId, OrderId, QuoteId, RefundId, ShopId, UserId};
-use qiao_domain::journal::{Leg, LedgerKey, Memo};
+use qiao_domain::journal::{LedgerKey, Leg, Memo};
 use qiao_domain::ledger::{AccountKind, Owner};
 use qiao_domain::merchant::{after_refund, OrderKind, OrderStatus};
 use qiao_domain::money::{Amount, Currency};
@@ -97,14 +97,21 @@ pub fn get(conn: &mut dyn Conn, merchant: MerchantId, which: &OrderRef) -> Store
 }
 
 /// The merchant's orders, newest first, before `before` when given.
-pub fn list(conn: &mut dyn Conn, merchant: MerchantId, before: Option<OrderId>, limit: usize) -> StoreResult<Vec<OrderRecord>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM merchant_orders WHERE merchant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
-    );
-    conn.query(&sql, params![merchant.0, before.map_or(i64::MAX, |b| b.0), limit as i64])?
-        .iter()
-        .map(from_row)
-        .collect()
+pub fn list(
+    conn: &mut dyn Conn,
+    merchant: MerchantId,
+    before: Option<OrderId>,
+    limit: usize,
+) -> StoreResult<Vec<OrderRecord>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM merchant_orders WHERE merchant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3");
+    conn.query(
+        &sql,
+        params![merchant.0, before.map_or(i64::MAX, |b| b.0), limit as i64],
+    )?
+    .iter()
+    .map(from_row)
+    .collect()
 }
 
 fn insert(
@@ -208,8 +215,15 @@ fn tell_payer(
     let merchant = merchants::merchant(tx.conn, order.merchant_id)?;
     let data = wire::to_json(&wire::receipt(order, &merchant, quote));
     let recipients: Arc<[UserId]> = Arc::from(vec![payer]);
-    tx.emit(EventKind::OrderUpdated, Audience::User(payer, None), None, data, recipients, now_ms)
-        .map(|_| ())
+    tx.emit(
+        EventKind::OrderUpdated,
+        Audience::User(payer, None),
+        None,
+        data,
+        recipients,
+        now_ms,
+    )
+    .map(|_| ())
 }
 
 /// Queues the merchant's notification of a payment or refund, if it has a URL.
@@ -237,7 +251,13 @@ fn notify(
     notifications::enqueue(tx, merchant.id, &event_id, kind, &url, &wire::to_json(&event), now_ms)
 }
 
-fn account(tx: &mut Tx<'_>, kind: AccountKind, owner: &Owner, currency: Currency, now_ms: i64) -> StoreResult<LedgerAccountId> {
+fn account(
+    tx: &mut Tx<'_>,
+    kind: AccountKind,
+    owner: &Owner,
+    currency: Currency,
+    now_ms: i64,
+) -> StoreResult<LedgerAccountId> {
     Ok(ledger::ensure_account(tx, kind, &owner.to_string(), currency, now_ms)?.id)
 }
 
@@ -287,7 +307,15 @@ pub fn pay(tx: &mut Tx<'_>, id: OrderId, pay: PayOrder, now_ms: i64) -> StoreRes
         (side, None)
     } else {
         let quote_id = pay.quote.ok_or(StoreError::Rejected(Rejection::QuoteNotFound))?;
-        let q = quotes::take_quote(tx, pay.payer, quote_id, pay.currency, order.currency, Some(price.minor()), now_ms)?;
+        let q = quotes::take_quote(
+            tx,
+            pay.payer,
+            quote_id,
+            pay.currency,
+            order.currency,
+            Some(price.minor()),
+            now_ms,
+        )?;
         let side = PayerSide {
             currency: pay.currency,
             debit_minor: q.debit_minor,
@@ -299,12 +327,27 @@ pub fn pay(tx: &mut Tx<'_>, id: OrderId, pay: PayOrder, now_ms: i64) -> StoreRes
     };
     let memo = Memo::MerchantPayment { order: order.id };
     let wallet = account(tx, AccountKind::Wallet, &Owner::User(pay.payer), side.currency, now_ms)?;
-    let merchant_account = account(tx, AccountKind::MerchantSettlement, &Owner::Merchant(merchant.id), order.currency, now_ms)?;
+    let merchant_account = account(
+        tx,
+        AccountKind::MerchantSettlement,
+        &Owner::Merchant(merchant.id),
+        order.currency,
+        now_ms,
+    )?;
     let cap = pay.cap.map(|cap| CapCheck { user: pay.payer, cap });
     let debit = Amount::new(side.debit_minor, side.currency)?;
     let key = |leg| LedgerKey::Order { order: order.id, leg };
     if quote.is_none() {
-        posted(tx, key(Leg::Pay), wallet, merchant_account, debit, memo.clone(), cap, now_ms)?;
+        posted(
+            tx,
+            key(Leg::Pay),
+            wallet,
+            merchant_account,
+            debit,
+            memo.clone(),
+            cap,
+            now_ms,
+        )?;
     } else {
         let fx_payer = account(tx, AccountKind::FxPosition, &Owner::House, side.currency, now_ms)?;
         let fx_merchant = account(tx, AccountKind::FxPosition, &Owner::House, order.currency, now_ms)?;
@@ -314,7 +357,16 @@ pub fn pay(tx: &mut Tx<'_>, id: OrderId, pay: PayOrder, now_ms: i64) -> StoreRes
             let fee = Amount::new(side.fee_minor, side.currency)?;
             posted(tx, key(Leg::Fee), fx_payer, fees, fee, memo.clone(), None, now_ms)?;
         }
-        posted(tx, key(Leg::Fx), fx_merchant, merchant_account, price, memo, None, now_ms)?;
+        posted(
+            tx,
+            key(Leg::Fx),
+            fx_merchant,
+            merchant_account,
+            price,
+            memo,
+            None,
+            now_ms,
+        )?;
     }
     tx.conn.execute(
         "UPDATE merchant_orders SET status = $2, paid_at_ms = $3, payer_id = $4, payer_key = $5, payer_currency = $6,
@@ -387,11 +439,18 @@ pub fn charge_code(tx: &mut Tx<'_>, charge: CodeCharge, now_ms: i64) -> StoreRes
     let merchant = merchants::merchant(tx.conn, charge.merchant)?;
     merchants::check_shop(tx.conn, charge.merchant, charge.shop)?;
     Amount::new(charge.amount_minor, merchant.currency)?;
-    match get(tx.conn, charge.merchant, &OrderRef::OutTradeNo(charge.out_trade_no.clone())) {
+    match get(
+        tx.conn,
+        charge.merchant,
+        &OrderRef::OutTradeNo(charge.out_trade_no.clone()),
+    ) {
         Ok(first) => {
             let code = tx
                 .conn
-                .query_one("SELECT code_hash FROM merchant_orders WHERE id = $1", params![first.id.0])?
+                .query_one(
+                    "SELECT code_hash FROM merchant_orders WHERE id = $1",
+                    params![first.id.0],
+                )?
                 .opt_text(0)?;
             let same = first.kind == OrderKind::Code
                 && code.as_deref() == Some(charge.code_hash.as_str())
@@ -446,7 +505,9 @@ pub fn await_confirmation(
     now_ms: i64,
 ) -> StoreResult<OrderRecord> {
     let order = by_id(tx.conn, id)?;
-    let payer = order.payer_id.ok_or(StoreError::Rejected(Rejection::OrderNotAwaitingConfirmation))?;
+    let payer = order
+        .payer_id
+        .ok_or(StoreError::Rejected(Rejection::OrderNotAwaitingConfirmation))?;
     match order.status.at(order.expires_at_ms, now_ms) {
         OrderStatus::Created | OrderStatus::AwaitingConfirmation => {}
         _ => return Ok(order),
@@ -480,7 +541,10 @@ fn refund_from_row(row: &Row) -> StoreResult<RefundRecord> {
 
 pub fn refunds(conn: &mut dyn Conn, order: OrderId) -> StoreResult<Vec<RefundRecord>> {
     let sql = format!("SELECT {REFUND_COLUMNS} FROM merchant_refunds WHERE order_id = $1 ORDER BY id");
-    conn.query(&sql, params![order.0])?.iter().map(refund_from_row).collect()
+    conn.query(&sql, params![order.0])?
+        .iter()
+        .map(refund_from_row)
+        .collect()
 }
 
 /// Refunds part or all of a paid order: never more than is left, idempotent
@@ -506,10 +570,26 @@ pub fn refund(tx: &mut Tx<'_>, new: NewRefund, now_ms: i64) -> StoreResult<(Refu
         (Some(payer), Some(side)) => (payer, side),
         _ => return Err(corrupt("paid order without its payer")),
     };
-    let conv_back = fx::refund_share(side.converted_minor, order.amount_minor, order.refunded_minor, new.amount_minor)?;
-    let fee_back = fx::refund_share(side.fee_minor, order.amount_minor, order.refunded_minor, new.amount_minor)?;
+    let conv_back = fx::refund_share(
+        side.converted_minor,
+        order.amount_minor,
+        order.refunded_minor,
+        new.amount_minor,
+    )?;
+    let fee_back = fx::refund_share(
+        side.fee_minor,
+        order.amount_minor,
+        order.refunded_minor,
+        new.amount_minor,
+    )?;
     let payer_amount = conv_back + fee_back;
-    let merchant_account = account(tx, AccountKind::MerchantSettlement, &Owner::Merchant(order.merchant_id), order.currency, now_ms)?;
+    let merchant_account = account(
+        tx,
+        AccountKind::MerchantSettlement,
+        &Owner::Merchant(order.merchant_id),
+        order.currency,
+        now_ms,
+    )?;
     let held = ledger::account(tx.conn, merchant_account)?.account.totals;
     if held.posted - held.debits_pending < new.amount_minor {
         return Err(Rejection::MerchantBalanceInsufficient.into());
@@ -541,13 +621,40 @@ pub fn refund(tx: &mut Tx<'_>, new: NewRefund, now_ms: i64) -> StoreResult<(Refu
     } else {
         let fx_payer = account(tx, AccountKind::FxPosition, &Owner::House, side.currency, now_ms)?;
         let fx_merchant = account(tx, AccountKind::FxPosition, &Owner::House, order.currency, now_ms)?;
-        posted(tx, key(Leg::Fx), merchant_account, fx_merchant, back, memo.clone(), None, now_ms)?;
+        posted(
+            tx,
+            key(Leg::Fx),
+            merchant_account,
+            fx_merchant,
+            back,
+            memo.clone(),
+            None,
+            now_ms,
+        )?;
         if fee_back > 0 {
             let fees = account(tx, AccountKind::FeeIncome, &Owner::House, side.currency, now_ms)?;
-            posted(tx, key(Leg::Fee), fees, fx_payer, Amount::new(fee_back, side.currency)?, memo.clone(), None, now_ms)?;
+            posted(
+                tx,
+                key(Leg::Fee),
+                fees,
+                fx_payer,
+                Amount::new(fee_back, side.currency)?,
+                memo.clone(),
+                None,
+                now_ms,
+            )?;
         }
         if payer_amount > 0 {
-            posted(tx, key(Leg::Pay), fx_payer, wallet, Amount::new(payer_amount, side.currency)?, memo, None, now_ms)?;
+            posted(
+                tx,
+                key(Leg::Pay),
+                fx_payer,
+                wallet,
+                Amount::new(payer_amount, side.currency)?,
+                memo,
+                None,
+                now_ms,
+            )?;
         }
     }
     tx.conn.execute(
@@ -574,7 +681,9 @@ pub fn expire(tx: &mut Tx<'_>, now_ms: i64, limit: usize) -> StoreResult<Vec<Ord
         .iter()
         .map(from_row)
         .collect::<StoreResult<_>>()?;
-    due.iter().map(|o| set_status(tx, o, OrderStatus::Expired, now_ms)).collect()
+    due.iter()
+        .map(|o| set_status(tx, o, OrderStatus::Expired, now_ms))
+        .collect()
 }
 
 /// What the merchant took and refunded in `[from_ms, until_ms)`.
@@ -671,7 +780,10 @@ pub fn facts(
         })
         .collect::<StoreResult<_>>()?;
     let refunds = conn
-        .query("SELECT id, order_id, amount_minor, payer_amount_minor FROM merchant_refunds ORDER BY id", &[])?
+        .query(
+            "SELECT id, order_id, amount_minor, payer_amount_minor FROM merchant_refunds ORDER BY id",
+            &[],
+        )?
         .iter()
         .map(|r| {
             Ok(crate::reconcile::RefundFacts {
