@@ -101,7 +101,14 @@ impl Application {
                 per_address_per_day: config.lookups_per_address_per_day,
             },
         ));
+        let webhooks = Arc::new(qiao_service::webhooks::Deliverer::new(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            config.notify_allow_private,
+        ));
+        let fx_rates = config.fx_rates().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         let state = AppState {
+            webhooks,
             store,
             money,
             identity,
@@ -114,6 +121,11 @@ impl Application {
             metrics,
             config: Arc::new(config),
         };
+        state
+            .money
+            .seed_rates(&fx_rates)
+            .await
+            .context("seeding the configured FX rates")?;
         // Recovery before the first request: bank movements a crash left
         // half-way (reserved, never posted or voided) are finished now.
         match state.money.settle_abandoned().await {
@@ -138,6 +150,7 @@ impl Application {
 
     pub async fn run(self) -> std::io::Result<()> {
         crate::expiry::spawn(self.state.clone());
+        crate::expiry::spawn_notifications(self.state.clone());
         // Small frames go out at once instead of waiting for the peer's delayed ACK.
         let listener = self.listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {

@@ -30,4 +30,6 @@ pub struct AppState {
     pub passwords: Passwords,
     pub limits: Arc<RateLimits>,
     pub metrics: Arc<Metrics>,
+    /// Sends merchants' notifications from the outbox.
+    pub webhooks: Arc<qiao_service::webhooks::Deliverer>,
 }

@@ -45,16 +45,23 @@ pub struct Deliverer {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     client: reqwest::Client,
+    /// Whether URLs may name loopback and private addresses (development).
+    allow_private: bool,
 }
 
 impl Deliverer {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, allow_private: bool) -> Self {
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_millis(webhook::ATTEMPT_TIMEOUT_MS as u64))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { store, clock, client }
+        Self {
+            store,
+            clock,
+            client,
+            allow_private,
+        }
     }
 
     /// Sends every notification due now (in batches); returns how many were delivered.
@@ -84,6 +91,11 @@ impl Deliverer {
     }
 
     async fn attempt(&self, n: &NotificationRecord) -> Attempt {
+        if !self.allow_private {
+            if let Err(error) = public_only(&n.url).await {
+                return Attempt::Failed { status: None, error };
+            }
+        }
         let secret = match self.store.merchant(n.merchant_id).await {
             Ok(m) => m.signing_secret,
             Err(e) => {
@@ -128,9 +140,93 @@ impl Deliverer {
     }
 }
 
+/// Refuses a URL whose host is, or resolves to, a loopback, private,
+/// link-local or otherwise internal address: a merchant's URL must not make
+/// Qiao reach inside the operator's network.
+async fn public_only(url: &str) -> std::result::Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| "not a URL".to_owned())?;
+    let host = parsed.host_str().ok_or("no host")?.to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addresses = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+        .await
+        .map_err(|_| "the host does not resolve".to_owned())?;
+    for address in addresses {
+        if is_internal(address.ip()) {
+            return Err(format!("{} is not a public address", address.ip()));
+        }
+    }
+    Ok(())
+}
+
+fn is_internal(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1])
+        }
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_internal(std::net::IpAddr::V4(v4)))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internal_addresses_are_recognised() {
+        for internal in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+        ] {
+            assert!(
+                is_internal(
+                    internal
+                        .parse()
+                        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+                ),
+                "{internal}"
+            );
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            assert!(
+                !is_internal(
+                    public
+                        .parse()
+                        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+                ),
+                "{public}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn urls_that_reach_inside_are_refused() {
+        assert!(public_only("http://127.0.0.1:8080/n").await.is_err());
+        assert!(public_only("http://localhost/n").await.is_err());
+        assert!(public_only("http://[::1]/n").await.is_err());
+        assert!(public_only("http://93.184.216.34/n").await.is_ok());
+    }
 
     #[test]
     fn signatures_verify_and_tampering_fails() {

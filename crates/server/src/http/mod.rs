@@ -4,7 +4,10 @@
 pub mod accounts;
 pub mod contacts;
 pub mod conversations;
+pub mod merchant_api;
+pub mod merchants;
 pub mod messages;
+pub mod pay;
 pub mod payments;
 pub mod pin;
 pub mod statement;
@@ -29,7 +32,8 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Qiao API", description = "Messaging with a wallet, on both sides of the border."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "contacts"), (name = "conversations"), (name = "messages"), (name = "sync"), (name = "wallet"))
+    tags((name = "accounts"), (name = "contacts"), (name = "conversations"), (name = "messages"), (name = "sync"), (name = "wallet"),
+        (name = "pay"), (name = "merchants"), (name = "merchant API"), (name = "admin"))
 )]
 struct ApiDoc;
 
@@ -103,6 +107,46 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(statement::credit))
         .routes(routes!(statement::credit_statement))
         .routes(routes!(statement::repay))
+        .routes(routes!(pay::scan))
+        .routes(routes!(pay::pay))
+        .routes(routes!(pay::payment))
+        .routes(routes!(pay::confirm))
+        .routes(routes!(pay::payment_code))
+        .routes(routes!(pay::decode))
+        .routes(routes!(pay::quote))
+        .routes(routes!(pay::rates))
+        .routes(routes!(pay::convert))
+        .routes(routes!(pay::set_rate))
+        .routes(routes!(pay::verify_merchant))
+        .routes(routes!(merchants::create, merchants::list))
+        .routes(routes!(merchants::get, merchants::update))
+        .routes(routes!(merchants::rotate_secret))
+        .routes(routes!(merchants::add_shop, merchants::shops))
+        .routes(routes!(merchants::add_staff, merchants::staff))
+        .routes(routes!(merchants::remove_staff))
+        .routes(routes!(merchants::create_key, merchants::keys))
+        .routes(routes!(merchants::revoke_key))
+        .routes(routes!(merchants::notifications))
+        .routes(routes!(merchants::resend))
+        .routes(routes!(merchants::static_qr))
+        .routes(routes!(merchants::static_qr_png))
+        .routes(routes!(merchants::orders, merchants::create_order))
+        .routes(routes!(merchants::order))
+        .routes(routes!(merchants::close_order))
+        .routes(routes!(merchants::refund, merchants::refunds))
+        .routes(routes!(merchants::charge))
+        .routes(routes!(merchants::report))
+        .routes(routes!(merchants::orders_csv))
+        .routes(routes!(merchant_api::create_order, merchant_api::orders))
+        .routes(routes!(merchant_api::order))
+        .routes(routes!(merchant_api::order_by_id))
+        .routes(routes!(merchant_api::order_qr))
+        .routes(routes!(merchant_api::close_order))
+        .routes(routes!(merchant_api::refund, merchant_api::refunds))
+        .routes(routes!(merchant_api::charge))
+        .routes(routes!(merchant_api::report))
+        .routes(routes!(merchant_api::orders_csv))
+        .routes(routes!(merchant_api::static_qr))
         .routes(routes!(sync::sync))
         .routes(routes!(crate::ws::connect))
         .routes(routes!(healthz))

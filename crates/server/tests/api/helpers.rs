@@ -196,6 +196,17 @@ impl TestApp {
         (first, second)
     }
 
+    /// A new server on this one's database, with a clock of its own: what a
+    /// restart looks like to the data (PostgreSQL only: a SQLite file has
+    /// one writing process, and this one's is still running).
+    pub async fn restarted(&self) -> TestApp {
+        assert!(
+            self.config.database.is_some(),
+            "a restart on the same database needs PostgreSQL"
+        );
+        Self::start(self.config.clone(), Arc::clone(&self._dir)).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

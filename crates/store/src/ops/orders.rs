@@ -264,8 +264,7 @@ fn account(
 fn posted(
     tx: &mut Tx<'_>,
     key: LedgerKey,
-    debit: LedgerAccountId,
-    credit: LedgerAccountId,
+    (debit, credit): (LedgerAccountId, LedgerAccountId),
     amount: Amount,
     memo: Memo,
     cap: Option<CapCheck>,
@@ -341,8 +340,7 @@ pub fn pay(tx: &mut Tx<'_>, id: OrderId, pay: PayOrder, now_ms: i64) -> StoreRes
         posted(
             tx,
             key(Leg::Pay),
-            wallet,
-            merchant_account,
+            (wallet, merchant_account),
             debit,
             memo.clone(),
             cap,
@@ -351,17 +349,16 @@ pub fn pay(tx: &mut Tx<'_>, id: OrderId, pay: PayOrder, now_ms: i64) -> StoreRes
     } else {
         let fx_payer = account(tx, AccountKind::FxPosition, &Owner::House, side.currency, now_ms)?;
         let fx_merchant = account(tx, AccountKind::FxPosition, &Owner::House, order.currency, now_ms)?;
-        posted(tx, key(Leg::Pay), wallet, fx_payer, debit, memo.clone(), cap, now_ms)?;
+        posted(tx, key(Leg::Pay), (wallet, fx_payer), debit, memo.clone(), cap, now_ms)?;
         if side.fee_minor > 0 {
             let fees = account(tx, AccountKind::FeeIncome, &Owner::House, side.currency, now_ms)?;
             let fee = Amount::new(side.fee_minor, side.currency)?;
-            posted(tx, key(Leg::Fee), fx_payer, fees, fee, memo.clone(), None, now_ms)?;
+            posted(tx, key(Leg::Fee), (fx_payer, fees), fee, memo.clone(), None, now_ms)?;
         }
         posted(
             tx,
             key(Leg::Fx),
-            fx_merchant,
-            merchant_account,
+            (fx_merchant, merchant_account),
             price,
             memo,
             None,
@@ -617,15 +614,14 @@ pub fn refund(tx: &mut Tx<'_>, new: NewRefund, now_ms: i64) -> StoreResult<(Refu
     let wallet = account(tx, AccountKind::Wallet, &Owner::User(payer), side.currency, now_ms)?;
     let back = Amount::new(new.amount_minor, order.currency)?;
     if side.currency == order.currency {
-        posted(tx, key(Leg::Pay), merchant_account, wallet, back, memo, None, now_ms)?;
+        posted(tx, key(Leg::Pay), (merchant_account, wallet), back, memo, None, now_ms)?;
     } else {
         let fx_payer = account(tx, AccountKind::FxPosition, &Owner::House, side.currency, now_ms)?;
         let fx_merchant = account(tx, AccountKind::FxPosition, &Owner::House, order.currency, now_ms)?;
         posted(
             tx,
             key(Leg::Fx),
-            merchant_account,
-            fx_merchant,
+            (merchant_account, fx_merchant),
             back,
             memo.clone(),
             None,
@@ -636,8 +632,7 @@ pub fn refund(tx: &mut Tx<'_>, new: NewRefund, now_ms: i64) -> StoreResult<(Refu
             posted(
                 tx,
                 key(Leg::Fee),
-                fees,
-                fx_payer,
+                (fees, fx_payer),
                 Amount::new(fee_back, side.currency)?,
                 memo.clone(),
                 None,
@@ -648,8 +643,7 @@ pub fn refund(tx: &mut Tx<'_>, new: NewRefund, now_ms: i64) -> StoreResult<(Refu
             posted(
                 tx,
                 key(Leg::Pay),
-                fx_payer,
-                wallet,
+                (fx_payer, wallet),
                 Amount::new(payer_amount, side.currency)?,
                 memo,
                 None,
@@ -689,12 +683,12 @@ pub fn expire(tx: &mut Tx<'_>, now_ms: i64, limit: usize) -> StoreResult<Vec<Ord
 /// What the merchant took and refunded in `[from_ms, until_ms)`.
 pub fn report(conn: &mut dyn Conn, merchant: MerchantId, from_ms: i64, until_ms: i64) -> StoreResult<DayReport> {
     let paid = conn.query_one(
-        "SELECT COUNT(*), COALESCE(SUM(amount_minor), 0) FROM merchant_orders
+        "SELECT COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM merchant_orders
          WHERE merchant_id = $1 AND paid_at_ms >= $2 AND paid_at_ms < $3",
         params![merchant.0, from_ms, until_ms],
     )?;
     let refunded = conn.query_one(
-        "SELECT COUNT(*), COALESCE(SUM(amount_minor), 0) FROM merchant_refunds
+        "SELECT COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM merchant_refunds
          WHERE merchant_id = $1 AND created_at_ms >= $2 AND created_at_ms < $3",
         params![merchant.0, from_ms, until_ms],
     )?;
@@ -712,13 +706,13 @@ pub fn report(conn: &mut dyn Conn, merchant: MerchantId, from_ms: i64, until_ms:
 pub fn settleable(conn: &mut dyn Conn, account_id: LedgerAccountId, before_ms: i64) -> StoreResult<i64> {
     let then = conn
         .query_one(
-            "SELECT COALESCE(SUM(CASE
+            "SELECT CAST(COALESCE(SUM(CASE
                  WHEN phase = 'posted' AND credit_account_id = $1 THEN amount_minor
                  WHEN phase = 'posted' AND debit_account_id = $1 THEN -amount_minor
                  WHEN phase = 'pending' AND debit_account_id = $1 THEN -amount_minor
                  WHEN phase = 'void_pending' AND debit_account_id = $1 THEN amount_minor
                  WHEN phase = 'post_pending' AND credit_account_id = $1 THEN amount_minor
-                 ELSE 0 END), 0)
+                 ELSE 0 END), 0) AS BIGINT)
              FROM ledger_transfers WHERE (debit_account_id = $1 OR credit_account_id = $1) AND created_at_ms < $2",
             params![account_id.0, before_ms],
         )?
