@@ -445,6 +445,10 @@ pub struct WithdrawRequest {
     pub amount_minor: i64,
     pub idempotency_key: String,
     pub pin: Option<String>,
+    /// Which of the wallet's balances: its own currency by default, or a
+    /// foreign one the user holds (the bank converts on its side).
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -470,6 +474,11 @@ pub struct SendTransferRequest {
     pub pin: Option<String>,
     /// `balance` (default) or `pay_later`.
     pub source: Option<String>,
+    /// To a recipient whose wallet holds another currency: the quote the
+    /// sender was shown (`POST /api/fx/quotes`, side `send`); it fixes what
+    /// arrives. Without one, the rate of the moment of sending is used.
+    #[serde(default)]
+    pub quote_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -530,7 +539,8 @@ pub struct ChatPayment {
 /// `payment.updated` event sent when the packet finishes carries it too.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OpenedRedPacket {
-    /// What the caller got.
+    /// What the caller got, in their wallet's currency (a share of a packet
+    /// in another currency arrives converted at the rate taken when it was sent).
     pub amount_minor: i64,
     pub currency: String,
     pub payment: ChatPayment,

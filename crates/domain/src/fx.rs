@@ -108,6 +108,19 @@ impl Rate {
     }
 }
 
+/// The mid rate from `from` to `to` among the operator's rates (each
+/// `(base, quote, scaled)`): as set, or the inverse of the rate set the
+/// other way round; `RateUnavailable` if neither is.
+pub fn mid_from(rates: &[(Currency, Currency, i64)], from: Currency, to: Currency) -> Result<Rate, Error> {
+    if let Some((_, _, scaled)) = rates.iter().find(|(b, q, _)| *b == from && *q == to) {
+        return Rate::from_scaled(from, to, *scaled);
+    }
+    if let Some((_, _, scaled)) = rates.iter().find(|(b, q, _)| *b == to && *q == from) {
+        return Rate::from_scaled(to, from, *scaled)?.inverse();
+    }
+    Err(Error::RateUnavailable)
+}
+
 /// The operator's pricing of conversions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pricing {
@@ -269,6 +282,23 @@ mod tests {
             to_send(cny_usd, one_fen, pricing),
             Err(Error::InvalidAmount),
             "too little to arrive"
+        );
+    }
+
+    #[test]
+    fn mid_rates_are_set_or_inverted() {
+        let rates = [(Currency::Usd, Currency::Cny, 710_000_000)];
+        assert_eq!(
+            mid_from(&rates, Currency::Usd, Currency::Cny).map(Rate::text),
+            Ok("7.1".to_owned())
+        );
+        assert_eq!(
+            mid_from(&rates, Currency::Cny, Currency::Usd).map(Rate::text),
+            Ok("0.14084507".to_owned())
+        );
+        assert_eq!(
+            mid_from(&rates, Currency::Cny, Currency::Jpy),
+            Err(Error::RateUnavailable)
         );
     }
 

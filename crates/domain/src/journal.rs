@@ -12,6 +12,7 @@
 //!          chat-send:{user}:{key}
 //! system:  sys:settle:{pending transfer}:post|void
 //!          sys:payment:{payment}:accept|decline|refund   sys:payment:{payment}:share:{n}
+//!          sys:payment:{payment}:accept:fee|fx   sys:payment:{payment}:share:{n}:fee|fx
 //!          sys:order:{order}:pay|fee|fx   sys:refund:{refund}:pay|fee|fx
 //!          sys:conversion:{conversion}:pay|fee|fx   sys:payout:{merchant}:{utc day}
 //! ```
@@ -73,6 +74,11 @@ pub enum LedgerKey {
     Refund { payment: PaymentId },
     /// One red-packet share to the member who opened it.
     Share { payment: PaymentId, index: u32 },
+    /// The fee or FX leg of a transfer accepted in another currency (its
+    /// first leg, into the FX position, is `Accept`).
+    AcceptLeg { payment: PaymentId, leg: Leg },
+    /// The fee or FX leg of a red-packet share opened in another currency.
+    ShareLeg { payment: PaymentId, index: u32, leg: Leg },
     /// A leg of a merchant order's payment.
     Order { order: OrderId, leg: Leg },
     /// A leg of one refund of a merchant order.
@@ -151,6 +157,15 @@ impl LedgerKey {
                     _ => return None,
                 },
             }),
+            ["sys", "payment", payment, "accept", leg] => Some(LedgerKey::AcceptLeg {
+                payment: PaymentId(number(payment)?),
+                leg: Leg::parse(leg).filter(|l| *l != Leg::Pay)?,
+            }),
+            ["sys", "payment", payment, "share", index, leg] => Some(LedgerKey::ShareLeg {
+                payment: PaymentId(number(payment)?),
+                index: u32::try_from(number(index)?).ok()?,
+                leg: Leg::parse(leg).filter(|l| *l != Leg::Pay)?,
+            }),
             ["sys", "payment", payment, "share", index] => Some(LedgerKey::Share {
                 payment: PaymentId(number(payment)?),
                 index: u32::try_from(number(index)?).ok()?,
@@ -184,6 +199,10 @@ impl std::fmt::Display for LedgerKey {
             LedgerKey::Decline { payment } => write!(f, "sys:payment:{payment}:decline"),
             LedgerKey::Refund { payment } => write!(f, "sys:payment:{payment}:refund"),
             LedgerKey::Share { payment, index } => write!(f, "sys:payment:{payment}:share:{index}"),
+            LedgerKey::AcceptLeg { payment, leg } => write!(f, "sys:payment:{payment}:accept:{}", leg.as_str()),
+            LedgerKey::ShareLeg { payment, index, leg } => {
+                write!(f, "sys:payment:{payment}:share:{index}:{}", leg.as_str())
+            }
             LedgerKey::Order { order, leg } => write!(f, "sys:order:{order}:{}", leg.as_str()),
             LedgerKey::OrderRefund { refund, leg } => write!(f, "sys:refund:{refund}:{}", leg.as_str()),
             LedgerKey::Conversion { conversion, leg } => write!(f, "sys:conversion:{conversion}:{}", leg.as_str()),
@@ -423,6 +442,17 @@ mod tests {
             payment.clone().prop_map(|payment| LedgerKey::Decline { payment }),
             payment.clone().prop_map(|payment| LedgerKey::Refund { payment }),
             (payment, any::<u32>()).prop_map(|(payment, index)| LedgerKey::Share { payment, index }),
+            (
+                (0..1_000_000i64).prop_map(PaymentId),
+                proptest::sample::select(vec![Leg::Fee, Leg::Fx])
+            )
+                .prop_map(|(payment, leg)| LedgerKey::AcceptLeg { payment, leg }),
+            (
+                (0..1_000_000i64).prop_map(PaymentId),
+                any::<u32>(),
+                proptest::sample::select(vec![Leg::Fee, Leg::Fx])
+            )
+                .prop_map(|(payment, index, leg)| LedgerKey::ShareLeg { payment, index, leg }),
             (
                 (0..1_000_000i64).prop_map(OrderId),
                 proptest::sample::select(Leg::ALL.to_vec())

@@ -149,6 +149,32 @@ mod tests {
         );
     }
 
+    /// SplitMix64's published sequence for seed 0: a seed reproduces a split
+    /// only if the generator is exactly this one.
+    #[test]
+    fn splitmix_is_the_reference_generator() {
+        let mut random = SplitMix(0);
+        let drawn: Vec<u64> = (0..3).map(|_| random.next_u64()).collect();
+        assert_eq!(
+            drawn,
+            vec![0xe220_a839_7b1d_cdaf, 0x6e78_9e6a_a1b9_65f4, 0x06c4_5d18_8009_454f]
+        );
+    }
+
+    #[test]
+    fn identical_splits_refuse_what_is_out_of_bounds() {
+        assert_eq!(identical_split(1, MAX_SHARES + 1), Err(Error::InvalidRequest));
+        assert_eq!(identical_split(1, 0), Err(Error::InvalidRequest));
+        assert_eq!(identical_split(-1, 3), Err(Error::InvalidRequest));
+        assert_eq!(
+            identical_split(2, MAX_SHARES),
+            Ok((2 * i64::from(MAX_SHARES), vec![2; MAX_SHARES as usize]))
+        );
+        assert_eq!(best_luck(&[5, 1, 2]), Some(0));
+        assert_eq!(best_luck(&[1, 2, 7]), Some(2));
+        assert_eq!(best_luck(&[]), None);
+    }
+
     /// Two cents in two shares can only be a cent each, whatever the draw.
     #[test]
     fn the_smallest_packet_splits_one_way() {

@@ -120,6 +120,18 @@ impl ClaimState {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_documented_limits_and_names() {
+        assert_eq!(CODE_TTL_MS, 600_000, "ten minutes");
+        assert_eq!(RESEND_AFTER_MS, 60_000, "one minute");
+        for kind in [IdentifierKind::Phone, IdentifierKind::Email] {
+            assert_eq!(IdentifierKind::parse(kind.as_str()), Ok(kind));
+        }
+        assert_eq!(IdentifierKind::Email.as_str(), "email");
+        assert_eq!(IdentifierKind::Phone.as_str(), "phone");
+        assert_eq!(IdentifierKind::parse("fax"), Err(Error::InvalidRequest));
+    }
+
     const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
     #[test]

@@ -189,7 +189,9 @@ async fn the_chat_journey_from_a_terminal() {
     assert!(history.contains(&format!("[transfer {transfer}] 午饭")), "{history}");
     let accepted = ok(&url, &emily, &["accept-transfer", &transfer.to_string()]).await;
     assert!(accepted.contains("(accepted)"), "{accepted}");
-    assert!(ok(&url, &emily, &["wallet"]).await.contains("CNY 10.00"));
+    // Emily's wallet holds dollars: ¥10 less the 1% fee, at 7.1 less the spread.
+    let wallet = ok(&url, &emily, &["wallet"]).await;
+    assert!(wallet.contains("USD 1.38"), "{wallet}");
     let packet = ok(
         &url,
         &lin,
@@ -198,7 +200,7 @@ async fn the_chat_journey_from_a_terminal() {
     .await;
     let packet = first_number_after(&packet, "red_packet");
     let opened = ok(&url, &emily, &["open", &packet.to_string()]).await;
-    assert!(opened.contains("you got 8.88 CNY"), "{opened}");
+    assert!(opened.contains("you got 1.23 USD"), "{opened}");
     let statement = ok(&url, &lin, &["statement"]).await;
     assert!(
         statement.contains("transfer") && statement.contains("-10.00 CNY") && statement.contains("+100.50 CNY"),

@@ -160,6 +160,8 @@ impl Crowd {
                     source: PaySource::Balance,
                     seed: self.packets_sent as u64,
                     cap: None,
+                    pricing: None,
+                    quote: None,
                 },
                 now_ms(),
             )

@@ -131,6 +131,7 @@ async fn world(location: Location) -> World {
             card: CardId(card.id),
             amount_minor: 5_000,
             key: key("seed"),
+            currency: None,
         };
         money.top_up(*user, seed).await.unwrap();
     }
@@ -170,6 +171,7 @@ async fn round(
                 note: None,
                 pin: Some(PIN.into()),
                 source: later.then(|| "pay_later".to_owned()),
+                quote: None,
             };
             match op.clone() {
                 Op::TopUp { user, minor } => {
@@ -177,6 +179,7 @@ async fn round(
                         card: cards[user],
                         amount_minor: minor,
                         key: k.clone(),
+                        currency: None,
                     };
                     money.top_up(users[user], m).await.map(|_| None)
                 }
@@ -185,6 +188,7 @@ async fn round(
                         card: cards[user],
                         amount_minor: minor,
                         key: k.clone(),
+                        currency: None,
                     };
                     money.withdraw(users[user], m, Some(PIN)).await.map(|_| None)
                 }

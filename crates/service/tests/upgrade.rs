@@ -129,6 +129,7 @@ async fn check_upgrade(location: Location) {
         card: CardId(1),
         amount_minor: 10_000,
         key: IdempotencyKey::parse("k1").unwrap(),
+        currency: None,
     };
     let again = money.top_up(UserId(1), retry).await.unwrap();
     assert_eq!(again.balance_minor, 8_000, "nothing moved again");

@@ -161,3 +161,16 @@ CREATE TABLE conversions (
     created_at_ms BIGINT NOT NULL,
     UNIQUE (user_id, client_key)
 );
+
+-- The rates a transfer or red packet converts at, for each currency of its
+-- recipients other than its own: taken when it is sent, so what arrives is
+-- what the sender was shown. A transfer sent with a quote keeps its credit.
+CREATE TABLE payment_fx (
+    payment_id BIGINT NOT NULL REFERENCES chat_payments(id),
+    to_currency TEXT NOT NULL,
+    mid_scaled BIGINT NOT NULL,
+    spread_bps BIGINT NOT NULL,
+    fee_bps BIGINT NOT NULL,
+    quote_id BIGINT,
+    PRIMARY KEY (payment_id, to_currency)
+);

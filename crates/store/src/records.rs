@@ -370,6 +370,11 @@ pub struct NewPayment {
     pub seed: u64,
     /// The sender's daily cap on payments, counted in the same transaction.
     pub cap: Option<qiao_domain::caps::DailyCap>,
+    /// How conversions are priced for recipients whose wallets hold another
+    /// currency; their rates are taken now from the operator's table.
+    pub pricing: Option<qiao_domain::fx::Pricing>,
+    /// A transfer's quote the sender confirmed (it fixes what arrives).
+    pub quote: Option<qiao_domain::ids::QuoteId>,
 }
 
 /// One opened share of a red packet.

@@ -2982,6 +2982,8 @@ mod payment_support {
             source: PaySource::Balance,
             seed: 42,
             cap: None,
+            pricing: None,
+            quote: None,
         }
     }
 }

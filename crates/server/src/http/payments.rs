@@ -30,6 +30,7 @@ fn common(
         note,
         pin,
         source,
+        quote: None,
     })
 }
 
@@ -50,7 +51,7 @@ pub async fn send_transfer(
     ApiJson(req): ApiJson<api::SendTransferRequest>,
 ) -> ApiResult<(StatusCode, Json<api::ChatPayment>)> {
     let to = req.to_user_id.map(UserId);
-    let common = common(
+    let mut common = common(
         &req.idempotency_key,
         req.amount_minor,
         req.currency,
@@ -58,6 +59,7 @@ pub async fn send_transfer(
         req.pin,
         req.source,
     )?;
+    common.quote = req.quote_id.map(qiao_domain::ids::QuoteId);
     let sent = app
         .money
         .send_transfer(auth.user, ConversationId(id), to, common)

@@ -59,6 +59,7 @@ pub async fn top_up(
         card: CardId(req.card_id),
         amount_minor: req.amount_minor,
         key: IdempotencyKey::parse(&req.idempotency_key)?,
+        currency: None,
     };
     Ok((StatusCode::CREATED, Json(app.money.top_up(auth.user, request).await?)))
 }
@@ -77,6 +78,11 @@ pub async fn withdraw(
         card: CardId(req.card_id),
         amount_minor: req.amount_minor,
         key: IdempotencyKey::parse(&req.idempotency_key)?,
+        currency: req
+            .currency
+            .as_deref()
+            .map(qiao_domain::money::Currency::parse)
+            .transpose()?,
     };
     let withdrawal = app.money.withdraw(auth.user, request, req.pin.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(withdrawal)))

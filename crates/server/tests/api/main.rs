@@ -10,6 +10,7 @@ mod bad_input;
 mod chat;
 mod cluster;
 mod contacts;
+mod fx;
 mod groups;
 mod identity;
 mod merchants;

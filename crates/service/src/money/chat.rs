@@ -24,6 +24,8 @@ pub struct SendCommon {
     pub pin: Option<String>,
     /// `balance` (default) or `pay_later`.
     pub source: Option<String>,
+    /// A transfer to another currency: the quote the sender confirmed.
+    pub quote: Option<qiao_domain::ids::QuoteId>,
 }
 
 /// A red packet's shape.
@@ -108,6 +110,8 @@ impl Money {
             // Only lucky splits use it; the service picks the randomness, the store stays deterministic.
             seed: rand::random(),
             cap: Some(cap),
+            pricing: Some(self.pricing()?),
+            quote: c.quote,
         };
         let (record, fresh) = self.store.send_payment(new, self.now_ms()).await?;
         Ok((wire::payment(&record), fresh))
@@ -127,9 +131,27 @@ impl Money {
     /// Opens the next share of a red packet for the user.
     pub async fn open_red_packet(&self, user: UserId, id: PaymentId) -> Result<api::OpenedRedPacket> {
         let (record, share) = self.store.open_red_packet(user, id, self.now_ms()).await?;
+        // Shares open in index order, so the opener's place among the opened
+        // is their share's index; a share converted for them has an FX leg.
+        let mut arrived = (share, record.currency);
+        let converted = self.region(user).await?.currency() != record.currency;
+        let opened = match converted {
+            true => self.store.payment(user, id).await?.opened,
+            false => Vec::new(),
+        };
+        if let Some(index) = opened.iter().position(|o| o.user_id == user) {
+            let key = qiao_domain::journal::LedgerKey::ShareLeg {
+                payment: id,
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                leg: qiao_domain::journal::Leg::Fx,
+            };
+            if let Some(leg) = self.store.transfer_by_key(&key).await? {
+                arrived = (leg.amount_minor, leg.currency);
+            }
+        }
         Ok(api::OpenedRedPacket {
-            amount_minor: share,
-            currency: record.currency.code().to_owned(),
+            amount_minor: arrived.0,
+            currency: arrived.1.code().to_owned(),
             payment: wire::payment(&record),
         })
     }

@@ -50,6 +50,9 @@ pub struct CardMove {
     pub card: CardId,
     pub amount_minor: i64,
     pub key: IdempotencyKey,
+    /// A withdrawal from a foreign balance; `None` is the wallet's own
+    /// currency (always, for a top-up).
+    pub currency: Option<qiao_domain::money::Currency>,
 }
 
 impl Money {
@@ -87,7 +90,13 @@ impl Money {
         direction: Direction,
     ) -> Result<(Amount, i64)> {
         let card = self.debit_card(user, request.card).await?;
-        let amount = Amount::new(request.amount_minor, self.region(user).await?.currency())?;
+        let own = self.region(user).await?.currency();
+        let currency = match (direction, request.currency) {
+            (Direction::Payout, Some(currency)) => currency,
+            (Direction::Charge, Some(currency)) if currency != own => return Err(Rule::CurrencyMismatch.into()),
+            _ => own,
+        };
+        let amount = Amount::new(request.amount_minor, currency)?;
         let (kind, key, memo) = match direction {
             Direction::Charge => (
                 CapKind::TopUp,

@@ -44,21 +44,21 @@ pub enum Side {
 }
 
 impl Money {
-    fn pricing(&self) -> Result<Pricing> {
+    pub(super) fn pricing(&self) -> Result<Pricing> {
         Ok(Pricing::new(self.policy.fx.spread_bps, self.policy.fx.fee_bps)?)
     }
 
     /// The operator's rate from `from` to `to`: as set, or the inverse of the
     /// rate set the other way; `RateUnavailable` if neither is.
     pub async fn mid_rate(&self, from: Currency, to: Currency) -> Result<Rate> {
-        let rates = self.store.rates().await?;
-        if let Some(r) = rates.iter().find(|r| r.base == from && r.quote == to) {
-            return Ok(Rate::from_scaled(from, to, r.rate_scaled)?);
-        }
-        if let Some(r) = rates.iter().find(|r| r.base == to && r.quote == from) {
-            return Ok(Rate::from_scaled(to, from, r.rate_scaled)?.inverse()?);
-        }
-        Err(Rule::RateUnavailable.into())
+        let rates: Vec<(Currency, Currency, i64)> = self
+            .store
+            .rates()
+            .await?
+            .into_iter()
+            .map(|r| (r.base, r.quote, r.rate_scaled))
+            .collect();
+        Ok(fx::mid_from(&rates, from, to)?)
     }
 
     /// Prices a conversion and keeps the quote for `user`, valid for the policy's time.

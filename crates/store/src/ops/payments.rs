@@ -10,7 +10,7 @@ use std::sync::Arc;
 use qiao_domain::conversation::Kind;
 use qiao_domain::event::EventKind;
 use qiao_domain::ids::{ConversationId, MessageId, PaymentId, UserId};
-use qiao_domain::journal::{LedgerKey, Memo};
+use qiao_domain::journal::{LedgerKey, Leg, Memo};
 use qiao_domain::ledger::{user_owner, AccountKind, Owner};
 use qiao_domain::message::{Content, Draft};
 use qiao_domain::money::{Amount, Currency};
@@ -288,6 +288,11 @@ pub fn send(tx: &mut Tx<'_>, new: NewPayment, now_ms: i64) -> StoreResult<(Payme
             )?
             .int(0)?,
     );
+    let receivers: Vec<UserId> = match recipient {
+        Some(r) => vec![r],
+        None => st.members.keys().copied().filter(|m| *m != new.sender).collect(),
+    };
+    snapshot_rates(tx, id, new.sender, amount, &receivers, new.pricing, new.quote, now_ms)?;
     let memo = match new.kind {
         PaymentKind::Transfer => Memo::Transfer { payment: id },
         PaymentKind::RedPacket => Memo::RedPacket { payment: id },
@@ -349,9 +354,14 @@ pub fn answer(tx: &mut Tx<'_>, user: UserId, id: PaymentId, accept: bool, now_ms
     payment::may_answer(&facts(&p, st.kind == Kind::Direct), user, now_ms)?;
     let amount = Amount::new(p.total_minor, p.currency)?;
     let escrow = escrow(tx, p.currency, now_ms)?;
+    let converted = if accept { conversion_for(tx, &p, user)? } else { None };
     let (to, status, key, memo) = if accept {
+        let to = match &converted {
+            Some(_) => house(tx, AccountKind::FxPosition, p.currency, now_ms)?,
+            None => wallet(tx, user, p.currency, now_ms)?,
+        };
         (
-            wallet(tx, user, p.currency, now_ms)?,
+            to,
             PaymentStatus::Accepted,
             LedgerKey::Accept { payment: id },
             Memo::Transfer { payment: id },
@@ -364,7 +374,11 @@ pub fn answer(tx: &mut Tx<'_>, user: UserId, id: PaymentId, accept: bool, now_ms
             Memo::Refund { payment: id },
         )
     };
-    move_money(tx, key, escrow, to, amount, memo, now_ms)?;
+    move_money(tx, key, escrow, to, amount, memo.clone(), now_ms)?;
+    if let Some(c) = converted {
+        let legs = |leg| LedgerKey::AcceptLeg { payment: id, leg };
+        arrive_converted(tx, user, p.currency, &c, (legs(Leg::Fee), legs(Leg::Fx)), memo, now_ms)?;
+    }
     tx.conn.execute(
         "UPDATE chat_payments SET status = $2, settled_at_ms = $3 WHERE id = $1",
         params![id.0, status.as_str(), now_ms],
@@ -510,10 +524,37 @@ fn open_one_packet(
         ],
     )?;
     let escrow = escrow(tx, p.currency, granted[0].4)?;
-    let openers: Vec<UserId> = granted.iter().map(|g| g.1).collect();
+    let converting = converting_openers(tx, &p, &granted.iter().map(|g| (g.1, g.3)).collect::<Vec<_>>())?;
+    let openers: Vec<UserId> = granted
+        .iter()
+        .map(|g| g.1)
+        .filter(|u| !converting.contains_key(u))
+        .collect();
     let wallets = wallets(tx, &openers, p.currency, granted[0].4)?;
     let mut transfers = Vec::with_capacity(granted.len());
     for (_, user, index, share, now_ms, _) in &granted {
+        if let Some(c) = converting.get(user) {
+            let index = u32::try_from(*index).map_err(|_| corrupt("share index"))?;
+            let fx = house(tx, AccountKind::FxPosition, p.currency, *now_ms)?;
+            let memo = Memo::RedPacket { payment: id };
+            let amount = Amount::new(*share, p.currency)?;
+            move_money(
+                tx,
+                LedgerKey::Share { payment: id, index },
+                escrow,
+                fx,
+                amount,
+                memo.clone(),
+                *now_ms,
+            )?;
+            let legs = |leg| LedgerKey::ShareLeg {
+                payment: id,
+                index,
+                leg,
+            };
+            arrive_converted(tx, *user, p.currency, c, (legs(Leg::Fee), legs(Leg::Fx)), memo, *now_ms)?;
+            continue;
+        }
         let to = *wallets
             .get(user)
             .ok_or_else(|| StoreError::Backend("an opener without a wallet".into()))?;
@@ -629,4 +670,214 @@ pub fn held_in_escrow(conn: &mut dyn Conn) -> StoreResult<Vec<(Currency, i64)>> 
         ))
     })
     .collect()
+}
+
+/// The account of Qiao's own book (FX position, fee income) in `currency`.
+fn house(tx: &mut Tx<'_>, kind: AccountKind, currency: Currency, now_ms: i64) -> StoreResult<LedgerAccountId> {
+    Ok(ledger::ensure_account(tx, kind, &Owner::House.to_string(), currency, now_ms)?.id)
+}
+
+/// The wallet currency of each of `users` (their region's).
+fn currencies_of(conn: &mut dyn Conn, users: &[UserId]) -> StoreResult<std::collections::HashMap<UserId, Currency>> {
+    let mut found = std::collections::HashMap::with_capacity(users.len());
+    super::ledger::in_chunks(users, |chunk| {
+        let sql = format!(
+            "SELECT id, region FROM users WHERE id IN ({})",
+            placeholders(0, chunk.len())
+        );
+        let values: Vec<Value> = chunk.iter().map(|u| Value::from(u.0)).collect();
+        for row in conn.query(&sql, &values)? {
+            let region = qiao_domain::identity::Region::parse(&row.text(1)?).map_err(|_| corrupt("region"))?;
+            found.insert(UserId(row.int(0)?), region.currency());
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// Takes the rates a payment will convert at, for each currency its
+/// receivers hold other than its own: the confirmed quote's for its
+/// currency, the operator's current ones for the rest. A currency without a
+/// rate gets none: its receivers are credited in the payment's currency.
+#[allow(clippy::too_many_arguments)]
+fn snapshot_rates(
+    tx: &mut Tx<'_>,
+    id: PaymentId,
+    sender: UserId,
+    amount: Amount,
+    receivers: &[UserId],
+    pricing: Option<qiao_domain::fx::Pricing>,
+    quote: Option<qiao_domain::ids::QuoteId>,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let Some(pricing) = pricing else {
+        return if quote.is_some() {
+            Err(Rejection::QuoteNotFound.into())
+        } else {
+            Ok(())
+        };
+    };
+    let mut currencies: Vec<Currency> = currencies_of(tx.conn, receivers)?
+        .into_values()
+        .filter(|c| *c != amount.currency())
+        .collect();
+    currencies.sort();
+    currencies.dedup();
+    let taken = match quote {
+        None => None,
+        Some(q) => {
+            let to = super::fx::quote(tx.conn, sender, q)?.to;
+            let q = super::fx::take_quote(tx, sender, q, amount.currency(), to, None, now_ms)?;
+            if q.debit_minor != amount.minor() || !currencies.contains(&q.to) {
+                return Err(Rejection::QuoteNotFound.into());
+            }
+            Some(q)
+        }
+    };
+    if currencies.is_empty() {
+        return Ok(());
+    }
+    let rates: Vec<(Currency, Currency, i64)> = super::fx::rates(tx.conn)?
+        .into_iter()
+        .map(|r| (r.base, r.quote, r.rate_scaled))
+        .collect();
+    for currency in currencies {
+        let (mid, quote_id) = match &taken {
+            Some(q) if q.to == currency => (q.mid_scaled, Some(q.id.0)),
+            _ => match qiao_domain::fx::mid_from(&rates, amount.currency(), currency) {
+                Ok(rate) => (rate.scaled(), None),
+                Err(Rejection::RateUnavailable) => continue,
+                Err(e) => return Err(e.into()),
+            },
+        };
+        tx.conn.execute(
+            "INSERT INTO payment_fx (payment_id, to_currency, mid_scaled, spread_bps, fee_bps, quote_id) VALUES ($1, $2, $3, $4, $5, $6)",
+            params![
+                id.0,
+                currency.code(),
+                mid,
+                i64::from(pricing.spread_bps),
+                i64::from(pricing.fee_bps),
+                quote_id
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// What arrives for one receiver in their own currency.
+#[derive(Debug, Clone, Copy)]
+struct Converted {
+    to: Currency,
+    fee_minor: i64,
+    credit: Amount,
+}
+
+/// How `amount` of `p` converts for a receiver holding `to`, at the rates
+/// taken when it was sent; `None` when it arrives as it is (same currency,
+/// no rate taken, or too little to arrive as one minor unit).
+fn convert_share(
+    conn: &mut dyn Conn,
+    p: &PaymentRecord,
+    to: Currency,
+    amount_minor: i64,
+) -> StoreResult<Option<Converted>> {
+    if to == p.currency {
+        return Ok(None);
+    }
+    let Some(row) = conn.query_opt(
+        "SELECT mid_scaled, spread_bps, fee_bps, quote_id FROM payment_fx WHERE payment_id = $1 AND to_currency = $2",
+        params![p.id.0, to.code()],
+    )?
+    else {
+        return Ok(None);
+    };
+    if let Some(quote) = row.opt_int(3)? {
+        let q = super::fx::quote(conn, p.sender_id, qiao_domain::ids::QuoteId(quote))?;
+        return Ok(Some(Converted {
+            to,
+            fee_minor: q.fee_minor,
+            credit: Amount::new(q.credit_minor, to)?,
+        }));
+    }
+    let bps = |i: usize| -> StoreResult<u32> { u32::try_from(row.int(i)?).map_err(|_| corrupt("basis points")) };
+    let pricing = qiao_domain::fx::Pricing::new(bps(1)?, bps(2)?)?;
+    let mid = qiao_domain::fx::Rate::from_scaled(p.currency, to, row.int(0)?)?;
+    match qiao_domain::fx::to_send(mid, Amount::new(amount_minor, p.currency)?, pricing) {
+        Ok(c) => Ok(Some(Converted {
+            to,
+            fee_minor: c.fee_minor,
+            credit: c.credit,
+        })),
+        Err(Rejection::InvalidAmount) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The conversion for a transfer's recipient, if they hold another currency.
+fn conversion_for(tx: &mut Tx<'_>, p: &PaymentRecord, user: UserId) -> StoreResult<Option<Converted>> {
+    let Some(to) = currencies_of(tx.conn, &[user])?.get(&user).copied() else {
+        return Err(Rejection::UserNotFound.into());
+    };
+    convert_share(tx.conn, p, to, p.total_minor)
+}
+
+/// Which openers of a packet receive their share converted, and how.
+fn converting_openers(
+    tx: &mut Tx<'_>,
+    p: &PaymentRecord,
+    openers: &[(UserId, i64)],
+) -> StoreResult<std::collections::HashMap<UserId, Converted>> {
+    let mut out = std::collections::HashMap::new();
+    let has_rates = tx
+        .conn
+        .query_opt(
+            "SELECT 1 FROM payment_fx WHERE payment_id = $1 LIMIT 1",
+            params![p.id.0],
+        )?
+        .is_some();
+    if !has_rates {
+        return Ok(out);
+    }
+    let users: Vec<UserId> = openers.iter().map(|(u, _)| *u).collect();
+    let currencies = currencies_of(tx.conn, &users)?;
+    for (user, share) in openers {
+        let Some(to) = currencies.get(user).copied() else {
+            continue;
+        };
+        if let Some(c) = convert_share(tx.conn, p, to, *share)? {
+            out.insert(*user, c);
+        }
+    }
+    Ok(out)
+}
+
+/// The rest of a conversion once the money is in the FX position of the
+/// payment's currency: the fee to fee income, and the other currency out
+/// of the FX position into the receiver's wallet.
+fn arrive_converted(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    from: Currency,
+    c: &Converted,
+    (fee_key, fx_key): (LedgerKey, LedgerKey),
+    memo: Memo,
+    now_ms: i64,
+) -> StoreResult<()> {
+    if c.fee_minor > 0 {
+        let fx_from = house(tx, AccountKind::FxPosition, from, now_ms)?;
+        let fees = house(tx, AccountKind::FeeIncome, from, now_ms)?;
+        move_money(
+            tx,
+            fee_key,
+            fx_from,
+            fees,
+            Amount::new(c.fee_minor, from)?,
+            memo.clone(),
+            now_ms,
+        )?;
+    }
+    let fx_to = house(tx, AccountKind::FxPosition, c.to, now_ms)?;
+    let to = wallet(tx, user, c.to, now_ms)?;
+    move_money(tx, fx_key, fx_to, to, c.credit, memo, now_ms)
 }
