@@ -311,6 +311,10 @@ conformance!(
     payments_red_packet_concurrent_opens,
     payments_expire_refunds_the_rest,
     pins_lock_and_limit,
+    merchants_orders_pay_refund_and_reconcile,
+    merchants_a_crowd_pays_one_order_once,
+    merchants_payment_codes_work_once,
+    merchants_notifications_lease_and_retry,
 );
 conformance_two_writers!(two_writers_share_one_database);
 
@@ -3246,6 +3250,9 @@ struct Sound {
     pending_open: i64,
     /// A live chat transfer holding money in escrow.
     payment: i64,
+    /// A USD order paid from a CNY wallet at a quote, half refunded, and its refund.
+    order: i64,
+    refund: i64,
 }
 
 /// A small ledger with every kind of row, reconciled sound.
@@ -3273,8 +3280,11 @@ async fn sound_ledger(store: &dyn Store) -> Sound {
         .send_payment(payment(u1, "pay", conv, PaymentKind::Transfer, 300, 1), T0)
         .await
         .unwrap();
+    let (order, refund) = merchant_support::paid_and_half_refunded(store, u1).await;
     assert_sound(store).await;
     Sound {
+        order: order.0,
+        refund: refund.0,
         bank: bank.id.0,
         a: a.id.0,
         b: b.id.0,
@@ -3395,6 +3405,30 @@ reconcile_check! {
         journal_row(s.b, s.a, 1, "CNY", "posted", Some(s.pending_open)),
     ] => "names a pending transfer";
     // A transfer marked accepted without its money leaving escrow.
+    // An order written down as paid with no money behind it.
+    reconcile_checks_paid_orders_have_their_money: |s: &Sound| vec![
+        format!("INSERT INTO merchant_orders (merchant_id, kind, out_trade_no, token, amount_minor, currency, description,
+                     status, expires_at_ms, created_at_ms, payer_currency, payer_debit_minor, payer_fee_minor)
+                 SELECT merchant_id, kind, 'forged', 'forged-token', 100, currency, 'x', 'paid', expires_at_ms, created_at_ms,
+                     payer_currency, 100, 0 FROM merchant_orders WHERE id = {}", s.order),
+    ] => "has no payment in the journal";
+    // Money moved for an order that, by its row, was never paid.
+    reconcile_checks_money_for_unpaid_orders: |s: &Sound| vec![
+        format!("UPDATE merchant_orders SET status = 'closed' WHERE id = {}", s.order),
+    ] => "which is not paid";
+    // Refund totals the refunds do not explain.
+    reconcile_checks_refund_totals: |s: &Sound| vec![
+        format!("UPDATE merchant_orders SET refunded_minor = refunded_minor + 1 WHERE id = {}", s.order),
+    ] => "but its refunds add up to";
+    // A refund whose recorded amount is not what its money moved.
+    reconcile_checks_refund_legs: |s: &Sound| vec![
+        format!("UPDATE merchant_refunds SET amount_minor = amount_minor - 1 WHERE id = {}", s.refund),
+        format!("UPDATE merchant_orders SET refunded_minor = refunded_minor - 1 WHERE id = {}", s.order),
+    ] => "but order";
+    // A payer's debit the journal does not match.
+    reconcile_checks_payment_legs: |s: &Sound| vec![
+        format!("UPDATE merchant_orders SET payer_debit_minor = payer_debit_minor + 1 WHERE id = {}", s.order),
+    ] => "but order";
     reconcile_checks_escrow_against_live_payments: |s: &Sound| vec![
         format!("UPDATE chat_payments SET status = 'accepted' WHERE id = {}", s.payment),
     ] => "chat escrow holds";
@@ -3414,4 +3448,396 @@ fn unguard(location: &Location, marker: &str) -> Vec<&'static str> {
         ],
         _ => Vec::new(),
     }
+}
+
+// ---------------------------------------------------------------- merchants
+
+mod merchant_support {
+    use super::*;
+    use qiao_domain::fx::{self, Pricing, Rate};
+    use qiao_domain::ids::{CardId, OrderId, RefundId};
+    use qiao_domain::money::{Amount, Currency};
+    pub use qiao_store::{
+        CardRecord, MerchantRecord, NewMerchant, NewOrder, NewQuote, NewRefund, OrderRef, PayOrder, QuoteRecord,
+    };
+
+    pub async fn merchant(store: &dyn Store, owner: UserId, currency: Currency) -> MerchantRecord {
+        let card = store
+            .add_card(CardRecord {
+                id: CardId(0),
+                user_id: owner,
+                connector: "sandbox".into(),
+                token: format!("tok-{}", owner.0),
+                last4: "4242".into(),
+                brand: "visa".into(),
+                funding: qiao_domain::card::Funding::Debit,
+                created_at_ms: T0,
+                fingerprint: None,
+            })
+            .await
+            .unwrap();
+        store
+            .create_merchant(
+                NewMerchant {
+                    owner,
+                    legal_name: "Lucky Noodle LLC".into(),
+                    display_name: "Lucky Noodle".into(),
+                    country: "US".into(),
+                    city: "Las Vegas".into(),
+                    mcc: "5812".into(),
+                    currency,
+                    settlement_card: card.id,
+                    notify_url: Some("https://lucky.example/notify".into()),
+                    signing_secret: "whsec_test".into(),
+                },
+                T0,
+            )
+            .await
+            .unwrap()
+    }
+
+    pub fn order(m: &MerchantRecord, number: &str, minor: i64) -> NewOrder {
+        NewOrder {
+            merchant: m.id,
+            shop: None,
+            out_trade_no: number.into(),
+            token: format!("token-{number}-{}", m.id.0),
+            amount_minor: minor,
+            currency: m.currency,
+            description: "Dinner".into(),
+            notify_url: None,
+            expires_at_ms: T0 + 900_000,
+        }
+    }
+
+    /// A quote for `payer` (CNY) to pay `price` (USD) at 7.1 less 50 bps, plus 1%.
+    pub async fn quote(store: &dyn Store, payer: UserId, price: i64) -> QuoteRecord {
+        let mid = Rate::parse(Currency::Usd, Currency::Cny, "7.1")
+            .unwrap()
+            .inverse()
+            .unwrap();
+        let conversion = fx::to_receive(
+            mid,
+            Amount::new(price, Currency::Usd).unwrap(),
+            Pricing::new(50, 100).unwrap(),
+        )
+        .unwrap();
+        store
+            .create_quote(
+                NewQuote {
+                    user: payer,
+                    conversion,
+                    expires_at_ms: T0 + 120_000,
+                },
+                T0,
+            )
+            .await
+            .unwrap()
+    }
+
+    pub fn pay(payer: UserId, key: &str, quote: Option<&QuoteRecord>) -> PayOrder {
+        PayOrder {
+            payer,
+            payer_key: key.into(),
+            currency: Currency::Cny,
+            quote: quote.map(|q| q.id),
+            cap: None,
+        }
+    }
+
+    /// A $5.00 order of a new USD merchant, paid by `payer` from CNY, half refunded.
+    pub async fn paid_and_half_refunded(store: &dyn Store, payer: UserId) -> (OrderId, RefundId) {
+        let owner = super::mk_user(store, 900).await.id;
+        let m = merchant(store, owner, Currency::Usd).await;
+        let (o, _) = store.create_order(order(&m, "S-1", 500), T0).await.unwrap();
+        let q = quote(store, payer, 500).await;
+        store.pay_order(o.id, pay(payer, "sound", Some(&q)), T0).await.unwrap();
+        let refund = NewRefund {
+            merchant: m.id,
+            order: OrderRef::Id(o.id),
+            out_refund_no: "R-1".into(),
+            amount_minor: 250,
+            reason: String::new(),
+            by: None,
+        };
+        let (r, _) = store.refund(refund, T0).await.unwrap();
+        (o.id, r.id)
+    }
+}
+
+async fn merchants_orders_pay_refund_and_reconcile(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    use ledger_support::*;
+    use merchant_support::*;
+    use payment_support::fund;
+    let owner = mk_user(&*store, 1).await.id;
+    let payer = mk_user(&*store, 2).await.id;
+    let wallet = fund(&*store, payer, 100_000).await;
+    let m = merchant(&*store, owner, qiao_domain::money::Currency::Usd).await;
+    let (o, fresh) = store.create_order(order(&m, "T-1", 2372), T0).await.unwrap();
+    assert!(fresh);
+    let (again, fresh) = store.create_order(order(&m, "T-1", 2372), T0).await.unwrap();
+    assert_eq!((again.id, fresh), (o.id, false));
+    assert_rejected!(
+        store,
+        _sink,
+        store.create_order(order(&m, "T-1", 1), T0),
+        Error::OrderNumberTaken
+    );
+
+    // Across currencies a quote is needed, and must be the payer's and match.
+    assert_rejected!(
+        store,
+        _sink,
+        store.pay_order(o.id, pay(payer, "k", None), T0),
+        Error::QuoteNotFound
+    );
+    let wrong = quote(&*store, payer, 100).await;
+    assert_rejected!(
+        store,
+        _sink,
+        store.pay_order(o.id, pay(payer, "k", Some(&wrong)), T0),
+        Error::QuoteNotFound
+    );
+    let q = quote(&*store, payer, 2372).await;
+    let paid = store.pay_order(o.id, pay(payer, "k", Some(&q)), T0).await.unwrap();
+    assert_eq!(paid.status, qiao_domain::merchant::OrderStatus::Paid);
+    assert_eq!(balance(&*store, &wallet).await, 100_000 - q.debit_minor);
+    // The same payer and key is the same payment; another key is refused.
+    assert_eq!(
+        store.pay_order(o.id, pay(payer, "k", Some(&q)), T0).await.unwrap().id,
+        o.id
+    );
+    let q2 = quote(&*store, payer, 2372).await;
+    assert_rejected!(
+        store,
+        _sink,
+        store.pay_order(o.id, pay(payer, "k2", Some(&q2)), T0),
+        Error::OrderAlreadyPaid
+    );
+    assert_rejected!(
+        store,
+        _sink,
+        store.pay_order(o.id, pay(payer, "k3", Some(&q)), T0),
+        Error::OrderAlreadyPaid
+    );
+
+    // Refunds: idempotent by number, never above what is left, the last one exact.
+    let refund = |no: &str, minor| NewRefund {
+        merchant: m.id,
+        order: OrderRef::OutTradeNo("T-1".into()),
+        out_refund_no: no.into(),
+        amount_minor: minor,
+        reason: String::new(),
+        by: None,
+    };
+    let (r1, _) = store.refund(refund("R-1", 1000), T0).await.unwrap();
+    let (r1b, _) = store.refund(refund("R-1", 1000), T0).await.unwrap();
+    assert_eq!(r1, r1b);
+    assert_rejected!(
+        store,
+        _sink,
+        store.refund(refund("R-1", 999), T0),
+        Error::IdempotencyConflict
+    );
+    assert_rejected!(
+        store,
+        _sink,
+        store.refund(refund("R-2", 1373), T0),
+        Error::RefundExceedsPaid
+    );
+    let (r2, after) = store.refund(refund("R-2", 1372), T0).await.unwrap();
+    assert_eq!(after.status, qiao_domain::merchant::OrderStatus::Refunded);
+    assert_eq!(
+        r1.payer_amount_minor + r2.payer_amount_minor,
+        q.debit_minor,
+        "every fen back, fee included"
+    );
+    assert_eq!(balance(&*store, &wallet).await, 100_000);
+    // Another merchant can't see or refund it.
+    let other = merchant(&*store, owner, qiao_domain::money::Currency::Usd).await;
+    assert_rejected!(
+        store,
+        _sink,
+        store.order(other.id, OrderRef::OutTradeNo("T-1".into())),
+        Error::OrderNotFound
+    );
+    assert_sound(&*store).await;
+}
+
+async fn merchants_a_crowd_pays_one_order_once(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    use ledger_support::assert_sound;
+    use merchant_support::*;
+    use payment_support::fund;
+    let owner = mk_user(&*store, 1).await.id;
+    let m = merchant(&*store, owner, qiao_domain::money::Currency::Cny).await;
+    let (o, _) = store.create_order(order(&m, "C-1", 500), T0).await.unwrap();
+    let payers = mk_users(&*store, 10..=29).await;
+    for p in &payers {
+        fund(&*store, *p, 1_000).await;
+    }
+    let tries = payers.iter().map(|p| {
+        let store = Arc::clone(&store);
+        let p = *p;
+        async move { store.pay_order(o.id, pay(p, "crowd", None), T0).await }
+    });
+    let results = futures_util::future::join_all(tries).await;
+    let paid = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(paid, 1, "exactly one of twenty concurrent payers pays");
+    for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(refused, StoreError::Rejected(Error::OrderAlreadyPaid)),
+            "{refused:?}"
+        );
+    }
+    assert_sound(&*store).await;
+}
+
+async fn merchants_payment_codes_work_once(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    use merchant_support::*;
+    use qiao_store::{CodeCharge, CodeOwner};
+    let owner = mk_user(&*store, 1).await.id;
+    let payer = mk_user(&*store, 2).await.id;
+    let m = merchant(&*store, owner, qiao_domain::money::Currency::Cny).await;
+    let device = CodeOwner {
+        user: payer,
+        session: SessionId(7),
+    };
+    store
+        .issue_payment_code(device, "hash-1", T0, T0 + 90_000)
+        .await
+        .unwrap();
+    let charge = |no: &str, hash: &str| CodeCharge {
+        merchant: m.id,
+        shop: None,
+        out_trade_no: no.into(),
+        token: format!("t-{no}"),
+        code_hash: hash.into(),
+        amount_minor: 100,
+        description: "Gum".into(),
+        notify_url: None,
+        expires_at_ms: T0 + 300_000,
+    };
+    let o = store.charge_code(charge("P-1", "hash-1"), T0).await.unwrap();
+    assert_eq!(o.payer_id, Some(payer));
+    assert_eq!(
+        store.charge_code(charge("P-1", "hash-1"), T0).await.unwrap().id,
+        o.id,
+        "a retry"
+    );
+    assert_rejected!(
+        store,
+        _sink,
+        store.charge_code(charge("P-2", "hash-1"), T0),
+        Error::PaymentCodeUsed
+    );
+    assert_rejected!(
+        store,
+        _sink,
+        store.charge_code(charge("P-3", "nope"), T0),
+        Error::PaymentCodeInvalid
+    );
+    store
+        .issue_payment_code(device, "hash-2", T0, T0 + 90_000)
+        .await
+        .unwrap();
+    store
+        .issue_payment_code(device, "hash-3", T0, T0 + 90_000)
+        .await
+        .unwrap();
+    assert_rejected!(
+        store,
+        _sink,
+        store.charge_code(charge("P-4", "hash-2"), T0),
+        Error::PaymentCodeExpired
+    );
+    assert_rejected!(
+        store,
+        _sink,
+        store.charge_code(charge("P-5", "hash-3"), T0 + 90_000),
+        Error::PaymentCodeExpired
+    );
+    // The order is its payer's: nobody else may pay it.
+    let mallory = mk_user(&*store, 3).await.id;
+    assert_rejected!(
+        store,
+        _sink,
+        store.pay_order(o.id, pay(mallory, "m", None), T0),
+        Error::OrderNotFound
+    );
+}
+
+async fn merchants_notifications_lease_and_retry(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    use merchant_support::*;
+    use payment_support::fund;
+    use qiao_store::Attempt;
+    let owner = mk_user(&*store, 1).await.id;
+    let payer = mk_user(&*store, 2).await.id;
+    fund(&*store, payer, 1_000).await;
+    let m = merchant(&*store, owner, qiao_domain::money::Currency::Cny).await;
+    let (o, _) = store.create_order(order(&m, "N-1", 100), T0).await.unwrap();
+    store.pay_order(o.id, pay(payer, "n", None), T0).await.unwrap();
+    let due = store.lease_notifications(T0, 60_000, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert!(due[0].body.contains("payment.succeeded"));
+    assert!(
+        store.lease_notifications(T0, 60_000, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+    let failed = store
+        .record_attempt(
+            due[0].id,
+            Attempt::Failed {
+                status: Some(500),
+                error: "boom".into(),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!((failed.attempts, failed.next_at_ms), (1, Some(T0 + 15_000)));
+    assert!(store
+        .lease_notifications(T0 + 14_999, 60_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let due = store.lease_notifications(T0 + 15_000, 60_000, 10).await.unwrap();
+    let done = store
+        .record_attempt(due[0].id, Attempt::Delivered { status: 200 }, T0 + 15_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.attempts, done.next_at_ms, done.delivered_at_ms),
+        (2, None, Some(T0 + 15_000))
+    );
+    // The first try and fifteen waits: then it is given up.
+    let resent = store.resend_notification(m.id, done.id, T0 + 20_000).await.unwrap();
+    assert_eq!(resent.next_at_ms, Some(T0 + 20_000));
+    let mut at = T0 + 20_000;
+    for _ in 0..16 {
+        let due = store.lease_notifications(at, 1, 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        let n = store
+            .record_attempt(
+                due[0].id,
+                Attempt::Failed {
+                    status: None,
+                    error: "down".into(),
+                },
+                at,
+            )
+            .await
+            .unwrap();
+        match n.next_at_ms {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    let listed = store.notifications(m.id, 10).await.unwrap();
+    // The schedule counts every attempt (these two before the resend too):
+    // after the sixteenth, nothing is due any more.
+    assert_eq!(
+        (listed[0].attempts, listed[0].next_at_ms),
+        (16, None),
+        "given up after the schedule"
+    );
 }

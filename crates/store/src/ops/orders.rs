@@ -288,7 +288,7 @@ pub fn pay(tx: &mut Tx<'_>, id: OrderId, pay: PayOrder, now_ms: i64) -> StoreRes
         };
     }
     let order = by_id(tx.conn, id)?;
-    if order.payer_id.is_some_and(|bound| bound != pay.payer) {
+    if order.kind == OrderKind::Code && order.payer_id != Some(pay.payer) {
         // A payment code's order is its owner's to confirm, nobody else's.
         return Err(Rejection::OrderNotFound.into());
     }
