@@ -59,6 +59,11 @@ enum Command {
     Chat(crate::chat::ChatCommand),
     #[command(flatten)]
     Pay(crate::pay::PayCommand),
+    /// A merchant's owner or cashier: orders, payment codes, refunds, the report.
+    Merchant {
+        #[command(subcommand)]
+        command: crate::merchant::MerchantCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -198,6 +203,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let profile = profile.ok_or_else(|| anyhow::anyhow!(cli.texts().not_signed_in()))?;
             let mut pending = PendingKeys::beside(&cli.profile_path());
             crate::pay::run(&client, &profile, &mut pending, command).await
+        }
+        Command::Merchant { command } => {
+            let (client, _) = client(&cli, false)?;
+            crate::merchant::run(&client, command).await
         }
     }
 }

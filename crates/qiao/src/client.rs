@@ -228,6 +228,33 @@ impl Client {
         Ok(result?)
     }
 
+    /// A POST of raw bytes (a photo to read a QR code from).
+    pub async fn post_bytes<T: DeserializeOwned>(&self, path: &str, bytes: Vec<u8>) -> anyhow::Result<T> {
+        let mut request = self
+            .http
+            .post(format!("{}{}", self.server, path))
+            .header("Accept-Language", &self.lang)
+            .header("Content-Type", "application/octet-stream")
+            .body(bytes);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.server))?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        if !status.is_success() {
+            let error: api::ErrorBody = serde_json::from_slice(&bytes).unwrap_or(api::ErrorBody {
+                code: status.as_str().to_owned(),
+                message: String::from_utf8_lossy(&bytes).into_owned(),
+            });
+            bail!("{} ({})", error.message, error.code);
+        }
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
     /// A GET whose answer is text (the CSV export).
     pub async fn text(&self, path: &str) -> anyhow::Result<String> {
         let mut request = self

@@ -4,6 +4,7 @@ mod account;
 mod chat;
 mod cli;
 mod client;
+mod merchant;
 mod pay;
 mod texts;
 

@@ -121,6 +121,68 @@ pub enum PayCommand {
         #[arg(long, env = "QIAO_PIN")]
         pin: Option<String>,
     },
+    /// Pay a merchant's QR code: its text, or `--image photo.png`. Shows the
+    /// merchant, the amount and (across currencies) the quote, then asks.
+    Pay {
+        payload: Option<String>,
+        /// A photo of the code (PNG or JPEG) instead of its text.
+        #[arg(long)]
+        image: Option<std::path::PathBuf>,
+        /// A static code: the amount, in the merchant's currency.
+        #[arg(long)]
+        amount: Option<String>,
+        #[arg(long, env = "QIAO_PIN")]
+        pin: Option<String>,
+        /// Pay without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Show a one-time payment code for a cashier to scan (valid 90 seconds).
+    PaymentCode,
+    /// Confirm a payment-code charge that waits for you (above the no-PIN limit).
+    ConfirmPayment {
+        order_id: i64,
+        #[arg(long, env = "QIAO_PIN")]
+        pin: Option<String>,
+    },
+    /// Convert between your wallets, e.g. `qiao convert 100.00 --from CNY --to USD`.
+    Convert {
+        amount: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, env = "QIAO_PIN")]
+        pin: Option<String>,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Asks on the terminal whether to go on; `--yes` answers for it.
+fn confirmed(t: crate::texts::Texts, yes: bool) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("{}", t.need_yes());
+    }
+    print!("{}", t.ask_confirm());
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "是"))
+}
+
+fn print_quote(t: crate::texts::Texts, q: &api::Quote) {
+    let line = t.quote_line(
+        &show(q.debit_minor, &q.from_currency),
+        &show(q.fee_minor, &q.from_currency),
+        &format!("1 {} = {} {}", q.from_currency, q.rate, q.to_currency),
+        &local_time(q.expires_at_ms),
+    );
+    println!("{line}");
 }
 
 fn show(minor: i64, code: &str) -> String {
@@ -199,6 +261,149 @@ pub async fn run(
     let mut names = Names::new(profile.user_id);
     let pin = |given: &Option<String>| secret(given.as_deref(), &t.ask_pin(), "--pin", t);
     match command {
+        PayCommand::Pay {
+            payload,
+            image,
+            amount,
+            pin: given_pin,
+            yes,
+        } => {
+            let payload = match (payload, image) {
+                (Some(text), _) => text.clone(),
+                (None, Some(path)) => {
+                    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                    let decoded: api::DecodedImage = client.post_bytes("/api/qr/decode", bytes).await?;
+                    decoded.payload
+                }
+                (None, None) => anyhow::bail!("give the code's text or --image"),
+            };
+            let scanned: api::ScanResult = client.post("/api/pay/scan", json!({"payload": payload})).await?;
+            if scanned.kind == "user" {
+                println!("{}", t.a_person(scanned.user_id.unwrap_or_default()));
+                return Ok(());
+            }
+            let (Some(merchant), Some(currency)) = (scanned.merchant.clone(), scanned.currency.clone()) else {
+                anyhow::bail!("not a merchant's code");
+            };
+            let amount_minor = match (scanned.amount_minor, amount) {
+                (Some(fixed), _) => fixed,
+                (None, Some(typed)) => to_minor(client, typed, &currency)?,
+                (None, None) => anyhow::bail!("a static code: give --amount"),
+            };
+            // A static code's quote needs the amount: scan again with it.
+            let scanned: api::ScanResult = if scanned.amount_minor.is_none() {
+                client
+                    .post(
+                        "/api/pay/scan",
+                        json!({"payload": payload, "amount_minor": amount_minor}),
+                    )
+                    .await?
+            } else {
+                scanned
+            };
+            println!(
+                "{}",
+                t.merchant_card(&merchant.name, &merchant.city, &merchant.country, &merchant.number)
+            );
+            println!(
+                "{}",
+                if merchant.verified {
+                    t.merchant_verified()
+                } else {
+                    t.merchant_not_verified()
+                }
+            );
+            if let Some(order) = &scanned.order {
+                println!("{}", t.order_for(&order.description, &order.out_trade_no));
+            }
+            println!("{}", t.to_pay(&show(amount_minor, &currency)));
+            if let Some(q) = &scanned.quote {
+                print_quote(t, q);
+            }
+            if !confirmed(t, *yes)? {
+                println!("{}", t.not_paid());
+                return Ok(());
+            }
+            let pin = pin(given_pin)?;
+            let receipt: api::Receipt = client
+                .post_once(
+                    pending,
+                    "/api/pay",
+                    json!({"payload": payload, "amount_minor": scanned.order.is_none().then_some(amount_minor),
+                           "quote_id": scanned.quote.as_ref().map(|q| q.id), "pin": pin}),
+                )
+                .await?;
+            println!(
+                "{}",
+                t.paid(
+                    &show(receipt.amount_minor, &receipt.currency),
+                    &receipt.merchant.name,
+                    &receipt.status
+                )
+            );
+            if let Some(p) = receipt.payer.filter(|p| p.currency != receipt.currency) {
+                println!("{}", t.paid_from(&show(p.amount_minor, &p.currency)));
+            }
+        }
+        PayCommand::PaymentCode => {
+            let code: api::PaymentCode = client.post("/api/wallet/payment-code", json!({})).await?;
+            println!("{}", t.payment_code(&code.code, &local_time(code.expires_at_ms)));
+        }
+        PayCommand::ConfirmPayment { order_id, pin: given } => {
+            let waiting: api::Receipt = client.get(&format!("/api/merchant-payments/{order_id}")).await?;
+            if let Some(q) = &waiting.quote {
+                print_quote(t, q);
+            }
+            let pin = pin(given)?;
+            let receipt: api::Receipt = client
+                .post(
+                    &format!("/api/merchant-payments/{order_id}/confirm"),
+                    json!({"pin": pin}),
+                )
+                .await?;
+            println!(
+                "{}",
+                t.paid(
+                    &show(receipt.amount_minor, &receipt.currency),
+                    &receipt.merchant.name,
+                    &receipt.status
+                )
+            );
+        }
+        PayCommand::Convert {
+            amount,
+            from,
+            to,
+            pin: given,
+            yes,
+        } => {
+            let minor = to_minor(client, amount, from)?;
+            let q: api::Quote = client
+                .post(
+                    "/api/fx/quotes",
+                    json!({"from_currency": from, "to_currency": to, "side": "send", "amount_minor": minor}),
+                )
+                .await?;
+            print_quote(t, &q);
+            if !confirmed(t, *yes)? {
+                return Ok(());
+            }
+            let pin = pin(given)?;
+            let done: api::Conversion = client
+                .post_once(
+                    pending,
+                    "/api/wallet/conversions",
+                    json!({"quote_id": q.id, "pin": pin}),
+                )
+                .await?;
+            println!(
+                "{}",
+                t.converted(
+                    &show(done.quote.debit_minor, &done.quote.from_currency),
+                    &show(done.quote.credit_minor, &done.quote.to_currency)
+                )
+            );
+        }
         PayCommand::Wallet => {
             let wallet: api::Wallet = client.get("/api/wallet").await?;
             for b in &wallet.balances {

@@ -89,6 +89,34 @@ texts! {
     not_signed_in() => "not signed in; run `qiao login` or `qiao register`", "尚未登录，请运行 `qiao login` 或 `qiao register`";
     no_terminal(flag: &str) => "no terminal to ask on: give {flag}", "无法在终端中输入：请使用 {flag}";
     no_such_user() => "no such user", "没有这个用户";
+    merchant_card(name: &str, city: &str, country: &str, number: &str) => "{name}, {city} {country} (merchant {number})", "{name}，{city} {country}（商户 {number}）";
+    merchant_verified() => "  verified by Qiao", "  已通过桥认证";
+    merchant_not_verified() => "  not verified", "  未认证";
+    order_for(description: &str, number: &str) => "  order {number}: {description}", "  订单 {number}：{description}";
+    to_pay(amount: &str) => "to pay: {amount}", "应付：{amount}";
+    quote_line(debit: &str, fee: &str, rate: &str, until: &str) => "you pay {debit} (fee {fee} included) at {rate}; valid until {until}", "您将支付 {debit}（含手续费 {fee}），汇率 {rate}；有效期至 {until}";
+    ask_confirm() => "Pay? [y/N] ", "确认付款？[y/N] ";
+    not_paid() => "not paid", "未付款";
+    need_yes() => "no terminal to confirm on: give --yes", "无法在终端中确认：请使用 --yes";
+    paid(amount: &str, merchant: &str, status: &str) => "paid {amount} to {merchant} ({status})", "已向 {merchant} 付款 {amount}（{status}）";
+    paid_from(amount: &str) => "  from your wallet: {amount}", "  钱包支出：{amount}";
+    a_person(id: i64) => "this is a person's code (user {id}); add them with `qiao add-friend`", "这是个人二维码（用户 {id}），可用 `qiao add-friend` 添加好友";
+    payment_code(code: &str, until: &str) => "payment code {code}, valid until {until}; show it to the cashier", "付款码 {code}，有效期至 {until}，请出示给收银员";
+    converted(from: &str, to: &str) => "converted {from} into {to}", "已将 {from} 兑换为 {to}";
+    merchant_created(id: i64, number: &str, name: &str) => "merchant {id} ({number}): {name}", "商户 {id}（{number}）：{name}";
+    signing_secret(secret: &str) => "notification signing secret (shown once): {secret}", "通知签名密钥（仅显示一次）：{secret}";
+    merchant_line(id: i64, number: &str, name: &str, currency: &str, role: &str) => "merchant {id}\t{number}\t{name}\t{currency}\t{role}", "商户 {id}\t{number}\t{name}\t{currency}\t{role}";
+    api_key(id: i64, prefix: &str, label: &str, state: &str) => "key {id}\t{prefix}…\t{label}\t{state}", "密钥 {id}\t{prefix}…\t{label}\t{state}";
+    api_key_created(secret: &str) => "API key (shown once, keep it secret): {secret}", "API 密钥（仅显示一次，请妥善保管）：{secret}";
+    revoked() => "revoked", "已吊销";
+    active() => "active", "有效";
+    order_line(id: i64, number: &str, status: &str, amount: &str, payer: &str) => "order {id}\t{number}\t{status}\t{amount}\t{payer}", "订单 {id}\t{number}\t{status}\t{amount}\t{payer}";
+    order_code(payload: &str) => "code to show the customer: {payload}", "请向顾客出示此码：{payload}";
+    refunded(amount: &str, payer_amount: &str, status: &str) => "refunded {amount} ({payer_amount} back to the payer); order {status}", "已退款 {amount}（付款人收回 {payer_amount}）；订单{status}";
+    report(day: &str, paid: &str, count: i64, refunded: &str, net: &str) => "{day}: {count} payments, {paid} paid, {refunded} refunded, net {net}", "{day}：{count} 笔付款，收款 {paid}，退款 {refunded}，净额 {net}";
+    payout(amount: &str, status: &str) => "  payout {amount} ({status})", "  结算 {amount}（{status}）";
+    held(amount: &str) => "  held now, not yet paid out: {amount}", "  当前待结算：{amount}";
+    cashier_added(name: &str) => "{name} is now a cashier", "{name} 已成为收银员";
     not_an_amount(amount: &str, currency: &str) => "{amount} is not an amount of {currency}", "{amount} 不是有效的 {currency} 金额";
 }
 

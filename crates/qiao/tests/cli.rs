@@ -305,3 +305,203 @@ async fn the_chat_journey_from_a_terminal() {
         .unwrap();
     assert!(!after.status.success(), "signed out");
 }
+
+/// The tourist and the restaurant, each at a terminal: a merchant and its
+/// order code, paying it by its text and by a photo of it (across
+/// currencies), a refund, the report and CSV, and a payment code the cashier
+/// charges and the payer confirms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_merchant_journey_from_a_terminal() {
+    let (url, dir) = server().await;
+    let data = dir.path().join("data");
+    let (emily, lin) = (dir.path().join("emily.json"), dir.path().join("lin.json"));
+    for (profile, phone, password, name, region) in [
+        (&emily, "+15550000011", "secret456", "Emily", "US"),
+        (&lin, "+8613800000012", "secret123", "Lin", "CN"),
+    ] {
+        ok(
+            &url,
+            profile,
+            &[
+                "register",
+                "--phone",
+                phone,
+                "--password",
+                password,
+                "--name",
+                name,
+                "--region",
+                region,
+            ],
+        )
+        .await;
+        ok(&url, profile, &["verify", "phone", &last_code(&data, phone)]).await;
+    }
+    let bound = ok(
+        &url,
+        &emily,
+        &["bind-card", "4242424242424242", "--password", "secret456"],
+    )
+    .await;
+    let card = first_number_after(&bound, "bound card");
+    let created = ok(
+        &url,
+        &emily,
+        &[
+            "merchant",
+            "create",
+            "--name",
+            "Lucky Noodle",
+            "--legal-name",
+            "Lucky Noodle LLC",
+            "--country",
+            "US",
+            "--city",
+            "Las Vegas",
+            "--mcc",
+            "5812",
+            "--currency",
+            "USD",
+            "--card",
+            &card.to_string(),
+        ],
+    )
+    .await;
+    assert!(created.contains("signing secret (shown once): whsec_"), "{created}");
+    let merchant = first_number_after(&created, "merchant").to_string();
+    let png = dir.path().join("order.png");
+    let order = ok(
+        &url,
+        &emily,
+        &[
+            "merchant",
+            "order",
+            &merchant,
+            "12.50",
+            "--number",
+            "T-1",
+            "--description",
+            "Noodles",
+            "--png",
+            png.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let payload = order
+        .lines()
+        .find_map(|l| l.strip_prefix("code to show the customer: "))
+        .unwrap()
+        .to_owned();
+    assert!(png.exists());
+
+    let bound = ok(
+        &url,
+        &lin,
+        &["bind-card", "6212 3456 7890 1265", "--password", "secret123"],
+    )
+    .await;
+    let lin_card = first_number_after(&bound, "bound card");
+    ok(&url, &lin, &["top-up", &lin_card.to_string(), "500.00"]).await;
+    ok(&url, &lin, &["set-pin", "135790", "--password", "secret123"]).await;
+    let paid = ok(&url, &lin, &["pay", &payload, "--pin", "135790", "--yes"]).await;
+    assert!(
+        paid.contains("Lucky Noodle, Las Vegas US") && paid.contains("to pay: 12.50 USD"),
+        "{paid}"
+    );
+    assert!(
+        paid.contains("paid 12.50 USD to Lucky Noodle (paid)") && paid.contains("CNY"),
+        "{paid}"
+    );
+    // The second order is paid from a photo of its code.
+    ok(
+        &url,
+        &emily,
+        &[
+            "merchant",
+            "order",
+            &merchant,
+            "3.00",
+            "--number",
+            "T-2",
+            "--description",
+            "Tea",
+            "--png",
+            png.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let paid = ok(
+        &url,
+        &lin,
+        &["pay", "--image", png.to_str().unwrap(), "--pin", "135790", "--yes"],
+    )
+    .await;
+    assert!(paid.contains("paid 3.00 USD"), "{paid}");
+
+    let orders = ok(&url, &emily, &["merchant", "orders", &merchant]).await;
+    let first = orders.lines().find(|l| l.contains("T-1")).unwrap();
+    let first_id = first_number_after(first, "order");
+    let refunded = ok(
+        &url,
+        &emily,
+        &[
+            "merchant",
+            "refund",
+            &merchant,
+            &first_id.to_string(),
+            "6.25",
+            "--number",
+            "R-1",
+        ],
+    )
+    .await;
+    assert!(
+        refunded.contains("refunded 6.25 USD") && refunded.contains("partially_refunded"),
+        "{refunded}"
+    );
+    let report = ok(&url, &emily, &["merchant", "report", &merchant]).await;
+    assert!(
+        report.contains("2 payments, 15.50 USD paid, 6.25 USD refunded, net 9.25 USD"),
+        "{report}"
+    );
+    let csv = dir.path().join("orders.csv");
+    ok(&url, &emily, &["merchant", "csv", &merchant, csv.to_str().unwrap()]).await;
+    let csv = std::fs::read_to_string(csv).unwrap();
+    assert!(
+        csv.starts_with("order_id,out_trade_no") && csv.contains(",T-1,") && csv.contains(",T-2,"),
+        "{csv}"
+    );
+
+    // A payment code: the cashier charges it; above the no-PIN limit, Lin confirms.
+    let code = ok(&url, &lin, &["payment-code"]).await;
+    let digits = first_number_after(&code, "payment code").to_string();
+    assert_eq!(digits.len(), 18, "{code}");
+    let charged = ok(
+        &url,
+        &emily,
+        &[
+            "merchant",
+            "charge",
+            &merchant,
+            &digits,
+            "1.00",
+            "--number",
+            "C-1",
+            "--description",
+            "Gum",
+        ],
+    )
+    .await;
+    assert!(charged.contains("awaiting_confirmation"), "{charged}");
+    let waiting = first_number_after(&charged, "order");
+    let confirmed = ok(
+        &url,
+        &lin,
+        &["confirm-payment", &waiting.to_string(), "--pin", "135790"],
+    )
+    .await;
+    assert!(
+        confirmed.contains("paid 1.00 USD to Lucky Noodle (paid)"),
+        "{confirmed}"
+    );
+}
