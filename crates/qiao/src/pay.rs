@@ -316,7 +316,7 @@ pub async fn run(
             if let Some(order) = &scanned.order {
                 println!("{}", t.order_for(&order.description, &order.out_trade_no));
             }
-            println!("{}", t.to_pay(&show(amount_minor, &currency)));
+            println!("{}", t.amount_to_pay(&show(amount_minor, &currency)));
             if let Some(q) = &scanned.quote {
                 print_quote(t, q);
             }

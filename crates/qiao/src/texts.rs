@@ -93,7 +93,7 @@ texts! {
     merchant_verified() => "  verified by Qiao", "  已通过桥认证";
     merchant_not_verified() => "  not verified", "  未认证";
     order_for(description: &str, number: &str) => "  order {number}: {description}", "  订单 {number}：{description}";
-    to_pay(amount: &str) => "to pay: {amount}", "应付：{amount}";
+    amount_to_pay(amount: &str) => "to pay: {amount}", "应付：{amount}";
     quote_line(debit: &str, fee: &str, rate: &str, until: &str) => "you pay {debit} (fee {fee} included) at {rate}; valid until {until}", "您将支付 {debit}（含手续费 {fee}），汇率 {rate}；有效期至 {until}";
     ask_confirm() => "Pay? [y/N] ", "确认付款？[y/N] ";
     not_paid() => "not paid", "未付款";
