@@ -141,6 +141,35 @@ export const api = {
   acceptTransfer: (id) => send('POST', `/api/payments/${id}/accept`),
   declineTransfer: (id) => send('POST', `/api/payments/${id}/decline`),
   openRedPacket: (id) => send('POST', `/api/payments/${id}/open`),
+  // paying merchants
+  scan: (payload, amountMinor) =>
+    send('POST', '/api/pay/scan', { json: amountMinor ? { payload, amount_minor: amountMinor } : { payload } }),
+  payMerchant: (req) => send('POST', '/api/pay', { json: req }),
+  merchantPayment: (id) => send('GET', `/api/merchant-payments/${id}`),
+  confirmMerchantPayment: (id, req) => send('POST', `/api/merchant-payments/${id}/confirm`, { json: req }),
+  paymentCode: () => send('POST', '/api/wallet/payment-code', { json: {} }),
+  decodePhoto: (blob) => send('POST', '/api/qr/decode', { body: blob, contentType: blob.type || 'image/png' }),
+  quote: (req) => send('POST', '/api/fx/quotes', { json: req }),
+  convert: (req) => send('POST', '/api/wallet/conversions', { json: req }),
+  // the merchant console
+  merchants: () => send('GET', '/api/merchants'),
+  createMerchant: (req) => send('POST', '/api/merchants', { json: req }),
+  merchant: (id) => send('GET', `/api/merchants/${id}`),
+  updateMerchant: (id, req) => send('PATCH', `/api/merchants/${id}`, { json: req }),
+  merchantOrders: (id) => send('GET', `/api/merchants/${id}/orders?limit=50`),
+  createOrder: (id, req) => send('POST', `/api/merchants/${id}/orders`, { json: req }),
+  merchantOrder: (id, orderId) => send('GET', `/api/merchants/${id}/orders/${orderId}`),
+  closeOrder: (id, orderId) => send('POST', `/api/merchants/${id}/orders/${orderId}/close`),
+  refundOrder: (id, orderId, req) => send('POST', `/api/merchants/${id}/orders/${orderId}/refunds`, { json: req }),
+  chargeCode: (id, req) => send('POST', `/api/merchants/${id}/charges`, { json: req }),
+  merchantReport: (id) => send('GET', `/api/merchants/${id}/report`),
+  apiKeys: (id) => send('GET', `/api/merchants/${id}/api-keys`),
+  createApiKey: (id, label) => send('POST', `/api/merchants/${id}/api-keys`, { json: { label } }),
+  revokeApiKey: (id, keyId) => send('DELETE', `/api/merchants/${id}/api-keys/${keyId}`),
+  notifications: (id) => send('GET', `/api/merchants/${id}/notifications`),
+  resendNotification: (id, nid) => send('POST', `/api/merchants/${id}/notifications/${nid}/resend`),
+  staticQr: (id) => send('GET', `/api/merchants/${id}/qr`),
+  addCashier: (id, userId) => send('POST', `/api/merchants/${id}/staff`, { json: { user_id: userId, role: 'cashier' } }),
 };
 
 /** An authenticated download (the bearer header rules out a plain link): saved under `fileName`. */

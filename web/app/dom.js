@@ -101,6 +101,10 @@ const ICONS = {
   redpacket: '<rect x="5" y="2.5" width="14" height="19" rx="2.2" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M5 8.5c2.2 1.9 4.5 2.8 7 2.8s4.8-.9 7-2.8" fill="none" stroke="currentColor" stroke-width="1.6"/><circle cx="12" cy="11.3" r="2.1" fill="currentColor"/>',
   shield: '<path d="M12 3l7.5 3v5.5c0 4.5-3.1 8.3-7.5 9.5-4.4-1.2-7.5-5-7.5-9.5V6z" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linejoin="round"/><path d="M8.5 12l2.5 2.5 4.5-5" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linecap="round" stroke-linejoin="round"/>',
   chevron: '<path d="M9 5l7 7-7 7" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>',
+  scan: '<path d="M4 8V5.5A1.5 1.5 0 0 1 5.5 4H8M16 4h2.5A1.5 1.5 0 0 1 20 5.5V8M20 16v2.5a1.5 1.5 0 0 1-1.5 1.5H16M8 20H5.5A1.5 1.5 0 0 1 4 18.5V16M4 12h16" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linecap="round"/>',
+  shop: '<path d="M4 9l1.5-4.5h13L20 9M4 9v10.5h16V9M4 9c0 1.4 1.1 2.5 2.7 2.5S9.3 10.4 9.3 9c0 1.4 1.2 2.5 2.7 2.5s2.7-1.1 2.7-2.5c0 1.4 1.1 2.5 2.6 2.5S20 10.4 20 9M10 19.5v-4.5h4v4.5" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linejoin="round"/>',
+  check: '<circle cx="12" cy="12" r="9.5" fill="none" stroke="currentColor" stroke-width="1.7"/><path d="M7.5 12.5l3 3 6-6.5" fill="none" stroke="currentColor" stroke-width="1.9" stroke-linecap="round" stroke-linejoin="round"/>',
+  paycode: '<path d="M4 6.5v11M6.5 6.5v11M9.5 6.5v11M13 6.5v11M15 6.5v11M18 6.5v11M20 6.5v11" stroke="currentColor" stroke-width="1.5"/>',
   logo: '<path d="M3 17c3-6 6-9 9-9s6 3 9 9" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/><path d="M3 17h18M7.5 17v-4M12 17V8M16.5 17v-4" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/>',
 };
 

@@ -14,6 +14,9 @@ import { conversationView } from './views/conversation.js';
 import { creditView } from './views/credit.js';
 import { forgetQr, meView, qrCard } from './views/me.js';
 import { walletView } from './views/wallet.js';
+import { scanView } from './views/scan.js';
+import { payCodeView } from './views/paycode.js';
+import { merchantsView, merchantView } from './views/merchant.js';
 import { EventSocket, forgetCursor } from './ws.js';
 
 const app = document.getElementById('app');
@@ -37,6 +40,10 @@ function parseRoute() {
     if (b === 'wallet' && c === 'credit') return { tab: 'me', detail: { kind: 'credit', key: 'wallet/credit' } };
     if (b === 'wallet') return { tab: 'me', detail: { kind: 'wallet', key: 'wallet' } };
     if (b === 'verify') return { tab: 'me', detail: { kind: 'verify', key: 'verify' } };
+    if (b === 'scan') return { tab: 'me', detail: { kind: 'scan', key: 'scan' } };
+    if (b === 'paycode') return { tab: 'me', detail: { kind: 'paycode', key: 'paycode' } };
+    if (b === 'merchants' && c) return { tab: 'me', detail: { kind: 'merchant', id: c, key: `merchants/${c}` } };
+    if (b === 'merchants') return { tab: 'me', detail: { kind: 'merchants', key: 'merchants' } };
     return { tab: 'me', detail: null };
   }
   if (a === 'chats' && b) return { tab: 'chats', detail: { kind: 'conversation', id: b, key: `conversation/${b}` } };
@@ -158,6 +165,10 @@ function showShell(r) {
     else if (d.kind === 'wallet') s.detailCleanup = walletView(s.main);
     else if (d.kind === 'credit') s.detailCleanup = creditView(s.main);
     else if (d.kind === 'verify') s.detailCleanup = verifyView(s.main);
+    else if (d.kind === 'scan') s.detailCleanup = scanView(s.main);
+    else if (d.kind === 'paycode') s.detailCleanup = payCodeView(s.main);
+    else if (d.kind === 'merchants') s.detailCleanup = merchantsView(s.main);
+    else if (d.kind === 'merchant') s.detailCleanup = merchantView(s.main, { id: d.id });
   }
 }
 
@@ -206,6 +217,11 @@ function onEvent(frame, live) {
       break;
     case 'payment.updated':
       applyPayment(d);
+      break;
+    case 'merchant_order.updated':
+      // A payment to a merchant changed (paid, waiting for this payer, refunded).
+      if (live) emit('merchant-order', d);
+      if (live && d.status === 'awaiting_confirmation') toast({ key: 'confirm_waiting', args: { name: d.merchant.name } });
       break;
     case 'session.new':
       // Another device signed in to this account: the owner should know.

@@ -446,12 +446,18 @@ describe('Qiao chat payments', { timeout: 240000 }, () => {
     await bob.getByTestId('pin-submit').click();
     await waitForText(bob.getByTestId('pin-status'), '已设置');
 
-    // His home currency is CNY; what Alice sent came in dollars.
-    await waitForText(bob.getByTestId('wallet-balance'), await money(bob, 'zh-CN', 0, 'CNY'));
-    await waitForText(bob.getByTestId('wallet-other-balance'), await money(bob, 'zh-CN', 888 + 1234 + ids.bobShare, 'USD'));
+    // His home currency is CNY: what Alice sent in dollars arrived converted
+    // to yuan (at the rate taken when she sent it), and he holds no dollars.
+    const wallet = await call(tokens.bob, 'GET', '/api/wallet');
+    assert.deepEqual(wallet.balances.map((b) => b.currency), ['CNY']);
+    assert.ok(wallet.balances[0].balance_minor > 0);
+    await waitForText(bob.getByTestId('wallet-balance'), await money(bob, 'zh-CN', wallet.balances[0].balance_minor, 'CNY'));
+    assert.equal(await bob.getByTestId('wallet-other-balance').count(), 0);
+    const received = (await call(tokens.bob, 'GET', '/api/wallet/statement?limit=50')).entries.find((e) => e.purpose === 'transfer');
+    assert.equal(received.currency, 'CNY');
     const entry = (purpose) => bob.locator(`[data-testid=statement-entry][data-purpose=${purpose}]`);
     await waitForText(entry('transfer').getByTestId('statement-purpose'), '转账');
-    await waitForText(entry('transfer').getByTestId('statement-amount'), await money(bob, 'zh-CN', 1234, 'USD', true));
+    await waitForText(entry('transfer').getByTestId('statement-amount'), await money(bob, 'zh-CN', received.amount_minor, 'CNY', true));
     await waitForText(entry('red_packet').getByTestId('statement-purpose'), '红包');
     assert.equal(await entry('red_packet').count(), 2);
     for (const text of ['账单', '提现', '到账储蓄卡', '导出 CSV']) await bob.getByTestId('wallet').getByText(text, { exact: true }).first().waitFor();

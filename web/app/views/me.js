@@ -95,6 +95,27 @@ export function meView(root, { onLogout }) {
           chevron: true,
         }),
         row({
+          href: '#/me/scan',
+          testid: 'me-scan',
+          lead: icon('scan', 'icon row-icon'),
+          title: h('span', { class: 'row-title', i18n: 'scan' }),
+          chevron: true,
+        }),
+        row({
+          href: '#/me/paycode',
+          testid: 'me-paycode',
+          lead: icon('paycode', 'icon row-icon'),
+          title: h('span', { class: 'row-title', i18n: 'payment_code' }),
+          chevron: true,
+        }),
+        row({
+          href: '#/me/merchants',
+          testid: 'me-merchants',
+          lead: icon('shop', 'icon row-icon'),
+          title: h('span', { class: 'row-title', i18n: 'merchants' }),
+          chevron: true,
+        }),
+        row({
           testid: 'me-language',
           onclick: () => {
             toggleLang();

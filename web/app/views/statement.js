@@ -6,7 +6,7 @@ import { api } from '../api.js';
 import { clear, h, icon } from '../dom.js';
 import { dialog, formError } from '../ui.js';
 
-export const PURPOSES = ['top_up', 'withdrawal', 'transfer', 'red_packet', 'refund', 'repayment'];
+export const PURPOSES = ['top_up', 'withdrawal', 'transfer', 'red_packet', 'refund', 'repayment', 'merchant_payment', 'merchant_refund', 'payout', 'conversion'];
 
 const ACCOUNTS = { wallet: 'account_wallet', credit_line: 'pay_later' };
 
