@@ -3370,6 +3370,13 @@ reconcile_check! {
         format!("UPDATE ledger_accounts SET posted_balance = posted_balance - 1000000 WHERE id = {}", s.a),
         format!("UPDATE ledger_accounts SET posted_balance = posted_balance + 1000000 WHERE id = {}", s.b),
     ] => "below its floor by its journal totals";
+    // A reservation of more than the wallet holds: its pending debit, not its
+    // posted balance, takes it below the floor.
+    reconcile_checks_floors_count_pending_debits: |s: &Sound| vec![
+        journal_row(s.a, s.b, 1_000_000, "CNY", "pending", None),
+        format!("UPDATE ledger_accounts SET debits_pending = debits_pending + 1000000 WHERE id = {}", s.a),
+        format!("UPDATE ledger_accounts SET credits_pending = credits_pending + 1000000 WHERE id = {}", s.b),
+    ] => "below its floor by its journal totals";
     // Stored totals below the floor (balanced against another account).
     reconcile_checks_floors_by_the_stored_totals: |s: &Sound| vec![
         format!("UPDATE ledger_accounts SET posted_balance = -5 WHERE id = {}", s.b),
