@@ -99,6 +99,19 @@ describe('Paying shops in the web client', { timeout: 240000 }, () => {
     assert.equal(order.status, 'paid');
   });
 
+  it('scanning a person’s code asks them to be friends', async () => {
+    const code = await ok(tokens.sam, 'GET', '/api/me/qr');
+    await mei.goto(`${server.url}/#/me/scan`);
+    await mei.getByTestId('scan-text').fill(code.payload);
+    await mei.getByTestId('scan-text-go').click();
+    await mei.getByTestId('scan-person').waitFor();
+    await waitForText(mei.getByTestId('result-name'), SAM.name);
+    await mei.getByTestId('send-request').click();
+    await mei.getByTestId('request-sent').waitFor();
+    const requests = await ok(tokens.sam, 'GET', '/api/friend-requests');
+    assert.equal(requests.incoming.length, 1);
+  });
+
   it('the cashier screen shows a code for an amount and charges a payment code', async () => {
     await sam.goto(`${server.url}/#/me/merchants/${merchant.id}`);
     await sam.getByTestId('cashier').waitFor();

@@ -183,61 +183,63 @@ export function addFriendView(root) {
       results.appendChild(h('p', { class: 'list-note', testid: 'no-user-found', i18n: 'no_user_found' }));
       return;
     }
-    for (const u of found) results.appendChild(resultCard(u));
+    for (const u of found) results.appendChild(personCard(u));
   }
 
-  function resultCard(u) {
-    const contact = store.contacts.find((c) => c.user.id === u.id);
-    const actions = h('div', { class: 'card-actions' });
-    if (contact) {
-      actions.append(
-        h('p', { class: 'muted', i18n: 'already_friends' }),
-        h('a', { class: 'btn btn-primary btn-block', href: `#/chats/${contact.conversation_id}`, testid: 'result-message', i18n: 'send_message' }),
-      );
-    } else if (!store.me || u.id !== store.me.id) {
-      const greeting = h('textarea', { class: 'greeting-input', testid: 'greeting-input', rows: 2, maxlength: 200 });
-      greeting.value = t('greeting_default', { name: store.me ? store.me.display_name : '' });
-      const err = formError();
-      const send = h('button', {
-        type: 'button',
-        class: 'btn btn-primary btn-block',
-        testid: 'send-request',
-        i18n: 'send_request',
-        onclick: async () => {
-          err.set(null);
-          send.disabled = true;
-          try {
-            await api.requestFriend(u.id, greeting.value.trim());
-            clear(actions);
-            actions.appendChild(h('p', { class: 'success', testid: 'request-sent', i18n: 'request_sent' }));
-            refreshRequests().catch(() => {});
-          } catch (e) {
-            send.disabled = false;
-            err.set(e);
-          }
-        },
-      });
-      actions.append(h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'greeting' }), greeting), err.el, send);
-    }
-    return h(
+  return () => {};
+}
+
+/** A person found (by search or by scanning their code): message them, or ask to be friends. */
+export function personCard(u) {
+  const contact = store.contacts.find((c) => c.user.id === u.id);
+  const actions = h('div', { class: 'card-actions' });
+  if (contact) {
+    actions.append(
+      h('p', { class: 'muted', i18n: 'already_friends' }),
+      h('a', { class: 'btn btn-primary btn-block', href: `#/chats/${contact.conversation_id}`, testid: 'result-message', i18n: 'send_message' }),
+    );
+  } else if (!store.me || u.id !== store.me.id) {
+    const greeting = h('textarea', { class: 'greeting-input', testid: 'greeting-input', rows: 2, maxlength: 200 });
+    greeting.value = t('greeting_default', { name: store.me ? store.me.display_name : '' });
+    const err = formError();
+    const send = h('button', {
+      type: 'button',
+      class: 'btn btn-primary btn-block',
+      testid: 'send-request',
+      i18n: 'send_request',
+      onclick: async () => {
+        err.set(null);
+        send.disabled = true;
+        try {
+          await api.requestFriend(u.id, greeting.value.trim());
+          clear(actions);
+          actions.appendChild(h('p', { class: 'success', testid: 'request-sent', i18n: 'request_sent' }));
+          refreshRequests().catch(() => {});
+        } catch (e) {
+          send.disabled = false;
+          err.set(e);
+        }
+      },
+    });
+    actions.append(h('label', { class: 'field' }, h('span', { class: 'field-label', i18n: 'greeting' }), greeting), err.el, send);
+  }
+  return h(
+    'div',
+    { class: 'card profile-card', testid: 'search-result', dataset: { id: String(u.id) } },
+    h(
       'div',
-      { class: 'card profile-card', testid: 'search-result', dataset: { id: String(u.id) } },
+      { class: 'profile-head' },
+      avatar(u, 64),
       h(
         'div',
-        { class: 'profile-head' },
-        avatar(u, 64),
-        h(
-          'div',
-          { class: 'profile-meta' },
-          h('div', { class: 'profile-name', testid: 'result-name' }, u.display_name),
-          u.qiao_id ? h('div', { class: 'muted', i18n: ['qiao_id_is', { id: u.qiao_id }] }) : null,
-          h('div', { class: 'muted', i18n: ['region_is', { region: u.region }] }),
-        ),
+        { class: 'profile-meta' },
+        h('div', { class: 'profile-name', testid: 'result-name' }, u.display_name),
+        u.qiao_id ? h('div', { class: 'muted', i18n: ['qiao_id_is', { id: u.qiao_id }] }) : null,
+        h('div', { class: 'muted', i18n: ['region_is', { region: u.region }] }),
       ),
-      actions,
-    );
-  }
-  return () => {};
+    ),
+    actions,
+  );
 }
 
 export function newGroupView(root) {

@@ -9,6 +9,7 @@ import { clear, h, icon, setText } from '../dom.js';
 import { currencyDigits } from '../i18n.js';
 import { attemptKeys, parseAmountMinor, validPin } from '../money.js';
 import { formError, topbar } from '../ui.js';
+import { personCard } from './contacts.js';
 
 /** The text of the first QR code in an image, read in the browser with jsQR. */
 async function readInBrowser(blob) {
@@ -170,14 +171,9 @@ export function scanView(root) {
     try {
       const scanned = await api.scan(text);
       if (scanned.kind === 'user') {
-        result.append(
-          h(
-            'div',
-            { class: 'card', testid: 'scan-person' },
-            h('p', { i18n: 'scan_person' }),
-            h('a', { class: 'btn btn-primary', href: `#/contacts/user/${scanned.user_id}`, testid: 'scan-add-friend', i18n: 'add_friend' }),
-          ),
-        );
+        // A person's code: who it is, and a friend request (or a chat, if friends).
+        const person = await api.user(scanned.user_id);
+        result.append(h('div', { testid: 'scan-person' }, h('p', { class: 'list-note', i18n: 'scan_person' }), personCard(person)));
         return;
       }
       result.append(paySheet(text, scanned));
