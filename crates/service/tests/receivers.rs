@@ -19,7 +19,11 @@ impl Drop for Receiver {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts a receiver and waits for its "listening" line.
@@ -33,7 +37,9 @@ fn start(program: &str, script: &str, port: u16) -> Receiver {
         .spawn()
         .unwrap_or_else(|e| panic!("{program} {path}: {e}"));
     let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     assert!(first.contains("listening"), "{first}");
     Receiver(child)
 }
@@ -63,16 +69,36 @@ async fn check(program: &str, script: &str) {
         .as_secs() as i64;
     let body = r#"{"id":"evt_payment_1","type":"payment.succeeded","created_at_ms":1,"order":{"out_trade_no":"T-1","status":"paid"},"refund":null}"#;
     let good = signature(SECRET, now, "n1", body);
-    assert_eq!(post(port, now, "n1", body, &good).await, 200, "{script}: a genuine notification");
-    assert_eq!(post(port, now, "n1", body, &good).await, 200, "{script}: a repeat is fine");
+    assert_eq!(
+        post(port, now, "n1", body, &good).await,
+        200,
+        "{script}: a genuine notification"
+    );
+    assert_eq!(
+        post(port, now, "n1", body, &good).await,
+        200,
+        "{script}: a repeat is fine"
+    );
     let altered = body.replace("paid", "refunded");
-    assert_eq!(post(port, now, "n1", &altered, &good).await, 400, "{script}: an altered body");
+    assert_eq!(
+        post(port, now, "n1", &altered, &good).await,
+        400,
+        "{script}: an altered body"
+    );
     assert_eq!(post(port, now, "n2", body, &good).await, 400, "{script}: another nonce");
     let other = signature("whsec_other", now, "n1", body);
-    assert_eq!(post(port, now, "n1", body, &other).await, 400, "{script}: another secret");
+    assert_eq!(
+        post(port, now, "n1", body, &other).await,
+        400,
+        "{script}: another secret"
+    );
     let old = now - 3600;
     let stale = signature(SECRET, old, "n1", body);
-    assert_eq!(post(port, old, "n1", body, &stale).await, 400, "{script}: an old timestamp");
+    assert_eq!(
+        post(port, old, "n1", body, &stale).await,
+        400,
+        "{script}: an old timestamp"
+    );
 }
 
 #[tokio::test]

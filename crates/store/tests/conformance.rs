@@ -306,6 +306,7 @@ conformance!(
     ledger_money_going_round_never_exhausts_shared_accounts,
     ledger_reports_accounts_near_the_numeric_limit,
     ledger_a_batch_checks_keys_against_itself,
+    ledger_daily_caps_count_in_the_writer,
     payments_a_member_opens_once_even_within_one_batch,
     payments_transfer_lifecycle,
     payments_red_packet_concurrent_opens,
@@ -3847,4 +3848,78 @@ async fn merchants_notifications_lease_and_retry(store: Arc<dyn Store>, _sink: A
         (16, None),
         "given up after the schedule"
     );
+}
+
+async fn ledger_daily_caps_count_in_the_writer(store: Arc<dyn Store>, _sink: Arc<RecordingSink>) {
+    use ledger_support::*;
+    use qiao_domain::caps::{CapKind, Caps, DailyCap};
+    use qiao_domain::ids::CardId;
+    use qiao_store::CapCheck;
+    let user = mk_user(&*store, 1).await.id;
+    let bank = account(&*store, AccountKind::BankClearing, "connector:sandbox").await;
+    let wallet = account(&*store, AccountKind::Wallet, &format!("user:{}", user.0)).await;
+    let caps = Caps {
+        per_operation_minor: 1000,
+        per_day_minor: 1000,
+    };
+    let top_up = |k: &str, minor| NewTransfer {
+        pending: true,
+        cap: Some(CapCheck {
+            user,
+            cap: DailyCap {
+                kind: CapKind::TopUp,
+                caps,
+            },
+        }),
+        ..NewTransfer::posted(
+            LedgerKey::TopUp { user, client: cmid(k) },
+            bank.id,
+            wallet.id,
+            cny(minor),
+            Memo::TopUp { card: CardId(1) },
+        )
+    };
+    let used = |at: i64| {
+        let store = Arc::clone(&store);
+        async move { store.daily_used(user, Currency::Cny, CapKind::TopUp, at).await.unwrap() }
+    };
+    store.transfer(top_up("a", 600), T0).await.unwrap();
+    assert_eq!(used(T0).await, 600);
+    assert_rejected!(
+        store,
+        _sink,
+        store.transfer(top_up("b", 401), T0),
+        Error::DailyLimitReached
+    );
+    assert_eq!(used(T0).await, 600, "a refusal counts nothing");
+    store.transfer(top_up("c", 400), T0).await.unwrap();
+    assert_eq!(used(T0).await, 1000, "exactly the cap is allowed");
+    // A retry is the first transfer, not a second count.
+    store.transfer(top_up("c", 400), T0).await.unwrap();
+    assert_eq!(used(T0).await, 1000);
+    // A voided reservation gives its amount back, on the day it was made;
+    // a posted one keeps counting.
+    let key = |k: &str| LedgerKey::TopUp { user, client: cmid(k) };
+    let void = Memo::BankVoided {
+        reason: Error::CardDeclined,
+    };
+    store.settle(&key("a"), false, &void, T0 + 1).await.unwrap();
+    assert_eq!(used(T0).await, 400);
+    let posted = Memo::BankPosted { reference: "r".into() };
+    store.settle(&key("c"), true, &posted, T0 + 1).await.unwrap();
+    assert_eq!(used(T0).await, 400);
+    // Other kinds and days have their own totals.
+    assert_eq!(
+        store
+            .daily_used(user, Currency::Cny, CapKind::Withdrawal, T0)
+            .await
+            .unwrap(),
+        0
+    );
+    let next_day = T0 + 86_400_000;
+    assert_eq!(used(next_day).await, 0);
+    store.transfer(top_up("d", 1000), next_day).await.unwrap();
+    assert_eq!(used(next_day).await, 1000);
+    assert_eq!(used(T0).await, 400);
+    assert_sound(&*store).await;
 }
