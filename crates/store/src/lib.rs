@@ -218,6 +218,8 @@ pub trait MerchantStore: Send + Sync + 'static {
         attempt: Attempt,
         now_ms: i64,
     ) -> StoreResult<NotificationRecord>;
+    /// Several attempts recorded in one writer operation.
+    async fn record_attempts(&self, attempts: Vec<(NotificationId, Attempt)>, now_ms: i64) -> StoreResult<()>;
     async fn notifications(&self, merchant: MerchantId, limit: usize) -> StoreResult<Vec<NotificationRecord>>;
     async fn resend_notification(
         &self,

@@ -179,6 +179,21 @@ pub struct CodeCharge {
     pub notify_url: Option<String>,
     /// How long the payer has to confirm, if it comes to that.
     pub expires_at_ms: i64,
+    /// Settle it in the same operation (see [`CodeSettle`]); `None` only
+    /// makes the order.
+    pub settle: Option<CodeSettle>,
+}
+
+/// How a charged payment code is settled in the operation that takes it:
+/// across currencies a quote is made for the payer; within their no-PIN
+/// limit (and with their PIN not locked) the order is paid at once,
+/// otherwise it waits for them to confirm.
+#[derive(Debug, Clone)]
+pub struct CodeSettle {
+    pub pricing: qiao_domain::fx::Pricing,
+    pub quote_ttl_ms: i64,
+    /// The payment caps of each currency (the payer's is used).
+    pub caps: Vec<(Currency, qiao_domain::caps::Caps)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -260,6 +260,17 @@ impl MerchantStore for SqlStore {
             .await
     }
 
+    async fn record_attempts(&self, attempts: Vec<(NotificationId, Attempt)>, now_ms: i64) -> StoreResult<()> {
+        self.writer
+            .run(move |tx| {
+                for (id, attempt) in attempts {
+                    notifications::record(tx, id, attempt, now_ms)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
     async fn notifications(&self, merchant: MerchantId, limit: usize) -> StoreResult<Vec<NotificationRecord>> {
         self.readers.run(move |c| notifications::list(c, merchant, limit)).await
     }

@@ -3724,6 +3724,7 @@ async fn merchants_payment_codes_work_once(store: Arc<dyn Store>, _sink: Arc<Rec
         description: "Gum".into(),
         notify_url: None,
         expires_at_ms: T0 + 300_000,
+        settle: None,
     };
     let o = store.charge_code(charge("P-1", "hash-1"), T0).await.unwrap();
     assert_eq!(o.payer_id, Some(payer));

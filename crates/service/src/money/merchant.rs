@@ -15,6 +15,9 @@ use sha2::{Digest, Sha256};
 use super::Money;
 use crate::Result;
 
+/// How long a key found in the store is trusted before it is read again.
+pub const KEY_CACHE_MS: i64 = 30_000;
+
 /// API keys start with this, so a leaked one is recognisable in logs and scans.
 pub const API_KEY_PREFIX: &str = "qk_live_";
 
@@ -262,20 +265,33 @@ impl Money {
     pub async fn revoke_api_key(&self, merchant: MerchantId, user: UserId, key: ApiKeyId) -> Result<api::ApiKey> {
         self.check_caller(merchant, Caller::Staff(user), Action::ChangeSettings)
             .await?;
-        Ok(wire::api_key(
-            &self.store.revoke_api_key(merchant, key, self.now_ms()).await?,
-        ))
+        let revoked = self.store.revoke_api_key(merchant, key, self.now_ms()).await?;
+        self.api_keys.lock().retain(|_, (record, _)| record.id != key);
+        Ok(wire::api_key(&revoked))
     }
 
-    /// The merchant a live API key belongs to; `InvalidApiKey` for anything else.
+    /// The merchant a live API key belongs to; `InvalidApiKey` for anything
+    /// else. A key found is trusted for [`KEY_CACHE_MS`] before it is read
+    /// again; revoking it on this node forgets it at once (on other nodes,
+    /// within that time).
     pub async fn authenticate_key(&self, key: &str) -> Result<ApiKeyRecord> {
         if !key.starts_with(API_KEY_PREFIX) {
             return Err(Rule::InvalidApiKey.into());
         }
-        self.store
-            .api_key_by_hash(&hash_api_key(key))
-            .await?
-            .ok_or_else(|| Rule::InvalidApiKey.into())
+        let hash = hash_api_key(key);
+        let now = self.now_ms();
+        if let Some((record, at)) = self.api_keys.lock().get(&hash) {
+            if now.saturating_sub(*at) < KEY_CACHE_MS {
+                return Ok(record.clone());
+            }
+        }
+        let record = self.store.api_key_by_hash(&hash).await?.ok_or(Rule::InvalidApiKey)?;
+        let mut cache = self.api_keys.lock();
+        if cache.len() >= 10_000 {
+            cache.clear();
+        }
+        cache.insert(hash, (record.clone(), now));
+        Ok(record)
     }
 
     pub async fn notifications(&self, merchant: MerchantId, user: UserId) -> Result<Vec<api::Notification>> {

@@ -140,6 +140,8 @@ pub struct Money {
     policy: Policy,
     /// PIN and step-up password tries, per user.
     secret_tries: DefaultKeyedRateLimiter<i64>,
+    /// Live API keys by hash, each trusted for a while (`merchant::KEY_CACHE_MS`).
+    api_keys: parking_lot::Mutex<std::collections::HashMap<String, (qiao_store::ApiKeyRecord, i64)>>,
 }
 
 impl Money {
@@ -157,6 +159,7 @@ impl Money {
             clock,
             secrets,
             secret_tries: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            api_keys: parking_lot::Mutex::new(std::collections::HashMap::new()),
             policy,
         }
     }

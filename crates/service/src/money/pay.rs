@@ -12,11 +12,10 @@ use qiao_domain::ids::{IdempotencyKey, MerchantId, OrderId, QuoteId, SessionId, 
 use qiao_domain::merchant::{self, Action, NotifyUrl, OrderKind, OrderNumber, OrderStatus};
 use qiao_domain::money::{Amount, Currency};
 use qiao_domain::payment_code::{self, PaymentCode};
-use qiao_domain::pin;
 use qiao_domain::Error as Rule;
 use qiao_store::{
-    wire, CodeCharge, CodeOwner, MerchantRecord, NewOrder, NewRefund, OrderRecord, OrderRef, PayOrder, QuoteRecord,
-    StaticPayment,
+    wire, CodeCharge, CodeOwner, CodeSettle, MerchantRecord, NewOrder, NewRefund, OrderRecord, OrderRef, PayOrder,
+    QuoteRecord, StaticPayment,
 };
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -493,46 +492,16 @@ impl Money {
                 .map(|u| NotifyUrl::parse(u).map(|u| u.as_str().to_owned()))
                 .transpose()?,
             expires_at_ms: now + merchant::MIN_ORDER_TTL_MS * 5,
+            // Taking the code, pricing it for the payer, and paying it (within
+            // their no-PIN limit) or leaving it for them: one store operation.
+            settle: Some(CodeSettle {
+                pricing: self.pricing()?,
+                quote_ttl_ms: self.policy.fx.quote_ttl_ms,
+                caps: Currency::ALL.iter().map(|c| (*c, self.policy.caps(*c))).collect(),
+            }),
         };
         let order = self.store.charge_code(charge, now).await?;
-        if order.status != OrderStatus::Created {
-            return Ok(self.order_wire(&order));
-        }
-        let payer = order
-            .payer_id
-            .ok_or_else(|| crate::Error::Internal("code order without payer".into()))?;
-        let payer_currency = self.region(payer).await?.currency();
-        let quote = if payer_currency == m.currency {
-            None
-        } else {
-            Some(
-                self.make_quote(payer, payer_currency, m.currency, Side::Receive, amount.minor())
-                    .await?,
-            )
-        };
-        let debit = quote.as_ref().map_or(amount.minor(), |q| q.debit_minor);
-        let within_limit = match self.store.pin(payer).await? {
-            Some(record) => record.state.may_try(now).is_ok() && !pin::needs_pin(debit, record.no_pin_limit_minor),
-            None => false,
-        };
-        if !within_limit {
-            let waiting = self
-                .store
-                .await_confirmation(order.id, quote.as_ref().map(|q| q.id), now)
-                .await?;
-            return Ok(self.order_wire(&waiting));
-        }
-        let debit = Amount::new(debit, payer_currency)?;
-        let cap = self.policy.cap_for(CapKind::Payment, debit)?;
-        let pay = PayOrder {
-            payer,
-            payer_key: format!("code-{}", order.id),
-            currency: payer_currency,
-            quote: quote.as_ref().map(|q| q.id),
-            cap: Some(cap),
-        };
-        let paid = self.store.pay_order(order.id, pay, now).await?;
-        Ok(self.order_wire(&paid))
+        Ok(self.order_wire(&order))
     }
 
     /// Marks unpaid orders past their expiry as expired (a sweep).

@@ -490,7 +490,73 @@ pub fn charge_code(tx: &mut Tx<'_>, charge: CodeCharge, now_ms: i64) -> StoreRes
         notify_url: charge.notify_url,
         expires_at_ms: charge.expires_at_ms,
     };
-    insert(tx, &new, OrderKind::Code, Some(payer), Some(&charge.code_hash), now_ms)
+    let order = insert(tx, &new, OrderKind::Code, Some(payer), Some(&charge.code_hash), now_ms)?;
+    match charge.settle {
+        Some(settle) => settle_code(tx, order, &merchant, payer, settle, now_ms),
+        None => Ok(order),
+    }
+}
+
+/// Pays a code's order at once when the payer's no-PIN limit covers it,
+/// or leaves it waiting for them (with a quote across currencies).
+fn settle_code(
+    tx: &mut Tx<'_>,
+    order: OrderRecord,
+    merchant: &MerchantRecord,
+    payer: UserId,
+    settle: crate::merchant_records::CodeSettle,
+    now_ms: i64,
+) -> StoreResult<OrderRecord> {
+    let region = tx
+        .conn
+        .query_one("SELECT region FROM users WHERE id = $1", params![payer.0])?
+        .text(0)?;
+    let currency = qiao_domain::identity::Region::parse(&region)
+        .map_err(|_| corrupt("region"))?
+        .currency();
+    let price = Amount::new(order.amount_minor, merchant.currency)?;
+    let quote = if currency == merchant.currency {
+        None
+    } else {
+        let rates: Vec<(Currency, Currency, i64)> = quotes::rates(tx.conn)?
+            .into_iter()
+            .map(|r| (r.base, r.quote, r.rate_scaled))
+            .collect();
+        let mid = fx::mid_from(&rates, currency, merchant.currency)?;
+        let conversion = fx::to_receive(mid, price, settle.pricing)?;
+        let new = crate::merchant_records::NewQuote {
+            user: payer,
+            conversion,
+            expires_at_ms: now_ms + settle.quote_ttl_ms,
+        };
+        Some(quotes::create_quote(tx, new, now_ms)?)
+    };
+    let debit = Amount::new(quote.as_ref().map_or(price.minor(), |q| q.debit_minor), currency)?;
+    let caps = settle
+        .caps
+        .iter()
+        .find(|(c, _)| *c == currency)
+        .map(|(_, caps)| *caps)
+        .ok_or_else(|| corrupt("caps for the payer's currency"))?;
+    caps.check_operation(debit)?;
+    let within_limit = super::pins::pin(tx.conn, payer)?.is_some_and(|p| {
+        p.state.may_try(now_ms).is_ok() && !qiao_domain::pin::needs_pin(debit.minor(), p.no_pin_limit_minor)
+    });
+    let quote_id = quote.as_ref().map(|q| q.id);
+    if !within_limit {
+        return await_confirmation(tx, order.id, quote_id, now_ms);
+    }
+    let pay_now = PayOrder {
+        payer,
+        payer_key: format!("code-{}", order.id),
+        currency,
+        quote: quote_id,
+        cap: Some(qiao_domain::caps::DailyCap {
+            kind: qiao_domain::caps::CapKind::Payment,
+            caps,
+        }),
+    };
+    pay(tx, order.id, pay_now, now_ms)
 }
 
 /// A code charge above the payer's no-PIN limit: it waits for them, and
