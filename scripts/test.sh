@@ -39,4 +39,7 @@ cargo run -q -p qiao-ledger-bench -- --accounts 200 --seconds 1 --in-flight 64
 step "red-packet benchmark smoke run (both engines; every share to exactly one member, then a reconcile)"
 cargo run -q -p qiao-red-packet-bench -- --members 50 --packets 2
 
+step "merchant benchmark smoke run (both engines; every payment charged once and notified, then a reconcile)"
+cargo run -q -p qiao-merchant-bench -- --users 200 --merchants 5 --clients 8 --seconds 1
+
 printf '\nall tests passed\n'

@@ -114,43 +114,13 @@ async fn setup(database: Option<String>, args: &Args, dir: &std::path::Path) -> 
             now,
         )
         .await?;
+    // Customers are set up 64 at a time (the writer batches them).
     let mut customers = Vec::with_capacity(args.users);
-    for n in 0..args.users {
-        let user = store
-            .create_user(NewUser {
-                phone: Some(format!("+86139{n:08}")),
-                email: None,
-                phone_hash: None,
-                password_hash: "unused".into(),
-                display_name: format!("customer {n}"),
-                region: Region::Cn,
-                language: Language::ZhCn,
-                now_ms: now,
-            })
-            .await?;
-        let token = qiao_server::auth::new_token();
-        store
-            .create_session(user.id, &qiao_server::auth::token_hash(&token), "bench", now)
-            .await?;
-        store.set_pin(user.id, "unused-hash", false, now).await?;
-        store.set_no_pin_limit(user.id, 100_000).await?;
-        let wallet = store
-            .ledger_account(AccountKind::Wallet, &Owner::User(user.id), Currency::Cny, now)
-            .await?;
-        let key = LedgerKey::parse(&format!("top-up:{}:bench", user.id)).context("key")?;
-        store
-            .transfer(
-                NewTransfer::posted(
-                    key,
-                    bank.id,
-                    wallet.id,
-                    Amount::new(100_000_000, Currency::Cny)?,
-                    Memo::TopUp { card: CardId(0) },
-                ),
-                now,
-            )
-            .await?;
-        customers.push(token);
+    for chunk in (0..args.users).collect::<Vec<_>>().chunks(64) {
+        let made = futures_util::future::join_all(chunk.iter().map(|n| customer(&store, *n, bank.id, now))).await;
+        for token in made {
+            customers.push(token?);
+        }
     }
     let mut keys = Vec::with_capacity(args.merchants);
     for n in 0..args.merchants {
@@ -215,6 +185,45 @@ async fn setup(database: Option<String>, args: &Args, dir: &std::path::Path) -> 
         keys,
         notified,
     })
+}
+
+/// A customer with ¥1,000,000, a PIN and a no-PIN limit of ¥1,000, signed in.
+async fn customer(
+    store: &Arc<dyn Store>,
+    n: usize,
+    bank: qiao_store::LedgerAccountId,
+    now: i64,
+) -> anyhow::Result<String> {
+    let user = store
+        .create_user(NewUser {
+            phone: Some(format!("+86139{n:08}")),
+            email: None,
+            phone_hash: None,
+            password_hash: "unused".into(),
+            display_name: format!("customer {n}"),
+            region: Region::Cn,
+            language: Language::ZhCn,
+            now_ms: now,
+        })
+        .await?;
+    let token = qiao_server::auth::new_token();
+    store
+        .create_session(user.id, &qiao_server::auth::token_hash(&token), "bench", now)
+        .await?;
+    store.set_pin(user.id, "unused-hash", false, now).await?;
+    store.set_no_pin_limit(user.id, 100_000).await?;
+    let wallet = store
+        .ledger_account(AccountKind::Wallet, &Owner::User(user.id), Currency::Cny, now)
+        .await?;
+    let key = LedgerKey::parse(&format!("top-up:{}:bench", user.id)).context("key")?;
+    let money = Amount::new(100_000_000, Currency::Cny)?;
+    store
+        .transfer(
+            NewTransfer::posted(key, bank, wallet.id, money, Memo::TopUp { card: CardId(0) }),
+            now,
+        )
+        .await?;
+    Ok(token)
 }
 
 /// One payment at a till: the customer shows a code, the till charges it.
