@@ -155,13 +155,7 @@ impl Client {
             server: self.server.clone(),
             cause,
         };
-        let mut request = self
-            .http
-            .request(method, format!("{}{}", self.server, path))
-            .header("Accept-Language", &self.lang);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
+        let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -169,10 +163,7 @@ impl Client {
         let status = response.status();
         let bytes = response.bytes().await.map_err(|e| no_answer(e.to_string()))?;
         if !status.is_success() {
-            let error: api::ErrorBody = serde_json::from_slice(&bytes).unwrap_or(api::ErrorBody {
-                code: status.as_str().to_owned(),
-                message: String::from_utf8_lossy(&bytes).into_owned(),
-            });
+            let error = error_of(status, &bytes);
             return Err(CallError::Answered {
                 status: status.as_u16(),
                 code: error.code,
@@ -228,28 +219,31 @@ impl Client {
         Ok(result?)
     }
 
+    /// A request to the server with the language and, if signed in, the token.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .request(method, format!("{}{}", self.server, path))
+            .header("Accept-Language", &self.lang);
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
     /// A POST of raw bytes (a photo to read a QR code from).
     pub async fn post_bytes<T: DeserializeOwned>(&self, path: &str, bytes: Vec<u8>) -> anyhow::Result<T> {
-        let mut request = self
-            .http
-            .post(format!("{}{}", self.server, path))
-            .header("Accept-Language", &self.lang)
+        let response = self
+            .request(reqwest::Method::POST, path)
             .header("Content-Type", "application/octet-stream")
-            .body(bytes);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        let response = request
+            .body(bytes)
             .send()
             .await
             .with_context(|| format!("cannot reach {}", self.server))?;
         let status = response.status();
         let bytes = response.bytes().await?;
         if !status.is_success() {
-            let error: api::ErrorBody = serde_json::from_slice(&bytes).unwrap_or(api::ErrorBody {
-                code: status.as_str().to_owned(),
-                message: String::from_utf8_lossy(&bytes).into_owned(),
-            });
+            let error = error_of(status, &bytes);
             bail!("{} ({})", error.message, error.code);
         }
         Ok(serde_json::from_slice(&bytes)?)
@@ -257,14 +251,8 @@ impl Client {
 
     /// A GET whose answer is text (the CSV export).
     pub async fn text(&self, path: &str) -> anyhow::Result<String> {
-        let mut request = self
-            .http
-            .get(format!("{}{}", self.server, path))
-            .header("Accept-Language", &self.lang);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        let response = request
+        let response = self
+            .request(reqwest::Method::GET, path)
             .send()
             .await
             .with_context(|| format!("cannot reach {}", self.server))?;
@@ -273,6 +261,14 @@ impl Client {
         }
         Ok(response.text().await?)
     }
+}
+
+/// The error body of a refused request (or one made of its status and text).
+fn error_of(status: reqwest::StatusCode, bytes: &[u8]) -> api::ErrorBody {
+    serde_json::from_slice(bytes).unwrap_or(api::ErrorBody {
+        code: status.as_str().to_owned(),
+        message: String::from_utf8_lossy(bytes).into_owned(),
+    })
 }
 
 /// A secret given on the command line (or in the environment), else asked

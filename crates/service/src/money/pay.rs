@@ -34,6 +34,11 @@ fn token() -> String {
     hex::encode(raw)
 }
 
+/// A notification URL as given, checked.
+fn notify_url(raw: Option<&str>) -> Result<Option<String>> {
+    Ok(raw.map(NotifyUrl::parse).transpose()?.map(|u| u.as_str().to_owned()))
+}
+
 fn code_hash(code: &PaymentCode) -> String {
     hex::encode(Sha256::digest(code.expose().as_bytes()))
 }
@@ -356,11 +361,7 @@ impl Money {
             amount_minor: amount.minor(),
             currency,
             description: merchant::description(&request.description)?,
-            notify_url: request
-                .notify_url
-                .as_deref()
-                .map(|u| NotifyUrl::parse(u).map(|u| u.as_str().to_owned()))
-                .transpose()?,
+            notify_url: notify_url(request.notify_url.as_deref())?,
             expires_at_ms: merchant::expiry(now, request.expires_in_seconds)?,
         };
         let (order, _) = self.store.create_order(new, now).await?;
@@ -486,11 +487,7 @@ impl Money {
             code_hash: code_hash(&code),
             amount_minor: amount.minor(),
             description: merchant::description(&request.description)?,
-            notify_url: request
-                .notify_url
-                .as_deref()
-                .map(|u| NotifyUrl::parse(u).map(|u| u.as_str().to_owned()))
-                .transpose()?,
+            notify_url: notify_url(request.notify_url.as_deref())?,
             expires_at_ms: now + merchant::MIN_ORDER_TTL_MS * 5,
             // Taking the code, pricing it for the payer, and paying it (within
             // their no-PIN limit) or leaving it for them: one store operation.
