@@ -721,9 +721,17 @@ pub enum ServerFrame {
     },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// `/healthz` and `/readyz`. On `/readyz`, each part the node needs says
+/// `ok` or what is wrong with it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct Health {
+    /// `ok` (alive), `ready`, or `unavailable`.
     pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Absent on a node without NATS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nats: Option<String>,
 }
 
 #[cfg(test)]

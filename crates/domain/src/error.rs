@@ -227,6 +227,11 @@ pub enum Error {
     OrderNotAwaitingConfirmation,
     #[error("internal error")]
     Internal,
+    /// The database cannot be reached right now. The request may or may not
+    /// have been carried out; retrying it with the same idempotency key is
+    /// safe and gives the one outcome.
+    #[error("service temporarily unavailable")]
+    Unavailable,
 }
 
 impl Error {
@@ -343,6 +348,7 @@ impl Error {
         Error::InvalidOrderNumber,
         Error::OrderNotAwaitingConfirmation,
         Error::Internal,
+        Error::Unavailable,
     ];
 
     /// The stable wire code.
@@ -459,6 +465,7 @@ impl Error {
             Error::InvalidOrderNumber => "invalid_order_number",
             Error::OrderNotAwaitingConfirmation => "order_not_awaiting",
             Error::Internal => "internal",
+            Error::Unavailable => "unavailable",
         }
     }
 }

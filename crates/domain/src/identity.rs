@@ -27,6 +27,53 @@ impl Phone {
         }
     }
 
+    /// A number being registered by someone of `region`: written as they
+    /// would at home (`138 0013 8000` in China, `(555) 123-4567` in the
+    /// US, with `00` or `+` for a number abroad), and held to its country's
+    /// plan where Qiao knows it (China: 11-digit mobiles starting 13-19, or
+    /// landlines of 10-11 digits with the area code, Beijing's 10 among
+    /// them; North America: 10
+    /// digits, the area code not starting 0 or 1). Lookups and sign-in use
+    /// [`Phone::parse`], so numbers registered before these rules still work.
+    pub fn parse_new(raw: &str, region: Region) -> Result<Self, Error> {
+        let compact: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '.' | '(' | ')'))
+            .collect();
+        let international = if let Some(rest) = compact.strip_prefix("00") {
+            format!("+{rest}")
+        } else if compact.starts_with('+') {
+            compact
+        } else {
+            match region {
+                // A leading 0 is China's trunk prefix for landlines.
+                Region::Cn => format!("+86{}", compact.strip_prefix('0').unwrap_or(&compact)),
+                Region::Us => match compact.strip_prefix('1') {
+                    Some(rest) if compact.len() == 11 => format!("+1{rest}"),
+                    _ => format!("+1{compact}"),
+                },
+            }
+        };
+        let phone = Self::parse(&international)?;
+        let fits_plan = if let Some(national) = phone.0.strip_prefix("+86") {
+            match national.as_bytes() {
+                // Beijing's area code 10, then an 8-digit number.
+                [b'1', b'0', ..] => national.len() == 10,
+                [b'1', second, ..] => national.len() == 11 && (b'3'..=b'9').contains(second),
+                _ => (10..=11).contains(&national.len()),
+            }
+        } else if let Some(national) = phone.0.strip_prefix("+1") {
+            national.len() == 10 && !national.starts_with(['0', '1'])
+        } else {
+            true
+        };
+        if fits_plan {
+            Ok(phone)
+        } else {
+            Err(Error::InvalidPhone)
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -315,6 +362,30 @@ mod tests {
         assert!(Phone::parse("+1234567890123456").is_err());
         assert!(Phone::parse("+0123456789").is_err());
         assert!(Phone::parse("+1555abc4567").is_err());
+    }
+
+    #[test]
+    fn new_numbers_are_read_as_their_owner_writes_them_and_held_to_the_plan() {
+        let new = |raw, region| Phone::parse_new(raw, region).map(|p| p.0);
+        assert_eq!(new("138 0013 8000", Region::Cn), Ok("+8613800138000".into()));
+        assert_eq!(new("010-1234-5678", Region::Cn), Ok("+861012345678".into()));
+        assert_eq!(new("+1 (555) 123-4567", Region::Cn), Ok("+15551234567".into()));
+        assert_eq!(new("(555) 123-4567", Region::Us), Ok("+15551234567".into()));
+        assert_eq!(new("1 555 123 4567", Region::Us), Ok("+15551234567".into()));
+        assert_eq!(new("0086 138 0013 8000", Region::Us), Ok("+8613800138000".into()));
+        assert_eq!(new("+44 20 7946 0958", Region::Us), Ok("+442079460958".into()));
+        for (bad, region) in [
+            ("+8612345678", Region::Cn),
+            ("+86 128 0013 8000", Region::Cn),
+            ("+86 138 0013 800", Region::Cn),
+            ("+86 10 1234", Region::Cn),
+            ("+1 055 123 4567", Region::Us),
+            ("+1 555 123 456", Region::Us),
+            ("555 123 45678", Region::Us),
+            ("138-abc", Region::Cn),
+        ] {
+            assert_eq!(new(bad, region), Err(Error::InvalidPhone), "{bad}");
+        }
     }
 
     #[test]

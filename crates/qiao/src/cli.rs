@@ -123,16 +123,26 @@ async fn serve(
     if config.log_json {
         tracing_subscriber::fmt().json().with_env_filter(filter).init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        // Colour only for a person at a terminal: a file or journald gets plain text.
+        let colour = std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
+        tracing_subscriber::fmt()
+            .with_ansi(colour)
+            .with_env_filter(filter)
+            .init();
     }
     let store_name = if config.database.is_some() {
         "PostgreSQL"
     } else {
         "SQLite"
     };
+    let scheme = if config.tls_cert_file.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let app = qiao_server::Application::build(config).await?;
     let addr = app.local_addr()?;
-    tracing::info!(%addr, store = store_name, "qiao is serving; open http://{addr}/");
+    tracing::info!(%addr, store = store_name, "qiao is serving; open {scheme}://{addr}/");
     app.run().await?;
     Ok(())
 }

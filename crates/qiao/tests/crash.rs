@@ -460,3 +460,79 @@ async fn kill_9_during_bank_movements_leaves_nothing_pending() {
         "at the end: {report}"
     );
 }
+
+/// Graceful shutdown: SIGTERM while an upload is half sent and a WebSocket
+/// is open. The upload is answered, the WebSocket is closed with 1012
+/// ("reconnect"), nothing new is accepted, and the process exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_requests_in_flight_and_tells_websockets_to_reconnect() {
+    use futures_util::StreamExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start(dir.path(), &[("QIAO_SHUTDOWN_GRACE_SECONDS", "10")]);
+    let api = Api {
+        http: reqwest::Client::new(),
+        url: url.clone(),
+    };
+    let (_, token) = register(&api, "+15550001111").await;
+
+    let ws_url = format!("{}/api/ws?token={token}", url.replace("http://", "ws://"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    let first = ws.next().await.unwrap().unwrap();
+    assert!(first.to_text().unwrap().contains("synced"), "{first:?}");
+
+    // Half an upload on the wire when the signal comes.
+    let body = vec![b'q'; 64 * 1024];
+    let address = url.trim_start_matches("http://").to_owned();
+    let mut upload = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/uploads HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    upload.write_all(head.as_bytes()).await.unwrap();
+    upload.write_all(&body[..body.len() / 2]).await.unwrap();
+    upload.flush().await.unwrap();
+
+    let pid = child.id().to_string();
+    let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(signalled.success());
+
+    // The WebSocket is told to reconnect.
+    let closing = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => continue,
+                other => panic!("no close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("a close frame within the grace period")
+    .expect("a close code");
+    assert_eq!(u16::from(closing.code), 1012);
+    assert!(closing.reason.contains("reconnect"), "{}", closing.reason);
+
+    // The rest of the upload still gets its answer.
+    upload.write_all(&body[body.len() / 2..]).await.unwrap();
+    let mut answer = String::new();
+    upload.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+
+    let exited = tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        tokio::task::spawn_blocking(move || child.wait()),
+    )
+    .await
+    .expect("the process exits within the grace period")
+    .unwrap()
+    .unwrap();
+    assert!(exited.success(), "exit status {exited:?}");
+    assert!(
+        tokio::net::TcpStream::connect(&address).await.is_err(),
+        "nothing listens after the shutdown"
+    );
+}

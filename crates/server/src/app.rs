@@ -3,10 +3,10 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt;
 use axum::Router;
 use qiao_service::bank::SandboxBank;
 use qiao_service::identity::{Identity, LookupBudgets};
@@ -36,11 +36,11 @@ impl Application {
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new().context("metrics registry")?);
-        let (hub, sessions) = match &config.nats_url {
+        let (hub, sessions, nats) = match &config.nats_url {
             None => {
                 let hub = Hub::new(Arc::clone(&metrics));
                 let sessions = Arc::new(Sessions::new(Arc::clone(&hub), None));
-                (hub, sessions)
+                (hub, sessions, None)
             }
             Some(url) => {
                 let (woken, users) = tokio::sync::mpsc::unbounded_channel();
@@ -49,7 +49,7 @@ impl Application {
                 let sessions = Arc::new(Sessions::new(Arc::clone(&hub), Some(ended)));
                 let node = format!("{:016x}", rand::random::<u64>());
                 let outgoing = crate::cluster::Outgoing { users, ended_sessions };
-                crate::cluster::start(
+                let link = crate::cluster::start(
                     url,
                     &config.nats_subject,
                     node,
@@ -58,7 +58,7 @@ impl Application {
                     outgoing,
                 )
                 .await?;
-                (hub, sessions)
+                (hub, sessions, Some(link))
             }
         };
         let location = match &config.database {
@@ -107,7 +107,18 @@ impl Application {
             config.notify_allow_private,
         ));
         let fx_rates = config.fx_rates().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        let proxies = crate::client_ip::TrustedProxies::parse(&config.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        anyhow::ensure!(
+            config.tls_cert_file.is_some() == config.tls_key_file.is_some(),
+            "configuration: tls_cert_file and tls_key_file go together"
+        );
+        let metrics_allow = crate::client_ip::Networks::parse("metrics_allow", &config.metrics_allow)
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         let state = AppState {
+            metrics_allow: Arc::new(metrics_allow),
+            proxies: Arc::new(proxies),
+            nats,
             webhooks,
             store,
             money,
@@ -148,20 +159,96 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
     pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` resolves, then: stops accepting, tells WebSocket
+    /// clients to reconnect (close 1012), lets requests in flight finish
+    /// within `shutdown_grace_seconds`, and waits for the writer to commit
+    /// everything submitted.
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let told = Arc::clone(&stopping);
+        let hub = Arc::clone(&state.hub);
+        let serving = self.serve(async move {
+            stop.await;
+            tracing::info!("shutting down: no new connections; finishing requests in flight");
+            told.notify_one();
+            hub.close_all();
+        });
+        let mut serving = std::pin::pin!(serving);
+        tokio::select! {
+            ended = &mut serving => return ended,
+            () = stopping.notified() => {}
+        }
+        let grace = Duration::from_secs(state.config.shutdown_grace_seconds);
+        let finished = tokio::time::timeout(grace, async {
+            let served = serving.await;
+            state.hub.emptied().await;
+            served
+        })
+        .await;
+        match finished {
+            Ok(served) => served?,
+            Err(_) => tracing::warn!(
+                grace_seconds = grace.as_secs(),
+                "grace period over; closing what is left"
+            ),
+        }
+        if let Err(e) = state.store.flush().await {
+            tracing::warn!(error = %e, "the writer could not be flushed");
+        }
+        tracing::info!("shut down");
+        Ok(())
+    }
+
+    async fn serve(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         crate::expiry::spawn(self.state.clone());
         crate::expiry::spawn_notifications(self.state.clone());
-        // Small frames go out at once instead of waiting for the peer's delayed ACK.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::warn!(error = %e, "TCP_NODELAY");
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<crate::client_ip::Peer>();
+        let config = &self.state.config;
+        if let (Some(cert), Some(key)) = (&config.tls_cert_file, &config.tls_key_file) {
+            let reload = Duration::from_secs(config.tls_reload_seconds);
+            let listener = crate::tls::TlsListener::new(self.listener, cert.clone(), key.clone(), reload)
+                .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+            return axum::serve(listener, service).with_graceful_shutdown(stop).await;
+        }
+        axum::serve(crate::tls::PlainListener(self.listener), service)
+            .with_graceful_shutdown(stop)
+            .await
+    }
+}
+
+/// Resolves on SIGTERM (what systemd and container runtimes send) or Ctrl-C.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
             }
-        });
-        axum::serve(
-            listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
     }
 }
 

@@ -2,8 +2,17 @@
 //! NATS which users have new events (they wake their devices, which read the
 //! events from the database, never from NATS) and which sessions ended (they
 //! forget them and close their WebSockets).
+//!
+//! NATS going away degrades delivery, never correctness: a node starts
+//! without it and connects when it can; while it is out, every device on the
+//! node is woken each second to read the database (news from other nodes
+//! arrives within a second instead of at once); when it is back, every device
+//! is woken once to catch up. Sessions ended on another node during the
+//! outage are caught by the WebSocket heartbeat's session check.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::StreamExt;
@@ -31,8 +40,24 @@ pub struct Outgoing {
     pub ended_sessions: mpsc::UnboundedReceiver<Vec<SessionId>>,
 }
 
-/// Connects to NATS and starts the relays: what this node reports goes out;
-/// what other nodes report wakes this node's devices or ends its sessions.
+/// Whether this node is connected to NATS now (for `/readyz` and metrics).
+#[derive(Debug, Default)]
+pub struct Link {
+    connected: AtomicBool,
+}
+
+impl Link {
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+}
+
+/// How often devices are woken to read the database while NATS is out.
+const POLL_WHILE_DISCONNECTED: Duration = Duration::from_secs(1);
+
+/// Starts the relays (connecting to NATS in the background, with retries):
+/// what this node reports goes out; what other nodes report wakes this
+/// node's devices or ends its sessions.
 pub async fn start(
     url: &str,
     subject: &str,
@@ -40,10 +65,42 @@ pub async fn start(
     hub: Arc<Hub>,
     sessions: Arc<Sessions>,
     mut outgoing: Outgoing,
-) -> anyhow::Result<()> {
-    let client = async_nats::connect(url)
+) -> anyhow::Result<Arc<Link>> {
+    let link = Arc::new(Link::default());
+    let (watching, watched_hub) = (Arc::clone(&link), Arc::clone(&hub));
+    let client = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .event_callback(move |event| {
+            let (link, hub) = (Arc::clone(&watching), Arc::clone(&watched_hub));
+            async move {
+                match event {
+                    async_nats::Event::Connected => {
+                        tracing::info!("connected to NATS; every device catches up");
+                        link.connected.store(true, Ordering::Relaxed);
+                        hub.wake_all();
+                    }
+                    async_nats::Event::Disconnected => {
+                        tracing::warn!("lost NATS; devices read the database every second until it is back");
+                        link.connected.store(false, Ordering::Relaxed);
+                    }
+                    other => tracing::info!(event = %other, "NATS"),
+                }
+            }
+        })
+        .connect(url)
         .await
         .with_context(|| format!("connecting to NATS at {url}"))?;
+    let (polled, polling_hub) = (Arc::clone(&link), Arc::clone(&hub));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(POLL_WHILE_DISCONNECTED);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            if !polled.connected() {
+                polling_hub.wake_all();
+            }
+        }
+    });
     let mut incoming = client
         .subscribe(subject.to_owned())
         .await
@@ -93,5 +150,5 @@ pub async fn start(
             }
         }
     });
-    Ok(())
+    Ok(link)
 }

@@ -105,6 +105,22 @@ pub struct Config {
     pub notify_allow_private: bool,
     /// Seconds between looks at the outbox of merchant notifications.
     pub notify_poll_seconds: u64,
+    /// Reverse proxies (addresses or CIDR networks) whose `X-Forwarded-For`
+    /// names the client, for rate limits and logs. Empty: the peer address
+    /// is the client, and forwarded headers are ignored.
+    pub trusted_proxies: Vec<String>,
+    /// On SIGTERM or Ctrl-C: seconds to let requests in flight finish and
+    /// WebSocket clients be told to reconnect before the process exits.
+    pub shutdown_grace_seconds: u64,
+    /// Who may read `/metrics` (addresses or CIDR networks, judged like rate
+    /// limits, through trusted proxies). Loopback only by default.
+    pub metrics_allow: Vec<String>,
+    /// PEM certificate chain and private key: with both, the server speaks
+    /// HTTPS itself (rustls) instead of plain HTTP behind a proxy.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    /// Seconds between looks at the certificate files for a new one.
+    pub tls_reload_seconds: u64,
 }
 
 /// The caps of one currency.
@@ -173,6 +189,12 @@ impl Default for Config {
             admin_token_sha256: None,
             notify_allow_private: false,
             notify_poll_seconds: 2,
+            trusted_proxies: Vec::new(),
+            shutdown_grace_seconds: 20,
+            metrics_allow: vec!["127.0.0.0/8".to_owned(), "::1".to_owned()],
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_reload_seconds: 30,
         }
     }
 }
@@ -336,7 +358,7 @@ mod tests {
     fn env_names_cover_every_field() {
         let names = Config::field_names();
         assert!(names.contains(&"listen".to_owned()) && names.contains(&"nats_url".to_owned()));
-        assert_eq!(names.len(), 38, "{names:?}");
+        assert_eq!(names.len(), 44, "{names:?}");
     }
 
     #[test]

@@ -29,6 +29,10 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%cause, "store failure");
                 ApiError(Error::Internal, None)
             }
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                ApiError(Error::Unavailable, None)
+            }
         }
     }
 }
@@ -41,6 +45,10 @@ impl From<qiao_service::Error> for ApiError {
             qiao_service::Error::Internal(cause) => {
                 tracing::error!(%cause, "service failure");
                 ApiError(Error::Internal, None)
+            }
+            qiao_service::Error::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                ApiError(Error::Unavailable, None)
             }
         }
     }
@@ -122,6 +130,7 @@ pub fn status_of(error: Error) -> StatusCode {
         InvalidOrderNumber => StatusCode::BAD_REQUEST,
         OrderNotAwaitingConfirmation => StatusCode::CONFLICT,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

@@ -35,6 +35,8 @@ pub enum Frame {
     Wake,
     /// The device's session ended (signed out, revoked, idle): close now.
     Ended,
+    /// The server is shutting down: close, telling the client to reconnect.
+    Restarting,
 }
 
 struct Subscriber {
@@ -49,6 +51,8 @@ pub struct Hub {
     metrics: Arc<Metrics>,
     /// In pull mode, where to tell the other nodes whom to wake.
     cluster: Option<mpsc::UnboundedSender<Vec<UserId>>>,
+    /// Told when the last connection leaves (for shutdown).
+    emptied: tokio::sync::Notify,
 }
 
 /// A device's place in the hub. Dropping it unsubscribes.
@@ -81,6 +85,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             metrics,
             cluster: None,
+            emptied: tokio::sync::Notify::new(),
         })
     }
 
@@ -91,6 +96,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             metrics,
             cluster: Some(cluster),
+            emptied: tokio::sync::Notify::new(),
         })
     }
 
@@ -122,6 +128,37 @@ impl Hub {
             if list.is_empty() {
                 subscribers.remove(&user);
             }
+        }
+        if subscribers.is_empty() {
+            self.emptied.notify_waiters();
+        }
+    }
+
+    /// Shutdown: tells every connection on this node to close with
+    /// "reconnect". A connection whose queue is full is dropped at once
+    /// (its client then sees "too slow; reconnect", which means the same).
+    pub fn close_all(&self) {
+        let mut full = Vec::new();
+        for (user, list) in self.subscribers.read().iter() {
+            for s in list {
+                if s.queue.try_send(Frame::Restarting).is_err() {
+                    full.push((*user, s.id));
+                }
+            }
+        }
+        for (user, id) in full {
+            self.remove(user, id);
+        }
+    }
+
+    /// Waits until no connection is left on this node.
+    pub async fn emptied(&self) {
+        loop {
+            let notified = self.emptied.notified();
+            if self.subscribers.read().is_empty() {
+                return;
+            }
+            notified.await;
         }
     }
 
@@ -156,6 +193,15 @@ impl Hub {
 
     /// Wakes every local device of these users. A full queue already holds a
     /// wake or events, so the device will read the store anyway.
+    /// Wakes every device on this node (NATS came back, or is out).
+    pub fn wake_all(&self) {
+        for list in self.subscribers.read().values() {
+            for subscriber in list {
+                let _ = subscriber.queue.try_send(Frame::Wake);
+            }
+        }
+    }
+
     pub fn wake(&self, users: &[UserId]) {
         let subscribers = self.subscribers.read();
         for user in users {

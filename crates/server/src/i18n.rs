@@ -264,6 +264,10 @@ fn texts(error: Error) -> (&'static str, &'static str) {
             "Something went wrong on our side. Please try again.",
             "服务器出错了，请重试。",
         ),
+        Error::Unavailable => (
+            "The service is briefly unavailable. Please try again in a moment.",
+            "服务暂时不可用，请稍后重试。",
+        ),
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod client_ip;
 pub mod cluster;
 pub mod config;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod qr;
 pub mod sessions;
 pub mod state;
+pub mod tls;
 pub mod web;
 pub mod ws;
 

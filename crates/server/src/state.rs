@@ -32,4 +32,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Sends merchants' notifications from the outbox.
     pub webhooks: Arc<qiao_service::webhooks::Deliverer>,
+    /// The NATS link, when clustered.
+    pub nats: Option<Arc<crate::cluster::Link>>,
+    /// Whose forwarded client address is believed.
+    pub proxies: Arc<crate::client_ip::TrustedProxies>,
+    /// Who may read `/metrics`.
+    pub metrics_allow: Arc<crate::client_ip::Networks>,
 }

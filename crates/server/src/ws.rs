@@ -39,12 +39,16 @@ pub const CLOSE_IDLE: u16 = 4000;
 /// Close code for a connection whose session ended (signed out, revoked,
 /// idle): the client must sign in again; reconnecting with the token fails.
 pub const CLOSE_SESSION_ENDED: u16 = 4001;
+/// Close code for a server shutting down (RFC 6455 "service restart"):
+/// reconnect, to this node once it is back or to another.
+pub const CLOSE_RESTARTING: u16 = 1012;
 /// Sends one connection may have in flight at once.
 const MAX_IN_FLIGHT_SENDS: usize = 256;
 /// Largest frame a client may send.
 const MAX_CLIENT_FRAME_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WsQuery {
     /// Bearer token (browsers cannot set headers on a WebSocket).
     pub token: Option<String>,
@@ -176,6 +180,10 @@ async fn run(app: AppState, device: Device, since: Option<i64>, language: Langua
                     let _ = sink.send(close(CLOSE_SESSION_ENDED, "session ended; sign in again")).await;
                     break;
                 }
+                Some(Frame::Restarting) => {
+                    let _ = sink.send(close(CLOSE_RESTARTING, "server restarting; reconnect")).await;
+                    break;
+                }
                 None => {
                     let _ = sink.send(close(CLOSE_TOO_SLOW, "too slow; reconnect with your cursor")).await;
                     break;
@@ -241,6 +249,10 @@ async fn write_ready(
                 let _ = sink
                     .send(close(CLOSE_SESSION_ENDED, "session ended; sign in again"))
                     .await;
+                return None;
+            }
+            Ok(Frame::Restarting) => {
+                let _ = sink.send(close(CLOSE_RESTARTING, "server restarting; reconnect")).await;
                 return None;
             }
             // Already sent.

@@ -12,6 +12,9 @@ pub enum Error {
     ForeignQr(qiao_domain::emvco::Scheme),
     #[error("internal: {0}")]
     Internal(String),
+    /// The database cannot be reached; retryable.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<StoreError> for Error {
@@ -19,6 +22,7 @@ impl From<StoreError> for Error {
         match e {
             StoreError::Rejected(code) => Error::Rejected(code),
             StoreError::Backend(cause) => Error::Internal(cause),
+            StoreError::Unavailable(cause) => Error::Unavailable(cause),
         }
     }
 }

@@ -110,6 +110,12 @@ pub trait Conn: Send {
     /// Runs statements without parameters (transaction control, DDL).
     fn batch(&mut self, sql: &str) -> StoreResult<()>;
 
+    /// Whether the connection is known to be dead (PostgreSQL's client saw
+    /// it close). An embedded SQLite file never is.
+    fn is_broken(&self) -> bool {
+        false
+    }
+
     /// Starts the writer's transaction; PostgreSQL also takes the cluster-wide
     /// writer lock so that stream positions commit in order across nodes.
     fn begin_write(&mut self) -> StoreResult<()> {

@@ -11,6 +11,7 @@
 mod engine;
 mod merchant_records;
 mod ops;
+mod pg_tls;
 pub mod postgres;
 mod readers;
 mod reconcile;
@@ -45,12 +46,16 @@ pub use records::*;
 pub use sql_store::{open, reconcile_at, Location, SqlStore};
 
 /// Why a store operation failed: a rule said no, or the database broke.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("rejected: {0}")]
     Rejected(#[from] Rejection),
     #[error("database: {0}")]
     Backend(String),
+    /// The connection to the database is lost or cannot be made. Retryable:
+    /// the store re-makes its connections by itself.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -61,11 +66,42 @@ impl From<rusqlite::Error> for StoreError {
 
 impl From<::postgres::Error> for StoreError {
     fn from(e: ::postgres::Error) -> Self {
-        StoreError::Backend(e.to_string())
+        // The client's own message is often only the step that failed
+        // ("error performing TLS handshake"); the causes say why.
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message = format!("{message}: {cause}");
+            source = cause.source();
+        }
+        if crate::postgres::is_connection_loss(&e) {
+            StoreError::Unavailable(message)
+        } else {
+            StoreError::Backend(message)
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the connection that gave this error may be broken, so it must
+    /// not be used again.
+    pub fn may_break_connection(&self) -> bool {
+        matches!(self, StoreError::Backend(_) | StoreError::Unavailable(_))
     }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Refuses a database migrated by a newer Qiao (`newest` applied, this
+/// binary knows `known`): running old code on it could misread or damage it.
+fn refuse_newer_schema(newest: i64, known: usize) -> StoreResult<()> {
+    if newest > known as i64 {
+        return Err(StoreError::Backend(format!(
+            "the database's schema is version {newest}, newer than this qiao knows ({known}); run the newer qiao, or restore a backup made before the upgrade"
+        )));
+    }
+    Ok(())
+}
 
 /// An event that has been committed, with everyone who must receive it live.
 #[derive(Debug, Clone)]
@@ -473,5 +509,9 @@ pub trait Store: MerchantStore + Send + Sync + 'static {
     /// The newest stream position.
     async fn head(&self) -> StoreResult<StreamPos>;
     /// Cheap liveness probe of the database.
+    /// Waits until every write submitted before this call is committed
+    /// (or refused): for a clean shutdown.
+    async fn flush(&self) -> StoreResult<()>;
+
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -2,6 +2,7 @@
 //! Uses the synchronous `postgres` client on dedicated threads, like SQLite.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use ::postgres::types::{ToSql, Type};
 use ::postgres::{Client, NoTls, Statement};
@@ -19,14 +20,96 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/postgres_0007_merchants.sql")),
 ];
 
+/// Whether a PostgreSQL error means the connection is gone (closed, an I/O
+/// failure, or the server ending or refusing sessions), not that a statement
+/// was wrong.
+pub fn is_connection_loss(e: &::postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        // Class 08: connection exception; 57P01-57P03: the server is shutting
+        // down or terminated this session (`pg_terminate_backend`), or cannot
+        // accept connections yet.
+        let code = code.code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+    }
+    // No SQLSTATE: a transport failure (I/O, TLS, timeout, connect refused).
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// Splits libpq's `sslrootcert` parameter (which the `postgres` client does
+/// not know) off a URL: the URL without it, and its value.
+fn take_root_cert(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut root = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.strip_prefix("sslrootcert=") {
+            Some(value) => {
+                root = Some(value.to_owned());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, root)
+}
+
 pub struct PgConn {
     client: Client,
     statements: HashMap<String, Statement>,
 }
 
 impl PgConn {
-    pub fn connect(url: &str) -> StoreResult<Self> {
-        let client = Client::connect(url, NoTls)?;
+    /// Connects with `url` (a libpq URL or key=value string), naming the
+    /// session `role` in `pg_stat_activity`. Unless the URL says otherwise,
+    /// a connection attempt gives up after 5 s and a link that stops
+    /// answering is declared dead after 10 s (TCP keepalives and
+    /// `TCP_USER_TIMEOUT`), so no caller waits forever on a frozen network.
+    ///
+    /// TLS follows `sslmode` as libpq does: `disable` never, `prefer` (the
+    /// default) when the server offers it, `require` always. Like libpq, the
+    /// server's certificate is checked only when `sslrootcert=FILE` names the
+    /// CA to check it against (then also its host name); without it the link
+    /// is encrypted but the server is not authenticated.
+    pub fn connect(url: &str, role: &str) -> StoreResult<Self> {
+        let (url, root_cert) = take_root_cert(url);
+        let mut config: ::postgres::Config = url
+            .parse()
+            .map_err(|e: ::postgres::Error| StoreError::Backend(format!("database URL: {e}")))?;
+        if config.get_application_name().is_none() {
+            config.application_name(role);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(Duration::from_secs(10));
+        }
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(5))
+            .keepalives_interval(Duration::from_secs(1))
+            .keepalives_retries(5);
+        let client = match config.get_ssl_mode() {
+            ::postgres::config::SslMode::Disable => config.connect(NoTls)?,
+            _ => config.connect(crate::pg_tls::connector(root_cert.as_deref())?)?,
+        };
         Ok(Self {
             client,
             statements: HashMap::new(),
@@ -46,6 +129,11 @@ impl PgConn {
     }
 
     fn apply_migrations(&mut self) -> StoreResult<()> {
+        let newest: i64 = self
+            .client
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?
+            .get(0);
+        crate::refuse_newer_schema(newest, MIGRATIONS.len())?;
         for (version, sql) in MIGRATIONS {
             let done = self
                 .client
@@ -118,5 +206,9 @@ impl Conn for PgConn {
 
     fn batch(&mut self, sql: &str) -> StoreResult<()> {
         Ok(self.client.batch_execute(sql)?)
+    }
+
+    fn is_broken(&self) -> bool {
+        self.client.is_closed()
     }
 }

@@ -8,15 +8,17 @@ use parking_lot::Mutex;
 use crate::engine::Conn;
 use crate::{StoreError, StoreResult};
 
-type Opener = dyn Fn() -> StoreResult<Box<dyn Conn>> + Send + Sync;
+pub(crate) type Opener = dyn Fn() -> StoreResult<Box<dyn Conn>> + Send + Sync;
 
-/// Most idle read connections kept open.
-const MAX_IDLE: usize = 8;
+/// Most read connections open at once (and kept idle between reads): a
+/// bound on what one node asks of the database however many requests wait.
+const MAX_OPEN: usize = 16;
 
 #[derive(Clone)]
 pub struct Readers {
     idle: Arc<Idle>,
     open: Arc<Opener>,
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// The idle connections. Closing a PostgreSQL client blocks on its own
@@ -46,32 +48,53 @@ impl Readers {
         Self {
             idle: Arc::new(Idle(Mutex::new(Vec::new()))),
             open,
+            permits: Arc::new(tokio::sync::Semaphore::new(MAX_OPEN)),
         }
     }
 
+    /// Runs the read `f` on a pooled connection (waiting for one if
+    /// [`MAX_OPEN`] are busy). A read that finds its pooled connection lost
+    /// (the database restarted, or ended the session) is run once more on a
+    /// new connection, and the other idle ones are dropped as likely lost too.
     pub async fn run<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut dyn Conn) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> StoreResult<T> + Clone + Send + 'static,
     {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Backend(format!("reader pool: {e}")))?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let pooled = this.idle.0.lock().pop();
-            let mut conn = match pooled {
-                Some(conn) => conn,
-                None => (this.open)()?,
+            let Some(conn) = pooled else {
+                return this.read_on((this.open)()?, f);
             };
-            let result = f(conn.as_mut());
-            // A connection that failed may be broken; only healthy ones go back.
-            if !matches!(result, Err(StoreError::Backend(_))) {
-                let mut idle = this.idle.0.lock();
-                if idle.len() < MAX_IDLE {
-                    idle.push(conn);
+            match this.read_on(conn, f.clone()) {
+                Err(StoreError::Unavailable(e)) => {
+                    tracing::info!(error = %e, "a pooled read connection was lost; reading on a new one");
+                    let stale = std::mem::take(&mut *this.idle.0.lock());
+                    drop(stale);
+                    this.read_on((this.open)()?, f)
                 }
+                other => other,
             }
-            result
         })
         .await
         .map_err(|e| StoreError::Backend(format!("reader task: {e}")))?
+    }
+
+    /// Runs `f` on `conn`, then pools `conn` again unless it may be broken.
+    fn read_on<T>(&self, mut conn: Box<dyn Conn>, f: impl FnOnce(&mut dyn Conn) -> StoreResult<T>) -> StoreResult<T> {
+        let result = f(conn.as_mut());
+        if !matches!(&result, Err(e) if e.may_break_connection()) && !conn.is_broken() {
+            let mut idle = self.idle.0.lock();
+            if idle.len() < MAX_OPEN {
+                idle.push(conn);
+            }
+        }
+        result
     }
 }

@@ -103,7 +103,7 @@ pub struct SqlStore {
 pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlStore> {
     let mut lock = None;
     let mut checkpointer = None;
-    let (writer_conn, opener): (Box<dyn Conn>, Arc<Opener>) = match location {
+    let (writer_conn, opener, reopen_writer): (Box<dyn Conn>, Arc<Opener>, Option<Arc<Opener>>) = match location {
         Location::Sqlite(path) => {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
@@ -116,15 +116,21 @@ pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlSto
             (
                 Box::new(conn),
                 Arc::new(move || Ok(Box::new(SqliteConn::open(&path)?) as Box<dyn Conn>)),
+                None,
             )
         }
         Location::Postgres(url) => {
-            let mut conn = PgConn::connect(url)?;
+            let mut conn = PgConn::connect(url, "qiao-writer")?;
             conn.migrate()?;
-            let url = url.clone();
+            let readers_url = url.clone();
+            let writer_url = url.clone();
             (
                 Box::new(conn),
-                Arc::new(move || Ok(Box::new(PgConn::connect(&url)?) as Box<dyn Conn>)),
+                Arc::new(move || Ok(Box::new(PgConn::connect(&readers_url, "qiao-reader")?) as Box<dyn Conn>)),
+                Some(
+                    Arc::new(move || Ok(Box::new(PgConn::connect(&writer_url, "qiao-writer")?) as Box<dyn Conn>))
+                        as Arc<Opener>,
+                ),
             )
         }
     };
@@ -134,7 +140,7 @@ pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlSto
         opens: Coalescer::new(),
         _lock: lock,
         _checkpointer: checkpointer,
-        writer: Writer::start(writer_conn, sink)?,
+        writer: Writer::start(writer_conn, reopen_writer, sink)?,
         readers: Readers::new(opener),
     })
 }
@@ -642,6 +648,12 @@ impl Store for SqlStore {
         self.readers.run(|c| crate::ops::head(c).map(StreamPos)).await
     }
 
+    async fn flush(&self) -> StoreResult<()> {
+        // The writer takes operations in order: this one is answered after
+        // every earlier one.
+        self.writer.run(|_| Ok(())).await
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.readers.run(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await
     }
@@ -657,7 +669,7 @@ pub fn reconcile_at(location: &Location) -> StoreResult<crate::ReconcileReport> 
             }
             Box::new(SqliteConn::open(path)?)
         }
-        Location::Postgres(url) => Box::new(PgConn::connect(url)?),
+        Location::Postgres(url) => Box::new(PgConn::connect(url, "qiao-reconcile")?),
     };
     ledger::reconcile(conn.as_mut())
 }

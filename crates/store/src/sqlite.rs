@@ -106,6 +106,12 @@ impl SqliteConn {
         self.conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)",
         )?;
+        let newest: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| {
+                r.get(0)
+            })?;
+        crate::refuse_newer_schema(newest, MIGRATIONS.len())?;
         for (version, sql) in MIGRATIONS {
             let done: i64 = self.conn.query_row(
                 "SELECT COUNT(*) FROM schema_migrations WHERE version = ?1",

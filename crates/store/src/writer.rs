@@ -4,9 +4,17 @@
 //! Each operation runs inside a savepoint, so a rejected one is rolled back
 //! alone and the rest of the batch commits. Callers are answered, and events
 //! published to the sink in stream order, only after the commit is durable.
+//!
+//! A lost PostgreSQL connection is re-made by the writer itself: a batch
+//! that finds the connection dead before it starts reconnects at once and
+//! runs; one that loses it midway is answered `Unavailable` (its outcome is
+//! unknown, so callers retry with their idempotency keys). While the
+//! database stays unreachable, batches are answered `Unavailable` at once
+//! and a new connection is tried with backoff.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use qiao_domain::conversation::{Kind, Role};
 use qiao_domain::event::EventKind;
@@ -14,12 +22,16 @@ use qiao_domain::ids::{ConversationId, MessageId, StreamPos, UserId};
 use tokio::sync::oneshot;
 
 use crate::engine::{params, Conn};
+use crate::readers::Opener;
 use crate::{CommittedEvent, EventSink, StoreError, StoreResult};
 
 /// Most operations committed together.
 const MAX_BATCH: usize = 2048;
 /// Operations waiting for the writer before callers are pushed back.
 const QUEUE_DEPTH: usize = 65_536;
+/// First and longest wait between attempts to reconnect.
+const RECONNECT_FIRST: Duration = Duration::from_millis(100);
+const RECONNECT_MAX: Duration = Duration::from_secs(2);
 
 /// What the writer remembers of a conversation between operations. Valid only
 /// while this thread holds the database's write lock, i.e. within one batch:
@@ -177,7 +189,9 @@ enum Ended {
     Broken,
 }
 
-type JobFn = Box<dyn FnOnce(&mut Tx<'_>) -> (Ended, Completion) + Send>;
+/// Runs the operation in the batch's transaction, or (given the error that
+/// kept it from running) only answers its caller with that error.
+type JobFn = Box<dyn FnOnce(Result<&mut Tx<'_>, &StoreError>) -> (Ended, Completion) + Send>;
 
 struct Job {
     /// Whether the operation runs inside its own savepoint.
@@ -192,11 +206,20 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: Box<dyn Conn>, sink: Arc<dyn EventSink>) -> StoreResult<Self> {
+    /// Starts the writer thread on `conn`. With `reopen`, a connection found
+    /// dead is replaced by a new one from it; without (SQLite, in process),
+    /// the one connection serves for the store's life.
+    pub fn start(conn: Box<dyn Conn>, reopen: Option<Arc<Opener>>, sink: Arc<dyn EventSink>) -> StoreResult<Self> {
         let (jobs, rx) = crossbeam_channel::bounded::<Job>(QUEUE_DEPTH);
+        let link = Link {
+            conn: Some(conn),
+            reopen,
+            next_try: Instant::now(),
+            backoff: RECONNECT_FIRST,
+        };
         std::thread::Builder::new()
             .name("qiao-writer".into())
-            .spawn(move || run(conn, rx, sink))
+            .spawn(move || run(link, rx, sink))
             .map_err(|e| StoreError::Backend(format!("spawn writer: {e}")))?;
         Ok(Self { jobs })
     }
@@ -232,14 +255,18 @@ impl Writer {
         let job = Job {
             savepoint,
             run: Box::new(move |tx| {
-                let result = op(tx);
+                let result = match tx {
+                    Ok(tx) => op(tx),
+                    Err(e) => Err(e.clone()),
+                };
                 let ended = match &result {
                     Ok(_) => Ended::Done,
-                    Err(StoreError::Backend(_)) if !savepoint => Ended::Broken,
+                    Err(StoreError::Backend(_) | StoreError::Unavailable(_)) if !savepoint => Ended::Broken,
                     Err(_) => Ended::Refused,
                 };
                 let done: Completion = Box::new(move |commit_error| {
                     let outcome = match commit_error {
+                        Some(StoreError::Unavailable(e)) => Err(StoreError::Unavailable(e.clone())),
                         Some(e) => Err(StoreError::Backend(format!("commit failed: {e}"))),
                         None => result,
                     };
@@ -268,7 +295,58 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Box<dyn Conn>, rx: crossbeam_channel::Receiver<Job>, sink: Arc<dyn EventSink>) {
+/// The writer's connection, and how to make a new one when it dies.
+struct Link {
+    conn: Option<Box<dyn Conn>>,
+    reopen: Option<Arc<Opener>>,
+    /// No reconnect attempt before this instant (backoff).
+    next_try: Instant,
+    backoff: Duration,
+}
+
+impl Link {
+    /// A live connection, making a new one if the old one died and the
+    /// backoff allows; otherwise why there is none.
+    fn live(&mut self) -> Result<&mut (dyn Conn + 'static), StoreError> {
+        if self.conn.as_ref().is_some_and(|c| c.is_broken()) {
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            let Some(reopen) = self.reopen.clone() else {
+                return Err(StoreError::Backend("the writer's connection is gone".into()));
+            };
+            if Instant::now() < self.next_try {
+                return Err(StoreError::Unavailable("reconnecting to the database".into()));
+            }
+            match reopen() {
+                Ok(conn) => {
+                    tracing::info!("writer reconnected to the database");
+                    self.conn = Some(conn);
+                    self.backoff = RECONNECT_FIRST;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = self.backoff.as_millis() as u64, "writer could not reconnect");
+                    self.next_try = Instant::now() + self.backoff;
+                    self.backoff = (self.backoff * 2).min(RECONNECT_MAX);
+                    return Err(StoreError::Unavailable(e.to_string()));
+                }
+            }
+        }
+        self.conn
+            .as_deref_mut()
+            .ok_or_else(|| StoreError::Backend("no connection".into()))
+    }
+
+    /// Forgets a connection that failed in a way that may have broken it.
+    fn drop_if_broken(&mut self, error: &StoreError) {
+        let broken = self.conn.as_ref().is_none_or(|c| c.is_broken());
+        if self.reopen.is_some() && (broken || matches!(error, StoreError::Unavailable(_))) {
+            self.conn = None;
+        }
+    }
+}
+
+fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, sink: Arc<dyn EventSink>) {
     let mut cache = Cache::default();
     while let Ok(first) = rx.recv() {
         let mut batch = Vec::with_capacity(64);
@@ -279,16 +357,45 @@ fn run(mut conn: Box<dyn Conn>, rx: crossbeam_channel::Receiver<Job>, sink: Arc<
                 Err(_) => break,
             }
         }
-        commit_batch(conn.as_mut(), &mut cache, batch, sink.as_ref());
+        // Nothing has run yet, so a connection found dead here is replaced
+        // and the batch goes on: one retry, on a fresh connection.
+        let mut started = begin(&mut link);
+        if let Err(e) = &started {
+            link.drop_if_broken(e);
+            if link.conn.is_none() && link.reopen.is_some() {
+                link.next_try = Instant::now();
+                started = begin(&mut link);
+            }
+        }
+        if let Err(e) = started {
+            tracing::error!(error = %e, "writer could not begin a transaction");
+            link.drop_if_broken(&e);
+            cache.conversations.clear();
+            fail_all(batch, &e);
+            continue;
+        }
+        let Some(conn) = link.conn.as_deref_mut() else {
+            continue;
+        };
+        if let Err(e) = commit_batch(conn, &mut cache, batch, sink.as_ref()) {
+            link.drop_if_broken(&e);
+        }
     }
 }
 
-fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &dyn EventSink) {
-    if let Err(e) = conn.begin_write() {
-        tracing::error!(error = %e, "writer could not begin a transaction");
-        fail_all(conn, cache, batch, &e);
-        return;
+/// Begins the batch's transaction on a live connection.
+fn begin(link: &mut Link) -> StoreResult<()> {
+    let conn = link.live()?;
+    let begun = conn.begin_write();
+    if begun.is_err() {
+        let _ = conn.batch("ROLLBACK");
     }
+    begun
+}
+
+/// Runs and commits one batch whose transaction is open. Returns the error
+/// that failed the whole batch, if one did.
+fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &dyn EventSink) -> StoreResult<()> {
     // On PostgreSQL other nodes write between our batches, so the cache is
     // trusted within a batch only. A SQLite file has exactly one writing
     // process (see `sqlite::WriterLock`), so there it stays valid.
@@ -300,11 +407,11 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
     let mut broken: Option<StoreError> = None;
     for job in batch {
         if !job.savepoint {
-            let (ended, done) = (job.run)(&mut Tx {
+            let (ended, done) = (job.run)(Ok(&mut Tx {
                 conn: &mut *conn,
                 cache: &mut *cache,
                 events: &mut events,
-            });
+            }));
             if ended == Ended::Broken && broken.is_none() {
                 broken = Some(StoreError::Backend("a database error mid-operation".into()));
             }
@@ -313,15 +420,15 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
         }
         if let Err(e) = conn.execute("SAVEPOINT op", &[]) {
             tracing::error!(error = %e, "savepoint failed");
-            completions.push(rejected_job(job, &e));
+            completions.push((job.run)(Err(&e)).1);
             continue;
         }
         let mark = events.len();
-        let (ended, done) = (job.run)(&mut Tx {
+        let (ended, done) = (job.run)(Ok(&mut Tx {
             conn: &mut *conn,
             cache: &mut *cache,
             events: &mut events,
-        });
+        }));
         let closed = if ended == Ended::Done {
             conn.execute("RELEASE op", &[]).map(|_| ())
         } else {
@@ -334,47 +441,47 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
         }
         completions.push(done);
     }
-    if let Some(e) = broken {
-        tracing::error!(error = %e, "an operation broke mid-write; the whole batch is rolled back");
-        let _ = conn.batch("ROLLBACK");
-        cache.conversations.clear();
-        for done in completions {
-            done(Some(&e));
+    let failed = match broken {
+        Some(e) => {
+            tracing::error!(error = %e, "an operation broke mid-write; the whole batch is rolled back");
+            Err(e)
         }
-        return;
-    }
-    match conn.batch("COMMIT") {
+        None => conn.batch("COMMIT"),
+    };
+    match failed {
         Ok(()) => {
             sink.publish(&events);
             for done in completions {
                 done(None);
             }
+            Ok(())
         }
         Err(e) => {
-            tracing::error!(error = %e, "commit failed; the whole batch is rolled back");
+            // A dead connection leaves the outcome unknown to the callers:
+            // they are told to retry, which their idempotency keys make safe.
+            let e = if conn.is_broken() {
+                StoreError::Unavailable(format!("connection lost during the batch: {e}"))
+            } else {
+                e
+            };
+            tracing::error!(error = %e, "the whole batch is rolled back");
             let _ = conn.batch("ROLLBACK");
             cache.conversations.clear();
             for done in completions {
                 done(Some(&e));
             }
+            Err(e)
         }
     }
 }
 
-/// Answers a job that never ran with the error that stopped it.
-fn rejected_job(job: Job, error: &StoreError) -> Completion {
-    let message = error.to_string();
-    // The job must be consumed to answer its caller; run it against nothing.
-    drop(job);
-    Box::new(move |_| tracing::warn!(%message, "operation dropped"))
-}
-
-fn fail_all(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, error: &StoreError) {
-    let _ = conn.batch("ROLLBACK");
-    cache.conversations.clear();
-    tracing::warn!(%error, dropped = batch.len(), "batch dropped");
-    // Dropping the jobs drops their reply channels: callers see "writer dropped the operation".
-    drop(batch);
+/// Answers every job of a batch that could not start with `error`.
+fn fail_all(batch: Vec<Job>, error: &StoreError) {
+    tracing::warn!(%error, dropped = batch.len(), "batch not run");
+    for job in batch {
+        let (_, answer) = (job.run)(Err(error));
+        answer(None);
+    }
 }
 
 #[cfg(test)]
@@ -390,7 +497,7 @@ mod tests {
         let path = dir.path().join("w.db");
         let mut conn = SqliteConn::open_writer(&path).expect("open");
         conn.batch("CREATE TABLE t (v INTEGER)").expect("create");
-        let writer = Writer::start(Box::new(conn), Arc::new(crate::NoSink)).expect("writer");
+        let writer = Writer::start(Box::new(conn), None, Arc::new(crate::NoSink)).expect("writer");
         let broken = writer
             .run_checked_first(|tx| {
                 tx.conn.execute("INSERT INTO t (v) VALUES (1)", &[])?;

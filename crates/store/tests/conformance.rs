@@ -3924,3 +3924,46 @@ async fn ledger_daily_caps_count_in_the_writer(store: Arc<dyn Store>, _sink: Arc
     assert_eq!(used(T0).await, 400);
     assert_sound(&*store).await;
 }
+
+/// A database a newer Qiao migrated is refused, not misread: opening it
+/// fails with a message that says so, on both engines.
+mod a_newer_schema_is_refused {
+    use super::*;
+
+    async fn check(engine: Engine) {
+        let mut harness = Harness::new(engine).await;
+        drop(harness.store.take());
+        let location = harness.location.clone();
+        let message = tokio::task::spawn_blocking(move || {
+            let mark = "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (9999, 0)";
+            match &location {
+                Location::Sqlite(path) => {
+                    rusqlite::Connection::open(path).unwrap().execute_batch(mark).unwrap();
+                }
+                Location::Postgres(url) => {
+                    postgres::Client::connect(url, postgres::NoTls)
+                        .unwrap()
+                        .batch_execute(mark)
+                        .unwrap();
+                }
+            }
+            match qiao_store::open(&location, Arc::new(qiao_store::NoSink)) {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("a database of schema 9999 was opened"),
+            }
+        })
+        .await
+        .unwrap();
+        assert!(message.contains("newer than this qiao knows"), "{message}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        check(Engine::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        check(Engine::Postgres).await;
+    }
+}

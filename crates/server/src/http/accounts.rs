@@ -1,8 +1,8 @@
 //! Registration, sign-in, sessions, profile, Qiao ID, QR code, user lookup.
 
-use std::net::SocketAddr;
+use axum::extract::{Path, Query, State};
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use crate::client_ip::ClientIp;
 use axum::http::StatusCode;
 use axum::Json;
 use qiao_api as api;
@@ -45,15 +45,16 @@ async fn start_session(app: &AppState, user: qiao_store::UserRecord, device: &st
     responses((status = 201, body = api::AuthResponse), (status = 400, body = api::ErrorBody), (status = 409, body = api::ErrorBody)))]
 pub async fn register(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     ApiJson(req): ApiJson<api::RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<api::AuthResponse>)> {
-    app.limits.public(peer.ip())?;
+    app.limits.public(client)?;
+    let region = Region::parse(&req.region)?;
     let phone = req
         .phone
         .as_deref()
         .filter(|p| !p.is_empty())
-        .map(Phone::parse)
+        .map(|p| Phone::parse_new(p, region))
         .transpose()?;
     let email = req
         .email
@@ -66,7 +67,6 @@ pub async fn register(
     }
     let password = Password::parse(&req.password)?;
     let display_name = DisplayName::parse(&req.display_name)?;
-    let region = Region::parse(&req.region)?;
     let language = Language::parse(&req.language)?;
     let device = device_name(req.device_name.as_deref())?;
     let password_hash = app.passwords.hash(password.expose().to_owned()).await?;
@@ -110,7 +110,7 @@ fn lookup_of(identifier: &Identifier) -> UserLookup {
     responses((status = 200, body = api::AuthResponse), (status = 401, body = api::ErrorBody), (status = 429, body = api::ErrorBody)))]
 pub async fn login(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     ApiJson(req): ApiJson<api::LoginRequest>,
 ) -> ApiResult<Json<api::AuthResponse>> {
     let identifier = Identifier::parse(&req.identifier);
@@ -120,7 +120,7 @@ pub async fn login(
         || format!("raw:{}", req.identifier.trim().to_lowercase()),
         Identifier::key,
     );
-    if let Err(limited) = app.limits.login(&account_key, peer.ip()) {
+    if let Err(limited) = app.limits.login(&account_key, client) {
         app.metrics.logins_failed.inc();
         return Err(limited);
     }
@@ -132,12 +132,12 @@ pub async fn login(
     let Some(user) = user else {
         app.passwords.dummy_verify(req.password).await;
         app.metrics.logins_failed.inc();
-        tracing::warn!(address = %peer.ip(), "sign-in failed: no such account");
+        tracing::warn!(address = %client, "sign-in failed: no such account");
         return Err(Error::BadCredentials.into());
     };
     if !app.passwords.verify(req.password, user.password_hash.clone()).await {
         app.metrics.logins_failed.inc();
-        tracing::warn!(user = user.id.0, address = %peer.ip(), "sign-in failed: wrong password");
+        tracing::warn!(user = user.id.0, address = %client, "sign-in failed: wrong password");
         return Err(Error::BadCredentials.into());
     }
     Ok(Json(start_session(&app, user, &device).await?))
@@ -282,6 +282,7 @@ pub async fn user(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// A Qiao ID, an E.164 phone number or an email address (exact match).
     pub q: String,
@@ -292,14 +293,14 @@ pub struct SearchQuery {
 pub async fn search(
     State(app): State<AppState>,
     auth: AuthUser,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Vec<api::UserSummary>>> {
     // Lookups by phone number are how numbers get enumerated: limited per
     // minute by address, and per day by account and by address.
-    app.limits.public(peer.ip())?;
+    app.limits.public(client)?;
     let Query(query) = query.map_err(|_| ApiError::from(Error::InvalidRequest))?;
-    app.identity.spend_lookups(auth.user, peer.ip(), 1).await?;
+    app.identity.spend_lookups(auth.user, client, 1).await?;
     let found = match Identifier::parse(&query.q) {
         Some(identifier) => app.store.find_user(lookup_of(&identifier)).await?,
         None => None,

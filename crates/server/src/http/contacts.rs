@@ -1,8 +1,8 @@
 //! Friend requests, contacts, remarks, blocks and contact discovery.
 
-use std::net::SocketAddr;
+use axum::extract::{Path, State};
 
-use axum::extract::{ConnectInfo, Path, State};
+use crate::client_ip::ClientIp;
 use axum::http::StatusCode;
 use axum::Json;
 use qiao_api as api;
@@ -25,10 +25,10 @@ fn is_sha256_hex(s: &str) -> bool {
 pub async fn discover(
     State(app): State<AppState>,
     auth: AuthUser,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     ApiJson(req): ApiJson<api::DiscoverRequest>,
 ) -> ApiResult<Json<Vec<api::DiscoveredUser>>> {
-    app.limits.public(peer.ip())?;
+    app.limits.public(client)?;
     if req.phone_hashes.len() > MAX_DISCOVERY_HASHES {
         return Err(Error::TooLong.into());
     }
@@ -37,7 +37,7 @@ pub async fn discover(
     }
     // Each number asked about is one lookup of today's budgets.
     app.identity
-        .spend_lookups(auth.user, peer.ip(), req.phone_hashes.len())
+        .spend_lookups(auth.user, client, req.phone_hashes.len())
         .await?;
     let found = app.store.discover(&req.phone_hashes).await?;
     Ok(Json(

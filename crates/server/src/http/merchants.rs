@@ -237,6 +237,7 @@ pub async fn static_qr_png(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
     pub before: Option<i64>,
     pub limit: Option<usize>,
@@ -362,6 +363,7 @@ pub async fn charge(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// `YYYY-MM-DD` (UTC); today when absent.
     pub day: Option<String>,

@@ -76,6 +76,7 @@ pub async fn send(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Only messages with a smaller sequence number (for paging back).
     pub before: Option<i64>,

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod merchant_api;
 pub mod merchants;
 pub mod messages;
+mod openapi;
 pub mod pay;
 pub mod payments;
 pub mod pin;
@@ -52,7 +53,7 @@ impl Modify for BearerAuth {
 
 /// Every API route, with the OpenAPI document built from the same list.
 pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::logout))
@@ -151,39 +152,62 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::ws::connect))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
-        .split_for_parts()
+        .split_for_parts();
+    openapi::complete(&mut doc);
+    (router, doc)
 }
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = qiao_api::Health)))]
 pub async fn healthz() -> Json<qiao_api::Health> {
-    Json(qiao_api::Health { status: "ok".into() })
+    Json(qiao_api::Health {
+        status: "ok".into(),
+        ..Default::default()
+    })
 }
 
-/// Readiness: the database answers too.
+/// Readiness: the database answers, and NATS (when clustered) is connected.
+/// 503 names what is broken; a load balancer takes the node out meanwhile.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = qiao_api::Health), (status = 503, body = qiao_api::Health)))]
 pub async fn readyz(State(app): State<AppState>) -> Response {
-    match app.store.ping().await {
-        Ok(()) => Json(qiao_api::Health { status: "ready".into() }).into_response(),
+    let database = match app.store.ping().await {
+        Ok(()) => "ok".to_owned(),
         Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(qiao_api::Health {
-                    status: "database unavailable".into(),
-                }),
-            )
-                .into_response()
+            tracing::warn!(error = %e, "not ready: database");
+            "unavailable".to_owned()
         }
+    };
+    let nats = app
+        .nats
+        .as_ref()
+        .map(|link| if link.connected() { "ok" } else { "disconnected" }.to_owned());
+    let ready = database == "ok" && nats.as_deref().is_none_or(|n| n == "ok");
+    let health = qiao_api::Health {
+        status: if ready { "ready" } else { "unavailable" }.into(),
+        database: Some(database),
+        nats,
+    };
+    if ready {
+        Json(health).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(health)).into_response()
     }
 }
 
-pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+/// Prometheus metrics, for the addresses in `metrics_allow` only.
+pub async fn metrics(
+    State(app): State<AppState>,
+    crate::client_ip::ClientIp(client): crate::client_ip::ClientIp,
+) -> Response {
+    if !app.metrics_allow.contains(client) {
+        return crate::error::ApiError(qiao_domain::Error::Forbidden, None).into_response();
+    }
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(),
     )
+        .into_response()
 }
 
 /// Counts and times each request by its route template (not its raw path).

@@ -17,6 +17,7 @@ use crate::error::{ApiJson, ApiResult};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Entries older than this id (from `next_before`).
     pub before: Option<i64>,
@@ -70,6 +71,7 @@ pub async fn credit(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Js
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MonthQuery {
     /// `YYYY-MM` (UTC); the current month when absent.
     pub month: Option<String>,

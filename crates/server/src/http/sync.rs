@@ -15,6 +15,7 @@ use crate::http::messages::page_limit;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SyncQuery {
     /// The `next` of the previous sync (0 for everything).
     pub since: Option<i64>,

@@ -184,9 +184,14 @@ impl TestApp {
 
     /// Two nodes on one PostgreSQL database, talking over NATS at 127.0.0.1:4222.
     pub async fn cluster_of_two() -> (TestApp, TestApp) {
+        Self::cluster_of_two_via("nats://127.0.0.1:4222").await
+    }
+
+    /// Two nodes on one PostgreSQL database, talking over NATS at `nats_url`.
+    pub async fn cluster_of_two_via(nats_url: &str) -> (TestApp, TestApp) {
         let subject = format!("qiao.test.{}", uuid::Uuid::new_v4().simple());
         let first = Self::spawn_with(Backend::Postgres, |c| {
-            c.nats_url = Some("nats://127.0.0.1:4222".into());
+            c.nats_url = Some(nats_url.into());
             c.nats_subject = subject;
         })
         .await;

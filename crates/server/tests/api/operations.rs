@@ -21,6 +21,29 @@ both_stores! {
     }
 }
 
+/// `/metrics` answers only the addresses in `metrics_allow` (loopback by
+/// default); a client outside, even through a trusted proxy, is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_for_the_allowed_addresses_only() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+        c.metrics_allow = vec!["10.0.0.0/8".into(), "127.0.0.1".into()];
+    })
+    .await;
+    let from = |client: &'static str| {
+        let request = app.http.get(app.url("/metrics")).header("x-forwarded-for", client);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(from("10.1.2.3").await, 200);
+    assert_eq!(from("203.0.113.5").await, 403);
+    let direct = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(direct.status().as_u16(), 200, "the proxy's own address is allowed");
+
+    let closed = TestApp::spawn_with(Backend::Sqlite, |c| c.metrics_allow = vec!["10.0.0.0/8".into()]).await;
+    let refused = closed.http.get(closed.url("/metrics")).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+}
+
 #[tokio::test]
 async fn the_openapi_document_lists_every_route() {
     let app = TestApp::spawn(Backend::Sqlite).await;

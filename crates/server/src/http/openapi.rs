@@ -1,0 +1,94 @@
+//! Completes the generated OpenAPI document with what every operation
+//! shares, so a generated client can trust it: the server, and the error
+//! answers each operation can give (401 where a token is needed, 400 where
+//! input is read, 429 and 503 anywhere), each with the `ErrorBody` schema
+//! and a description.
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::server::Server;
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
+
+/// Fills in what the per-route annotations leave out.
+pub fn complete(doc: &mut OpenApi) {
+    doc.servers = Some(vec![Server::new("/")]);
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            complete_operation(operation);
+        }
+    }
+}
+
+fn complete_operation(operation: &mut Operation) {
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    let reads_input = operation.request_body.is_some() || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let responses = &mut operation.responses.responses;
+    for (status, response) in responses.iter_mut() {
+        if let RefOr::T(response) = response {
+            if response.description.is_empty() {
+                response.description = describe(status).to_owned();
+            }
+        }
+    }
+    if secured {
+        responses
+            .entry("401".to_owned())
+            .or_insert_with(|| error("No token, or one that is unknown, expired or revoked (`unauthorized`)."));
+    }
+    if reads_input {
+        responses
+            .entry("400".to_owned())
+            .or_insert_with(|| error("The input is not valid; `code` says how (`invalid_request`, `invalid_*`)."));
+    }
+    responses
+        .entry("429".to_owned())
+        .or_insert_with(|| error("Too many requests from this account or address (`rate_limited`)."));
+    responses.entry("503".to_owned()).or_insert_with(|| {
+        error("The database is out of reach (`unavailable`); retry, with the same idempotency key where there is one.")
+    });
+}
+
+/// An error answer with the `ErrorBody` schema.
+fn error(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// The description of a status an annotation gave none.
+fn describe(status: &str) -> &'static str {
+    match status {
+        "200" => "OK.",
+        "201" => "Created.",
+        "202" => "Accepted: carried on in the background.",
+        "204" => "Done; nothing to return.",
+        "101" => "Switching to the WebSocket protocol.",
+        "400" => "The input is not valid; `code` says how.",
+        "401" => "No valid token or key.",
+        "403" => "The caller may not do this (`forbidden`, `not_member`, …).",
+        "404" => "Not found, or not the caller's to see.",
+        "409" => "Conflicts with the current state; `code` says how.",
+        "410" => "Gone: expired.",
+        "413" => "Too large.",
+        "415" => "Unsupported media type.",
+        "422" => "Understood but refused by a rule; `code` says which.",
+        "429" => "Too many requests.",
+        "503" => "Temporarily unavailable; retry.",
+        _ => "See `code` in the body.",
+    }
+}
