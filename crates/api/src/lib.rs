@@ -725,7 +725,8 @@ pub enum ServerFrame {
 /// `ok` or what is wrong with it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct Health {
-    /// `ok` (alive), `ready`, or `unavailable`.
+    /// `ok` (alive); `ready`, `degraded` (serving, NATS lost) or
+    /// `unavailable` (503: the database is out of reach).
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,

@@ -79,6 +79,20 @@ enum AdminCommand {
         #[arg(long)]
         database: Option<String>,
     },
+    /// Copy the database (SQLite: a consistent snapshot while the server
+    /// runs; PostgreSQL: pg_dump) and then the uploaded blobs into a new
+    /// directory. docs/operations.md says how to restore it.
+    Backup {
+        /// Data directory: its SQLite database (unless --database) and its blobs.
+        #[arg(long, required_unless_present = "database")]
+        data_dir: Option<PathBuf>,
+        /// PostgreSQL URL of a PostgreSQL deployment (needs pg_dump on PATH).
+        #[arg(long)]
+        database: Option<String>,
+        /// Where the backup goes: a new or empty directory.
+        #[arg(long)]
+        to: PathBuf,
+    },
 }
 
 impl Cli {
@@ -198,6 +212,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Reconcile { data_dir, database },
         } => reconcile(data_dir.clone(), database.clone()).await,
+        Command::Admin {
+            command: AdminCommand::Backup { data_dir, database, to },
+        } => crate::backup::backup(data_dir.clone(), database.clone(), to.clone()).await,
         Command::Account(command) => {
             let (client, profile) = client(&cli, command.is_anonymous())?;
             crate::account::run(&cli, &client, profile, command).await

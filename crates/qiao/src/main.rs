@@ -1,6 +1,7 @@
 //! `qiao`: the server and its command-line client in one binary.
 
 mod account;
+mod backup;
 mod chat;
 mod cli;
 mod client;

@@ -536,3 +536,110 @@ async fn sigterm_finishes_requests_in_flight_and_tells_websockets_to_reconnect()
         "nothing listens after the shutdown"
     );
 }
+
+/// Copies a directory tree (a restore, as an operator would do it by hand).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// `qiao admin backup` while the server runs, restored into a new data
+/// directory: accounts, money and uploads are all there, and the ledger
+/// reconciles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_serving_restores_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start(dir.path(), &[]);
+    let api = Api {
+        http: reqwest::Client::new(),
+        url: url.clone(),
+    };
+    let phone = "+15550002222";
+    let (_, amy) = register(&api, phone).await;
+    verify_phone(&api, &amy, dir.path(), phone).await;
+    let card = api.bind(&amy, "4242424242424242").await;
+    api.ok(
+        Some(&amy),
+        "/api/wallet/top-ups",
+        json!({"card_id": card, "amount_minor": 12_345, "idempotency_key": "backed-up"}),
+    )
+    .await;
+    let uploaded: Value = api
+        .http
+        .post(format!("{url}/api/uploads"))
+        .bearer_auth(&amy)
+        .header("content-type", "text/plain")
+        .body("kept in the backup")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hash = uploaded["hash"].as_str().unwrap().to_owned();
+
+    let backups = tempfile::tempdir().unwrap();
+    let to = backups.path().join("today");
+    let output = Command::new(env!("CARGO_BIN_EXE_qiao"))
+        .args(["admin", "backup", "--data-dir"])
+        .arg(dir.path())
+        .arg("--to")
+        .arg(&to)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("blobs: 1 files"), "{printed}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let restored = tempfile::tempdir().unwrap();
+    std::fs::copy(to.join("qiao.db"), restored.path().join("qiao.db")).unwrap();
+    copy_dir(&to.join("blobs"), &restored.path().join("blobs"));
+    let (sound, report) = reconcile(restored.path());
+    assert!(sound, "{report}");
+
+    let (mut child, url) = start(restored.path(), &[]);
+    let api = Api {
+        http: reqwest::Client::new(),
+        url: url.clone(),
+    };
+    let login = api
+        .ok(
+            None,
+            "/api/auth/login",
+            json!({"identifier": phone, "password": "password-1"}),
+        )
+        .await;
+    let token = login["token"].as_str().unwrap().to_owned();
+    let wallet = api.get(&token, "/api/wallet").await;
+    assert_eq!(wallet["balances"][0]["balance_minor"].as_i64(), Some(12_345));
+    let blob = api
+        .http
+        .get(format!("{url}/api/uploads/{hash}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blob.status().as_u16(), 200);
+    assert_eq!(blob.text().await.unwrap(), "kept in the backup");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // A second backup never overwrites the first.
+    let again = Command::new(env!("CARGO_BIN_EXE_qiao"))
+        .args(["admin", "backup", "--data-dir"])
+        .arg(restored.path())
+        .arg("--to")
+        .arg(&to)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+}

@@ -44,6 +44,7 @@ pub use merchant_records::*;
 pub use ops::identity::Confirmed;
 pub use records::*;
 pub use sql_store::{open, reconcile_at, Location, SqlStore};
+pub use writer::WriterStats;
 
 /// Why a store operation failed: a rule said no, or the database broke.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -509,6 +510,9 @@ pub trait Store: MerchantStore + Send + Sync + 'static {
     /// The newest stream position.
     async fn head(&self) -> StoreResult<StreamPos>;
     /// Cheap liveness probe of the database.
+    /// The writer's counters (batches, queue, reconnections), for metrics.
+    fn writer_stats(&self) -> WriterStats;
+
     /// Waits until every write submitted before this call is committed
     /// (or refused): for a clean shutdown.
     async fn flush(&self) -> StoreResult<()>;

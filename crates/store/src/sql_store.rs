@@ -648,6 +648,10 @@ impl Store for SqlStore {
         self.readers.run(|c| crate::ops::head(c).map(StreamPos)).await
     }
 
+    fn writer_stats(&self) -> crate::WriterStats {
+        self.writer.stats()
+    }
+
     async fn flush(&self) -> StoreResult<()> {
         // The writer takes operations in order: this one is answered after
         // every earlier one.

@@ -92,6 +92,27 @@ impl SqliteConn {
         Ok(Self { conn })
     }
 
+    /// Writes a consistent copy of the database at `source` to `target` (a
+    /// new file), while a server may be writing it: `VACUUM INTO` reads one
+    /// snapshot, so the copy holds exactly the commits before it began.
+    pub fn backup(source: &Path, target: &Path) -> StoreResult<()> {
+        if !source.exists() {
+            return Err(StoreError::Backend(format!("no database at {}", source.display())));
+        }
+        if target.exists() {
+            return Err(StoreError::Backend(format!(
+                "{} exists; not overwritten",
+                target.display()
+            )));
+        }
+        let conn = Self::open(source)?;
+        let target = target
+            .to_str()
+            .ok_or_else(|| StoreError::Backend("the backup path is not UTF-8".into()))?;
+        conn.conn.execute("VACUUM INTO ?1", [target])?;
+        Ok(())
+    }
+
     /// The writer's connection: a large page cache, and no checkpoints inside
     /// its commits (the [`Checkpointer`] does them).
     pub fn open_writer(path: &Path) -> StoreResult<Self> {

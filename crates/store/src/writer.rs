@@ -13,6 +13,7 @@
 //! and a new connection is tried with backoff.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -203,6 +204,39 @@ struct Job {
 #[derive(Clone)]
 pub struct Writer {
     jobs: crossbeam_channel::Sender<Job>,
+    stats: Arc<Counters>,
+}
+
+/// What the writer has done, counted as it goes (read by `/metrics`).
+#[derive(Default)]
+struct Counters {
+    batches: AtomicU64,
+    operations: AtomicU64,
+    failed_batches: AtomicU64,
+    busy_micros: AtomicU64,
+    last_batch: AtomicU64,
+    reconnects: AtomicU64,
+    disconnected: AtomicBool,
+}
+
+/// A reading of the writer's counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriterStats {
+    /// Batches committed, and the operations in them.
+    pub batches: u64,
+    pub operations: u64,
+    /// Batches that failed whole (commit failed, connection lost).
+    pub failed_batches: u64,
+    /// Time spent running and committing batches, in total.
+    pub busy_seconds: f64,
+    /// Operations in the latest batch.
+    pub last_batch: u64,
+    /// Operations waiting for the writer now.
+    pub queued: u64,
+    /// New connections made after one was lost.
+    pub reconnects: u64,
+    /// Whether the writer has no live connection now.
+    pub disconnected: bool,
 }
 
 impl Writer {
@@ -211,17 +245,34 @@ impl Writer {
     /// the one connection serves for the store's life.
     pub fn start(conn: Box<dyn Conn>, reopen: Option<Arc<Opener>>, sink: Arc<dyn EventSink>) -> StoreResult<Self> {
         let (jobs, rx) = crossbeam_channel::bounded::<Job>(QUEUE_DEPTH);
+        let stats = Arc::new(Counters::default());
         let link = Link {
             conn: Some(conn),
             reopen,
             next_try: Instant::now(),
             backoff: RECONNECT_FIRST,
+            stats: Arc::clone(&stats),
         };
         std::thread::Builder::new()
             .name("qiao-writer".into())
             .spawn(move || run(link, rx, sink))
             .map_err(|e| StoreError::Backend(format!("spawn writer: {e}")))?;
-        Ok(Self { jobs })
+        Ok(Self { jobs, stats })
+    }
+
+    /// The writer's counters now.
+    pub fn stats(&self) -> WriterStats {
+        let c = &self.stats;
+        WriterStats {
+            batches: c.batches.load(Ordering::Relaxed),
+            operations: c.operations.load(Ordering::Relaxed),
+            failed_batches: c.failed_batches.load(Ordering::Relaxed),
+            busy_seconds: c.busy_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            last_batch: c.last_batch.load(Ordering::Relaxed),
+            queued: self.jobs.len() as u64,
+            reconnects: c.reconnects.load(Ordering::Relaxed),
+            disconnected: c.disconnected.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `op` in the next batch and returns its result once committed.
@@ -302,6 +353,7 @@ struct Link {
     /// No reconnect attempt before this instant (backoff).
     next_try: Instant,
     backoff: Duration,
+    stats: Arc<Counters>,
 }
 
 impl Link {
@@ -323,6 +375,8 @@ impl Link {
                     tracing::info!("writer reconnected to the database");
                     self.conn = Some(conn);
                     self.backoff = RECONNECT_FIRST;
+                    self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                    self.stats.disconnected.store(false, Ordering::Relaxed);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_ms = self.backoff.as_millis() as u64, "writer could not reconnect");
@@ -342,6 +396,7 @@ impl Link {
         let broken = self.conn.as_ref().is_none_or(|c| c.is_broken());
         if self.reopen.is_some() && (broken || matches!(error, StoreError::Unavailable(_))) {
             self.conn = None;
+            self.stats.disconnected.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -369,6 +424,7 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, sink: Arc<dyn Event
         }
         if let Err(e) = started {
             tracing::error!(error = %e, "writer could not begin a transaction");
+            link.stats.failed_batches.fetch_add(1, Ordering::Relaxed);
             link.drop_if_broken(&e);
             cache.conversations.clear();
             fail_all(batch, &e);
@@ -377,8 +433,22 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, sink: Arc<dyn Event
         let Some(conn) = link.conn.as_deref_mut() else {
             continue;
         };
-        if let Err(e) = commit_batch(conn, &mut cache, batch, sink.as_ref()) {
-            link.drop_if_broken(&e);
+        let size = batch.len() as u64;
+        let started = Instant::now();
+        let stats = Arc::clone(&link.stats);
+        stats.last_batch.store(size, Ordering::Relaxed);
+        match commit_batch(conn, &mut cache, batch, sink.as_ref()) {
+            Ok(()) => {
+                stats.batches.fetch_add(1, Ordering::Relaxed);
+                stats.operations.fetch_add(size, Ordering::Relaxed);
+                stats
+                    .busy_micros
+                    .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                stats.failed_batches.fetch_add(1, Ordering::Relaxed);
+                link.drop_if_broken(&e);
+            }
         }
     }
 }

@@ -166,29 +166,33 @@ pub async fn healthz() -> Json<qiao_api::Health> {
     })
 }
 
-/// Readiness: the database answers, and NATS (when clustered) is connected.
-/// 503 names what is broken; a load balancer takes the node out meanwhile.
+/// Readiness: 503 while the database is out of reach (the node can do
+/// nothing useful). NATS lost is reported (`"status":"degraded"`,
+/// `"nats":"disconnected"`) but answers 200: the node still serves, with
+/// news from other nodes a second late, and taking every node out of the
+/// load balancer at once would turn a NATS outage into a full one.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = qiao_api::Health), (status = 503, body = qiao_api::Health)))]
 pub async fn readyz(State(app): State<AppState>) -> Response {
-    let database = match app.store.ping().await {
-        Ok(()) => "ok".to_owned(),
+    let database_up = match app.store.ping().await {
+        Ok(()) => true,
         Err(e) => {
             tracing::warn!(error = %e, "not ready: database");
-            "unavailable".to_owned()
+            false
         }
     };
-    let nats = app
-        .nats
-        .as_ref()
-        .map(|link| if link.connected() { "ok" } else { "disconnected" }.to_owned());
-    let ready = database == "ok" && nats.as_deref().is_none_or(|n| n == "ok");
-    let health = qiao_api::Health {
-        status: if ready { "ready" } else { "unavailable" }.into(),
-        database: Some(database),
-        nats,
+    let nats_up = app.nats.as_ref().map(|link| link.connected());
+    let status = match (database_up, nats_up) {
+        (false, _) => "unavailable",
+        (true, Some(false)) => "degraded",
+        (true, _) => "ready",
     };
-    if ready {
+    let health = qiao_api::Health {
+        status: status.into(),
+        database: Some(if database_up { "ok" } else { "unavailable" }.into()),
+        nats: nats_up.map(|up| if up { "ok" } else { "disconnected" }.into()),
+    };
+    if database_up {
         Json(health).into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Json(health)).into_response()
@@ -203,6 +207,21 @@ pub async fn metrics(
     if !app.metrics_allow.contains(client) {
         return crate::error::ApiError(qiao_domain::Error::Forbidden, None).into_response();
     }
+    let database_up = app.store.ping().await.is_ok();
+    let pending = if database_up {
+        app.store
+            .unsettled_transfers(i64::MAX, 1000)
+            .await
+            .map_or(0, |t| t.len())
+    } else {
+        0
+    };
+    app.metrics.observe(&crate::metrics::Observed {
+        writer: app.store.writer_stats(),
+        nats_connected: app.nats.as_ref().map(|n| n.connected()),
+        pending_bank_movements: pending,
+        database_up,
+    });
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(),

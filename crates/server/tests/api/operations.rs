@@ -18,6 +18,33 @@ both_stores! {
         let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
         assert!(metrics.contains("qiao_messages_sent_total 1"), "{metrics}");
         assert!(metrics.contains(r#"route="/api/conversations/{id}/messages""#), "{metrics}");
+        // The writer, the database, the cluster and money, as an operator watches them.
+        let value = |name: &str| -> f64 {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("qiao_{name} ")))
+                .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+                .parse()
+                .unwrap()
+        };
+        assert!(value("writer_batches_total") >= 1.0);
+        assert!(value("writer_operations_total") >= value("writer_batches_total"));
+        assert_eq!(value("writer_queue_depth"), 0.0);
+        assert_eq!(value("writer_connected"), 1.0);
+        assert_eq!(value("database_up"), 1.0);
+        assert_eq!(value("nats_connected"), -1.0, "no NATS configured");
+        assert_eq!(value("pending_bank_movements"), 0.0);
+        // Every series the sample Grafana dashboard draws is served.
+        let dashboard = include_str!("../../../../docs/grafana/qiao.json");
+        let used: BTreeSet<&str> = dashboard
+            .split(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+            .filter(|w| w.starts_with("qiao_") && *w != "qiao_")
+            .map(|w| w.trim_end_matches("_bucket"))
+            .collect();
+        assert!(used.len() >= 10, "{used:?}");
+        for family in used {
+            assert!(metrics.contains(&format!("# TYPE {family} ")), "{family} is not served");
+        }
     }
 }
 
