@@ -12,18 +12,51 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
 /// Fills in what the per-route annotations leave out.
 pub fn complete(doc: &mut OpenApi) {
     doc.servers = Some(vec![Server::new("/")]);
-    for item in doc.paths.paths.values_mut() {
-        let operations = [
+    unique_operation_ids(doc);
+    for operation in operations(doc) {
+        complete_operation(operation);
+    }
+}
+
+/// Operation ids default to handler names, which repeat across modules
+/// (`list`, `create_order`); generators need them unique. A repeated one
+/// gets its tag in front (`merchants_list`, `merchant_api_create_order`).
+fn unique_operation_ids(doc: &mut OpenApi) {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for operation in operations(doc) {
+        if let Some(id) = &operation.operation_id {
+            *seen.entry(id.clone()).or_default() += 1;
+        }
+    }
+    for operation in operations(doc) {
+        let Some(id) = operation.operation_id.clone() else {
+            continue;
+        };
+        if seen.get(&id).copied().unwrap_or(0) > 1 {
+            let tag = operation
+                .tags
+                .as_ref()
+                .and_then(|t| t.first())
+                .map(|t| t.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_"))
+                .unwrap_or_default();
+            operation.operation_id = Some(format!("{tag}_{id}"));
+        }
+    }
+}
+
+/// Every operation of the document.
+fn operations(doc: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
+    doc.paths.paths.values_mut().flat_map(|item| {
+        [
             &mut item.get,
             &mut item.put,
             &mut item.post,
             &mut item.delete,
             &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            complete_operation(operation);
-        }
-    }
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 fn complete_operation(operation: &mut Operation) {
