@@ -164,14 +164,15 @@ async fn an_outage_answers_unavailable_and_the_node_recovers_by_itself() {
 
     link.cut();
     let path = format!("/api/conversations/{conversation}/messages");
-    let during = app
-        .call(
+    let send_during = || {
+        app.call(
             Method::POST,
             &ada,
             &path,
             Some(json!({"client_msg_id": "during-1", "type": "text", "text": "during"})),
         )
-        .await;
+    };
+    let during = send_during().await;
     during.assert_error(503, "unavailable");
     let read = app.call(Method::GET, &ada, "/api/me", None).await;
     read.assert_error(503, "unavailable");
@@ -180,14 +181,7 @@ async fn an_outage_answers_unavailable_and_the_node_recovers_by_itself() {
     link.restore();
     ready_again(&app).await;
     // The same request again, with the same client key: carried out once.
-    let retried = app
-        .call(
-            Method::POST,
-            &ada,
-            &path,
-            Some(json!({"client_msg_id": "during-1", "type": "text", "text": "during"})),
-        )
-        .await;
+    let retried = send_during().await;
     assert_eq!(retried.status.as_u16(), 201, "{}", retried.body);
     app.send_text(&ada, conversation, "after").await;
     let texts: Vec<_> = app
