@@ -109,9 +109,11 @@ impl Api {
     }
 }
 
-/// `+1` then a 6-digit run number then a 7-digit user number (E.164, 14 digits).
+/// `+49` then a 6-digit run number then a 7-digit user number (E.164, 15
+/// digits). Germany's plan has numbers of varying length, so these pass
+/// registration; a North American number has room for only 10 digits.
 pub fn phone(run: u32, i: usize) -> String {
-    format!("+1{run:06}{i:07}")
+    format!("+49{run:06}{i:07}")
 }
 
 /// Sends a text message over HTTP and returns the stored message.
@@ -157,7 +159,7 @@ mod tests {
     #[test]
     fn phones_are_e164_and_unique() {
         let p = phone(123_456, 42);
-        assert_eq!(p, "+11234560000042");
+        assert_eq!(p, "+491234560000042");
         assert!(p.len() - 1 <= 15);
         assert_ne!(phone(1, 1), phone(1, 2));
     }

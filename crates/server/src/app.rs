@@ -267,6 +267,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(crate::http::ops_routes())
         .merge(crate::web::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::deadline))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::track))
         .layer(axum::middleware::from_fn(crate::http::uri_limit))
         .layer(axum::middleware::from_fn(crate::error::localize))

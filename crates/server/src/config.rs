@@ -121,6 +121,9 @@ pub struct Config {
     pub tls_key_file: Option<PathBuf>,
     /// Seconds between looks at the certificate files for a new one.
     pub tls_reload_seconds: u64,
+    /// Longest a request may take before it answers 503 `unavailable`
+    /// (uploads exempt).
+    pub request_timeout_seconds: u64,
 }
 
 /// The caps of one currency.
@@ -195,6 +198,7 @@ impl Default for Config {
             tls_cert_file: None,
             tls_key_file: None,
             tls_reload_seconds: 30,
+            request_timeout_seconds: 30,
         }
     }
 }
@@ -358,7 +362,7 @@ mod tests {
     fn env_names_cover_every_field() {
         let names = Config::field_names();
         assert!(names.contains(&"listen".to_owned()) && names.contains(&"nats_url".to_owned()));
-        assert_eq!(names.len(), 44, "{names:?}");
+        assert_eq!(names.len(), 45, "{names:?}");
     }
 
     #[test]

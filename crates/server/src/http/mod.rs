@@ -263,6 +263,25 @@ pub async fn uri_limit(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// Bounds how long a request may take (`request_timeout_seconds`), so a
+/// database link that froze answers 503 `unavailable` instead of hanging.
+/// Uploads are exempt: their time is the client's link, not ours. A write
+/// already handed to the writer may still commit after the answer; retrying
+/// with the same idempotency key is safe and gives its one outcome.
+pub async fn deadline(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path() == "/api/uploads" {
+        return next.run(request).await;
+    }
+    let limit = std::time::Duration::from_secs(app.config.request_timeout_seconds.max(1));
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(seconds = limit.as_secs(), "request timed out");
+            crate::error::ApiError::from(qiao_domain::Error::Unavailable).into_response()
+        }
+    }
+}
+
 /// Headers every response carries: the page may only load Qiao's own
 /// scripts, styles and connections, and may not be framed by another site.
 pub async fn security_headers(request: Request, next: Next) -> Response {

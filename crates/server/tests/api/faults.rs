@@ -16,21 +16,29 @@ use tokio::sync::watch;
 use crate::helpers::{Backend, TestApp, PG_ADMIN_URL};
 
 /// A TCP forwarder to a local server (PostgreSQL on 5432, NATS on 4222)
-/// that the test can cut: cutting closes every forwarded connection and
-/// refuses new ones.
+/// that the test can break: cutting closes every forwarded connection and
+/// refuses new ones; freezing stops moving bytes but keeps the connections
+/// open, as a link that silently drops packets does.
 struct Forwarder {
     addr: SocketAddr,
-    cut: watch::Sender<bool>,
+    state: watch::Sender<Link>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    Up,
+    Cut,
+    Frozen,
 }
 
 impl Forwarder {
     async fn start(target_port: u16) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (cut, watching) = watch::channel(false);
+        let (state, watching) = watch::channel(Link::Up);
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
-                if *watching.borrow() {
+                if *watching.borrow() != Link::Up {
                     drop(client);
                     continue;
                 }
@@ -40,21 +48,30 @@ impl Forwarder {
                         return;
                     };
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = watching.wait_for(|cut| *cut) => {}
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => return,
+                        _ = watching.wait_for(|link| *link != Link::Up) => {}
                     }
+                    // Frozen: hold both ends, silent, until the link changes again.
+                    if *watching.borrow() == Link::Frozen {
+                        let _ = watching.wait_for(|link| *link != Link::Frozen).await;
+                    }
+                    drop((client, server));
                 });
             }
         });
-        Self { addr, cut }
+        Self { addr, state }
     }
 
     fn cut(&self) {
-        self.cut.send_replace(true);
+        self.state.send_replace(Link::Cut);
+    }
+
+    fn freeze(&self) {
+        self.state.send_replace(Link::Frozen);
     }
 
     fn restore(&self) {
-        self.cut.send_replace(false);
+        self.state.send_replace(Link::Up);
     }
 }
 
@@ -225,4 +242,43 @@ async fn nodes_start_without_nats_deliver_meanwhile_and_catch_up_when_it_is_back
     nats_back(&second).await;
     first.send_text(&ada, conversation, "back").await;
     assert_eq!(bo_ws.next_of("message.new").await.data["text"], "back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_database_link_answers_unavailable_within_the_request_timeout() {
+    let link = Forwarder::start(5432).await;
+    let port = link.addr.port();
+    let app = TestApp::spawn_with(Backend::Postgres, |c| {
+        c.request_timeout_seconds = 2;
+        c.database = c
+            .database
+            .take()
+            .map(|url| url.replace("127.0.0.1:5432", &format!("127.0.0.1:{port}")));
+    })
+    .await;
+    let ada = app.register("Ada").await;
+    let bo = app.register("Bo").await;
+    let conversation = app.befriend(&ada, &bo).await;
+
+    link.freeze();
+    let started = std::time::Instant::now();
+    let frozen = app
+        .call(
+            Method::POST,
+            &ada,
+            &format!("/api/conversations/{conversation}/messages"),
+            Some(json!({"client_msg_id": "frozen-1", "type": "text", "text": "frozen"})),
+        )
+        .await;
+    frozen.assert_error(503, "unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "answered in {:?}",
+        started.elapsed()
+    );
+
+    // Thawed (the frozen connections are dropped), the node recovers by itself.
+    link.restore();
+    ready_again(&app).await;
+    app.send_text(&ada, conversation, "thawed").await;
 }
