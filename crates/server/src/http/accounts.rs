@@ -210,7 +210,7 @@ pub async fn confirm_code(
 }
 
 #[utoipa::path(patch, path = "/api/me", tag = "accounts", request_body = api::UpdateProfileRequest,
-    responses((status = 200, body = api::Profile), (status = 400, body = api::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = api::Profile), (status = 400, body = api::ErrorBody), (status = 404, body = api::ErrorBody)), security(("bearer" = [])))]
 pub async fn update_me(
     State(app): State<AppState>,
     auth: AuthUser,

@@ -53,7 +53,7 @@ pub async fn discover(
 }
 
 #[utoipa::path(post, path = "/api/friend-requests", tag = "contacts", request_body = api::FriendRequestCreate,
-    responses((status = 201, body = api::FriendRequest), (status = 403, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
+    responses((status = 201, body = api::FriendRequest), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody), (status = 409, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn request_friend(
     State(app): State<AppState>,

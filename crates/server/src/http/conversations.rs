@@ -45,7 +45,7 @@ pub async fn list(State(app): State<AppState>, auth: AuthUser) -> ApiResult<Json
 }
 
 #[utoipa::path(post, path = "/api/conversations/direct", tag = "conversations", request_body = api::OpenDirectRequest,
-    responses((status = 200, body = api::ConversationDetail), (status = 403, body = api::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = api::ConversationDetail), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)), security(("bearer" = [])))]
 pub async fn open_direct(
     State(app): State<AppState>,
     auth: AuthUser,
@@ -170,7 +170,7 @@ pub async fn transfer_owner(
 
 #[utoipa::path(put, path = "/api/conversations/{id}/members/{user_id}/role", tag = "conversations",
     params(("id" = i64, Path), ("user_id" = i64, Path)), request_body = api::SetRoleRequest,
-    responses((status = 200, body = api::ConversationDetail), (status = 403, body = api::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = api::ConversationDetail), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)), security(("bearer" = [])))]
 pub async fn set_role(
     State(app): State<AppState>,
     auth: AuthUser,

@@ -159,7 +159,7 @@ impl axum::extract::FromRequestParts<AppState> for Admin {
 }
 
 #[utoipa::path(put, path = "/api/admin/fx/rates", tag = "admin", request_body = api::SetRateRequest,
-    responses((status = 200, body = api::Rate), (status = 400, body = api::ErrorBody), (status = 401, body = api::ErrorBody)),
+    responses((status = 200, body = api::Rate), (status = 400, body = api::ErrorBody), (status = 401, body = api::ErrorBody), (status = 403, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn set_rate(
     State(app): State<AppState>,
@@ -174,7 +174,7 @@ pub async fn set_rate(
 }
 
 #[utoipa::path(post, path = "/api/admin/merchants/{id}/verify", tag = "admin", params(("id" = i64, Path)),
-    responses((status = 204), (status = 401, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
+    responses((status = 204), (status = 401, body = api::ErrorBody), (status = 403, body = api::ErrorBody), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn verify_merchant(State(app): State<AppState>, _admin: Admin, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     app.money.set_merchant_verified(MerchantId(id), true).await?;
