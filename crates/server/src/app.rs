@@ -65,8 +65,7 @@ impl Application {
             Some(url) => Location::Postgres(url.clone()),
             None => Location::Sqlite(config.sqlite_path()),
         };
-        std::fs::create_dir_all(config.blob_dir())
-            .with_context(|| format!("creating {}", config.blob_dir().display()))?;
+        let blobs = crate::blobs::Blobs::from_config(&config)?;
         let sink = Arc::clone(&hub);
         let store = tokio::task::spawn_blocking(move || qiao_store::open(&location, sink))
             .await
@@ -116,6 +115,7 @@ impl Application {
         let metrics_allow = crate::client_ip::Networks::parse("metrics_allow", &config.metrics_allow)
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         let state = AppState {
+            blobs,
             metrics_allow: Arc::new(metrics_allow),
             proxies: Arc::new(proxies),
             nats,

@@ -124,6 +124,13 @@ pub struct Config {
     /// Longest a request may take before it answers 503 `unavailable`
     /// (uploads exempt).
     pub request_timeout_seconds: u64,
+    /// `s3://bucket/prefix` keeps uploads in an S3-compatible object store
+    /// (endpoint, region and keys from `AWS_*` variables) instead of
+    /// `data_dir/blobs`, so several nodes need no shared filesystem.
+    pub blob_store: Option<String>,
+    /// Settings of that store, over the `AWS_*` variables: `endpoint`,
+    /// `region`, `access_key_id`, `secret_access_key`, `allow_http`, …
+    pub blob_store_options: std::collections::BTreeMap<String, String>,
 }
 
 /// The caps of one currency.
@@ -199,6 +206,8 @@ impl Default for Config {
             tls_key_file: None,
             tls_reload_seconds: 30,
             request_timeout_seconds: 30,
+            blob_store: None,
+            blob_store_options: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -362,7 +371,7 @@ mod tests {
     fn env_names_cover_every_field() {
         let names = Config::field_names();
         assert!(names.contains(&"listen".to_owned()) && names.contains(&"nats_url".to_owned()));
-        assert_eq!(names.len(), 45, "{names:?}");
+        assert_eq!(names.len(), 47, "{names:?}");
     }
 
     #[test]

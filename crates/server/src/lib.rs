@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod blobs;
 pub mod client_ip;
 pub mod cluster;
 pub mod config;

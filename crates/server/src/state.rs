@@ -36,6 +36,8 @@ pub struct AppState {
     pub nats: Option<Arc<crate::cluster::Link>>,
     /// Whose forwarded client address is believed.
     pub proxies: Arc<crate::client_ip::TrustedProxies>,
+    /// Where uploaded bytes live.
+    pub blobs: crate::blobs::Blobs,
     /// Who may read `/metrics`.
     pub metrics_allow: Arc<crate::client_ip::Networks>,
 }

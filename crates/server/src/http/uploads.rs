@@ -1,8 +1,6 @@
 //! Uploads: checked for size and type, stored by content hash, readable only
 //! by the uploader and members of conversations the blob was sent in.
 
-use std::path::PathBuf;
-
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -17,11 +15,6 @@ use sha2::{Digest, Sha256};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-
-/// `blobs/ab/abcdef…`: two-level fan-out keeps directories small.
-pub fn blob_path(app: &AppState, hash: &BlobHash) -> PathBuf {
-    app.config.blob_dir().join(&hash.as_str()[..2]).join(hash.as_str())
-}
 
 #[utoipa::path(post, path = "/api/uploads", tag = "messages",
     request_body(content = Vec<u8>, description = "the raw bytes; Content-Type must say what they are", content_type = "application/octet-stream"),
@@ -48,13 +41,10 @@ pub async fn upload(
         .unwrap_or_default();
     let kind = sniff_upload(&mime, &body)?;
     let hash = BlobHash::parse(&hex::encode(Sha256::digest(&body)))?;
-    let path = blob_path(&app, &hash);
-    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        write_atomically(&path, &body).await.map_err(|e| {
-            tracing::error!(error = %e, "writing blob");
-            ApiError::from(Error::Internal)
-        })?;
-    }
+    app.blobs.put(&hash, body.clone()).await.map_err(|e| {
+        tracing::error!(error = %e, "storing blob");
+        ApiError::from(Error::Unavailable)
+    })?;
     let kind = match kind {
         UploadKind::Image => "image",
         UploadKind::File => "file",
@@ -85,16 +75,6 @@ pub async fn upload(
     ))
 }
 
-/// Writes to a temporary name then renames, so readers never see half a file.
-async fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await?;
-    }
-    let temporary = path.with_extension(format!("tmp{}", rand::random::<u32>()));
-    tokio::fs::write(&temporary, bytes).await?;
-    tokio::fs::rename(&temporary, path).await
-}
-
 #[utoipa::path(get, path = "/api/uploads/{hash}", tag = "messages", params(("hash" = String, Path)),
     responses((status = 200, description = "the bytes", content_type = "application/octet-stream"), (status = 404, body = api::ErrorBody)),
     security(("bearer" = [])))]
@@ -109,9 +89,15 @@ pub async fn download(State(app): State<AppState>, auth: AuthUser, Path(hash): P
         .upload(hash.as_str())
         .await?
         .ok_or(ApiError::from(Error::UploadNotFound))?;
-    let bytes = tokio::fs::read(blob_path(&app, &hash))
+    let bytes = app
+        .blobs
+        .get(&hash)
         .await
-        .map_err(|_| ApiError::from(Error::UploadNotFound))?;
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading blob");
+            ApiError::from(Error::Unavailable)
+        })?
+        .ok_or(ApiError::from(Error::UploadNotFound))?;
     Ok((
         [
             (header::CONTENT_TYPE, upload.mime),

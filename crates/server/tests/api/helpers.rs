@@ -201,6 +201,15 @@ impl TestApp {
         (first, second)
     }
 
+    /// Another node on this one's database and NATS, with a data directory
+    /// of its own (nothing shared on disk).
+    pub async fn another_node(&self) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = self.config.clone();
+        config.data_dir = dir.path().to_path_buf();
+        Self::start(config, Arc::new(dir)).await
+    }
+
     /// A new server on this one's database, with a clock of its own: what a
     /// restart looks like to the data (PostgreSQL only: a SQLite file has
     /// one writing process, and this one's is still running).

@@ -7,6 +7,7 @@ mod helpers;
 
 mod accounts;
 mod bad_input;
+mod blobs;
 mod chat;
 mod cluster;
 mod contacts;
