@@ -22,14 +22,19 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     #[serde(default)]
+    #[schema(example = "+8613800138000")]
     pub phone: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+    #[schema(min_length = 8, max_length = 128, example = "correct horse battery")]
     pub password: String,
+    #[schema(min_length = 1, max_length = 64, example = "Lin")]
     pub display_name: String,
     /// `CN` or `US`.
+    #[schema(pattern = "^(CN|US)$", example = "CN")]
     pub region: String,
     /// `zh-CN` or `en-US`.
+    #[schema(pattern = "^(zh-CN|en-US)$", example = "zh-CN")]
     pub language: String,
     #[serde(default)]
     pub device_name: Option<String>,
@@ -38,6 +43,7 @@ pub struct RegisterRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// Phone (E.164), email or Qiao ID.
+    #[schema(example = "+8613800138000")]
     pub identifier: String,
     pub password: String,
     #[serde(default)]
@@ -268,6 +274,7 @@ pub struct ConversationDetail {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SendMessageRequest {
     /// Client-chosen id (1-64 of `A-Za-z0-9_-`): a retry with the same id returns the first message.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "7f3c2a9e-0001")]
     pub client_msg_id: String,
     /// `text`, `image` or `file`.
     #[serde(rename = "type")]
@@ -352,8 +359,10 @@ pub struct Card {
 pub struct TopUpRequest {
     pub card_id: i64,
     /// In minor units of the wallet's currency (CNY fen, US cents).
+    #[schema(minimum = 1, example = 2000)]
     pub amount_minor: i64,
     /// Client-chosen (1-64 of `A-Za-z0-9_-`): a retry returns the first result.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "7f3c2a9e-0001")]
     pub idempotency_key: String,
 }
 
@@ -417,6 +426,7 @@ pub struct SetPinRequest {
     /// The PIN being changed, instead of the password.
     pub current_pin: Option<String>,
     /// The new PIN: six digits.
+    #[schema(pattern = "^[0-9]{6}$", example = "135790")]
     pub pin: String,
 }
 
@@ -427,6 +437,7 @@ pub struct ResetPinRequest {
     pub password: String,
     pub card_number: String,
     /// The new PIN: six digits.
+    #[schema(pattern = "^[0-9]{6}$", example = "135790")]
     pub pin: String,
 }
 
@@ -442,7 +453,9 @@ pub struct NoPinLimitRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct WithdrawRequest {
     pub card_id: i64,
+    #[schema(minimum = 1, example = 2000)]
     pub amount_minor: i64,
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "7f3c2a9e-0001")]
     pub idempotency_key: String,
     pub pin: Option<String>,
     /// Which of the wallet's balances: its own currency by default, or a
@@ -464,9 +477,11 @@ pub struct Withdrawal {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SendTransferRequest {
     /// Client-chosen; also the chat message's `client_msg_id`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "7f3c2a9e-0001")]
     pub idempotency_key: String,
     /// Who receives it: required in a group (a member), optional in a direct chat.
     pub to_user_id: Option<i64>,
+    #[schema(minimum = 1, example = 2000)]
     pub amount_minor: i64,
     /// Optional; must be the wallet's currency when given.
     pub currency: Option<String>,
@@ -483,9 +498,11 @@ pub struct SendTransferRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SendRedPacketRequest {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "7f3c2a9e-0001")]
     pub idempotency_key: String,
     /// `lucky` (random shares of `amount_minor`) or `identical` (`amount_minor` each).
     pub split: String,
+    #[schema(minimum = 1, example = 2000)]
     pub amount_minor: i64,
     /// How many shares; 1 in a direct chat, at most the group's size.
     pub count: u32,
@@ -611,7 +628,9 @@ pub struct CreditStatement {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RepayRequest {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "7f3c2a9e-0001")]
     pub idempotency_key: String,
+    #[schema(minimum = 1, example = 2000)]
     pub amount_minor: i64,
     /// `balance` or `card` (a debit card, with `card_id`).
     pub source: String,

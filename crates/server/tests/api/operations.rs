@@ -148,6 +148,25 @@ async fn the_openapi_document_is_valid_and_complete() {
         }
     }
     assert!(operations > 100, "{operations}");
+
+    // Field constraints say what the domain enforces, from the same numbers.
+    let register = &doc["components"]["schemas"]["RegisterRequest"]["properties"];
+    assert_eq!(
+        register["password"]["minLength"].as_u64(),
+        Some(qiao_domain::identity::Password::MIN_CHARS as u64)
+    );
+    assert_eq!(
+        register["password"]["maxLength"].as_u64(),
+        Some(qiao_domain::identity::Password::MAX_CHARS as u64)
+    );
+    assert_eq!(
+        register["display_name"]["maxLength"].as_u64(),
+        Some(qiao_domain::identity::DisplayName::MAX_CHARS as u64)
+    );
+    let top_up = &doc["components"]["schemas"]["TopUpRequest"]["properties"];
+    assert_eq!(top_up["amount_minor"]["minimum"].as_i64(), Some(1));
+    assert_eq!(top_up["idempotency_key"]["pattern"], "^[A-Za-z0-9_-]{1,64}$");
+    assert!(register["region"]["example"].is_string(), "examples are given");
 }
 
 #[tokio::test]
