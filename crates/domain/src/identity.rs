@@ -11,12 +11,7 @@ pub struct Phone(String);
 impl Phone {
     /// Accepts spaces and dashes as separators and strips them.
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        // People write numbers with spaces, dashes, dots and brackets; one
-        // number has one form, so limits counted per number can't be dodged.
-        let compact: String = raw
-            .chars()
-            .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '.' | '(' | ')'))
-            .collect();
+        let compact = Self::compact(raw);
         let digits = compact.strip_prefix('+').ok_or(Error::InvalidPhone)?;
         let ok =
             (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
@@ -36,10 +31,7 @@ impl Phone {
     /// digits, the area code not starting 0 or 1). Lookups and sign-in use
     /// [`Phone::parse`], so numbers registered before these rules still work.
     pub fn parse_new(raw: &str, region: Region) -> Result<Self, Error> {
-        let compact: String = raw
-            .chars()
-            .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '.' | '(' | ')'))
-            .collect();
+        let compact = Self::compact(raw);
         let international = if let Some(rest) = compact.strip_prefix("00") {
             format!("+{rest}")
         } else if compact.starts_with('+') {
@@ -72,6 +64,14 @@ impl Phone {
         } else {
             Err(Error::InvalidPhone)
         }
+    }
+
+    /// People write numbers with spaces, dashes, dots and brackets; one
+    /// number has one form, so limits counted per number can't be dodged.
+    fn compact(raw: &str) -> String {
+        raw.chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '.' | '(' | ')'))
+            .collect()
     }
 
     pub fn as_str(&self) -> &str {

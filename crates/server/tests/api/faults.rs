@@ -75,6 +75,14 @@ impl Forwarder {
     }
 }
 
+/// Points the node's database URL at the forwarder on `port`.
+fn through(config: &mut qiao_server::Config, port: u16) {
+    config.database = config
+        .database
+        .take()
+        .map(|url| url.replace("127.0.0.1:5432", &format!("127.0.0.1:{port}")));
+}
+
 /// Ends every session of the app's database, as an operator's
 /// `pg_terminate_backend` or a PostgreSQL failover would. Returns how many.
 async fn terminate_sessions(app: &TestApp) -> i64 {
@@ -167,10 +175,7 @@ async fn an_outage_answers_unavailable_and_the_node_recovers_by_itself() {
     let link = Forwarder::start(5432).await;
     let port = link.addr.port();
     let app = TestApp::spawn_with(Backend::Postgres, |c| {
-        c.database = c
-            .database
-            .take()
-            .map(|url| url.replace("127.0.0.1:5432", &format!("127.0.0.1:{port}")));
+        through(c, port);
     })
     .await;
     let ada = app.register("Ada").await;
@@ -250,10 +255,7 @@ async fn a_frozen_database_link_answers_unavailable_within_the_request_timeout()
     let port = link.addr.port();
     let app = TestApp::spawn_with(Backend::Postgres, |c| {
         c.request_timeout_seconds = 2;
-        c.database = c
-            .database
-            .take()
-            .map(|url| url.replace("127.0.0.1:5432", &format!("127.0.0.1:{port}")));
+        through(c, port);
     })
     .await;
     let ada = app.register("Ada").await;
