@@ -116,12 +116,13 @@ pub trait Conn: Send {
         false
     }
 
-    /// Starts the writer's transaction; PostgreSQL also takes the cluster-wide
-    /// writer lock so that stream positions commit in order across nodes.
-    fn begin_write(&mut self) -> StoreResult<()> {
+    /// Starts the writer's transaction with the locks its batch needs (see
+    /// [`WriteLocks`]). SQLite has one writing process, so its own write
+    /// lock is all there is.
+    fn begin_write(&mut self, locks: &WriteLocks) -> StoreResult<()> {
         match self.dialect() {
             Dialect::Sqlite => self.batch("BEGIN IMMEDIATE"),
-            Dialect::Postgres => self.batch("BEGIN; SELECT pg_advisory_xact_lock(7183)"),
+            Dialect::Postgres => self.batch(&locks.begin_sql()),
         }
     }
 
@@ -132,6 +133,57 @@ pub trait Conn: Send {
     fn query_one(&mut self, sql: &str, params: &[Value]) -> StoreResult<Row> {
         self.query_opt(sql, params)?
             .ok_or_else(|| StoreError::Backend(format!("no row: {sql}")))
+    }
+}
+
+/// The cluster-wide writer lock (PostgreSQL advisory lock key). Held
+/// exclusively by batches that may touch anything, shared by batches of
+/// conversation-scoped operations.
+const WRITER_LOCK: i64 = 7183;
+/// The class of the per-conversation advisory locks (two-key form).
+const CONVERSATION_LOCK_CLASS: i32 = 7184;
+
+/// The PostgreSQL locks a writer batch takes before its first statement.
+/// Taken in one order by every node (the writer lock, then conversations in
+/// ascending order), so batches never wait on each other in a cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteLocks {
+    /// The writer lock alone: no other batch on any node runs meanwhile.
+    Exclusive,
+    /// The writer lock shared, and these conversations exclusively: batches
+    /// of other conversations commit in parallel on other nodes.
+    Conversations(Vec<i64>),
+}
+
+impl WriteLocks {
+    fn begin_sql(&self) -> String {
+        match self {
+            WriteLocks::Exclusive => format!("BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"),
+            WriteLocks::Conversations(ids) => {
+                // Two conversations whose ids share the low 31 bits share a
+                // lock: they serialize, which is safe.
+                let mut keys: Vec<i32> = ids.iter().map(|id| (id & 0x7fff_ffff) as i32).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                let mut sql = format!("BEGIN; SELECT pg_advisory_xact_lock_shared({WRITER_LOCK});");
+                for key in keys {
+                    sql.push_str(&format!(
+                        " SELECT pg_advisory_xact_lock({CONVERSATION_LOCK_CLASS}, {key});"
+                    ));
+                }
+                sql
+            }
+        }
+    }
+}
+
+/// SQL for the first stream position a reader may not see yet: on
+/// PostgreSQL, that of the oldest transaction still running (see migration
+/// 8); SQLite commits one transaction at a time, so it can see everything.
+pub fn visible_below(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "9223372036854775807",
+        Dialect::Postgres => "qiao_visible_below()",
     }
 }
 

@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/postgres_0005_money_core.sql")),
     (6, include_str!("../migrations/postgres_0006_identity.sql")),
     (7, include_str!("../migrations/postgres_0007_merchants.sql")),
+    (8, include_str!("../migrations/postgres_0008_parallel_writes.sql")),
 ];
 
 /// Whether a PostgreSQL error means the connection is gone (closed, an I/O

@@ -406,7 +406,7 @@ impl Store for SqlStore {
         now_ms: i64,
     ) -> StoreResult<Sent> {
         self.writer
-            .run(move |tx| messages::send(tx, sender, id, client_id, draft, now_ms))
+            .run_in_conversation(id, move |tx| messages::send(tx, sender, id, client_id, draft, now_ms))
             .await
     }
 
@@ -645,7 +645,7 @@ impl Store for SqlStore {
     }
 
     async fn head(&self) -> StoreResult<StreamPos> {
-        self.readers.run(|c| crate::ops::head(c).map(StreamPos)).await
+        self.readers.run(|c| crate::ops::visible_head(c).map(StreamPos)).await
     }
 
     fn writer_stats(&self) -> crate::WriterStats {

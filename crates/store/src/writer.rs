@@ -22,12 +22,22 @@ use qiao_domain::event::EventKind;
 use qiao_domain::ids::{ConversationId, MessageId, StreamPos, UserId};
 use tokio::sync::oneshot;
 
-use crate::engine::{params, Conn};
+use crate::engine::{params, Conn, Dialect, WriteLocks};
 use crate::readers::Opener;
 use crate::{CommittedEvent, EventSink, StoreError, StoreResult};
 
 /// Most operations committed together.
 const MAX_BATCH: usize = 2048;
+/// Events one PostgreSQL transaction may append: their number fills the low
+/// 16 bits of the stream position (migration 8).
+const MAX_EVENTS_PER_TRANSACTION: i64 = 1 << 16;
+/// Events after which a batch takes no further operations (the rest wait
+/// for the next batch), leaving room below the maximum for any one
+/// operation (a 500-member group appends about 1,000).
+const BATCH_EVENTS: usize = 1 << 15;
+/// Longest wait after a commit for older transactions elsewhere to end, so
+/// that readers woken for the batch's events can see them.
+const VISIBILITY_WAIT: Duration = Duration::from_secs(5);
 /// Operations waiting for the writer before callers are pushed back.
 const QUEUE_DEPTH: usize = 65_536;
 /// First and longest wait between attempts to reconnect.
@@ -59,6 +69,9 @@ pub struct Tx<'a> {
     pub conn: &'a mut dyn Conn,
     pub cache: &'a mut Cache,
     events: &'a mut Vec<CommittedEvent>,
+    /// Events appended by this transaction so far, rolled back or not: the
+    /// low bits of the next PostgreSQL stream position.
+    appended: &'a mut i64,
 }
 
 /// Where an event goes: the members of a conversation, or one user.
@@ -79,16 +92,22 @@ impl Tx<'_> {
         now_ms: i64,
     ) -> StoreResult<StreamPos> {
         let (conversation_id, user_id) = audience.ids();
+        let n = self.take_positions(1)?;
+        let sql = format!(
+            "INSERT INTO events (pos, kind, conversation_id, user_id, message_id, at_ms, data)
+             VALUES ({}, $1, $2, $3, $4, $5, $6) RETURNING pos",
+            position_sql(self.conn.dialect(), 7)
+        );
         let row = self.conn.query_one(
-            "INSERT INTO events (kind, conversation_id, user_id, message_id, at_ms, data)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING pos",
+            &sql,
             params![
                 kind.as_str(),
                 conversation_id.map(|c| c.0),
                 user_id.map(|u| u.0),
                 message_id.map(|m| m.0),
                 now_ms,
-                data.as_str()
+                data.as_str(),
+                n
             ],
         )?;
         let pos = StreamPos(row.int(0)?);
@@ -106,17 +125,25 @@ impl Tx<'_> {
     /// Appends several events in one statement (one round trip however many),
     /// queued for live delivery in stream order like [`Tx::emit`].
     pub fn emit_many(&mut self, new: Vec<NewEvent>) -> StoreResult<()> {
+        let dialect = self.conn.dialect();
         for chunk in new.chunks(100) {
             let tuples: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", crate::engine::placeholders(i * 6, 6)))
+                .map(|i| {
+                    format!(
+                        "({}, {})",
+                        position_sql(dialect, i * 7 + 7),
+                        crate::engine::placeholders(i * 7, 6)
+                    )
+                })
                 .collect();
             let sql = format!(
-                "INSERT INTO events (kind, conversation_id, user_id, message_id, at_ms, data) VALUES {} RETURNING pos, user_id",
+                "INSERT INTO events (pos, kind, conversation_id, user_id, message_id, at_ms, data) VALUES {} RETURNING pos, user_id",
                 tuples.join(", ")
             );
-            let mut values: Vec<crate::engine::Value> = Vec::with_capacity(chunk.len() * 6);
+            let mut values: Vec<crate::engine::Value> = Vec::with_capacity(chunk.len() * 7);
             for e in chunk {
                 let (conversation_id, user_id) = e.audience.ids();
+                let n = self.take_positions(1)?;
                 values.extend([
                     e.kind.as_str().into(),
                     conversation_id.map(|c| c.0).into(),
@@ -124,6 +151,7 @@ impl Tx<'_> {
                     e.message_id.map(|m| m.0).into(),
                     e.now_ms.into(),
                     e.data.as_str().into(),
+                    n.into(),
                 ]);
             }
             let mut rows: Vec<(i64, Option<i64>)> = self
@@ -154,6 +182,29 @@ impl Tx<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl Tx<'_> {
+    /// Reserves `count` event numbers of this transaction, returning the first.
+    fn take_positions(&mut self, count: i64) -> StoreResult<i64> {
+        let first = *self.appended;
+        if first + count > MAX_EVENTS_PER_TRANSACTION {
+            return Err(StoreError::Backend("too many events in one transaction".into()));
+        }
+        *self.appended += count;
+        Ok(first)
+    }
+}
+
+/// The SQL of an event's position: on PostgreSQL its transaction's and its
+/// number `$param` in it (migration 8); SQLite numbers rows itself, in
+/// commit order since it has one writer.
+fn position_sql(dialect: Dialect, param: usize) -> String {
+    match dialect {
+        // Keeps `$param` bound (PostgreSQL infers its type), unused.
+        Dialect::Sqlite => format!("NULLIF(${param}, ${param})"),
+        Dialect::Postgres => format!("qiao_event_pos(${param})"),
     }
 }
 
@@ -197,6 +248,9 @@ type JobFn = Box<dyn FnOnce(Result<&mut Tx<'_>, &StoreError>) -> (Ended, Complet
 struct Job {
     /// Whether the operation runs inside its own savepoint.
     savepoint: bool,
+    /// The one conversation the operation writes to, if it is that narrow
+    /// (see [`Writer::run_in_conversation`]); otherwise it may write anything.
+    scope: Option<ConversationId>,
     run: JobFn,
 }
 
@@ -246,6 +300,7 @@ impl Writer {
     pub fn start(conn: Box<dyn Conn>, reopen: Option<Arc<Opener>>, sink: Arc<dyn EventSink>) -> StoreResult<Self> {
         let (jobs, rx) = crossbeam_channel::bounded::<Job>(QUEUE_DEPTH);
         let stats = Arc::new(Counters::default());
+        let split = conn.dialect() == Dialect::Postgres;
         let link = Link {
             conn: Some(conn),
             reopen,
@@ -255,7 +310,7 @@ impl Writer {
         };
         std::thread::Builder::new()
             .name("qiao-writer".into())
-            .spawn(move || run(link, rx, sink))
+            .spawn(move || run(link, rx, sink, split))
             .map_err(|e| StoreError::Backend(format!("spawn writer: {e}")))?;
         Ok(Self { jobs, stats })
     }
@@ -281,7 +336,20 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
     {
-        self.submit(true, op).await
+        self.submit(true, None, op).await
+    }
+
+    /// Like [`Writer::run`], for an operation whose reads that decide and
+    /// writes that count concern one conversation: its messages, and its
+    /// members, kind and blocks only as read (rows that only exclusive
+    /// batches change). On PostgreSQL such operations run in batches that
+    /// lock only their conversations, so several nodes commit them at once.
+    pub async fn run_in_conversation<T, F>(&self, conversation: ConversationId, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        self.submit(true, Some(conversation), op).await
     }
 
     /// Like [`Writer::run`], without the savepoint, for operations that make
@@ -294,10 +362,10 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
     {
-        self.submit(false, op).await
+        self.submit(false, None, op).await
     }
 
-    async fn submit<T, F>(&self, savepoint: bool, op: F) -> StoreResult<T>
+    async fn submit<T, F>(&self, savepoint: bool, scope: Option<ConversationId>, op: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
@@ -305,6 +373,7 @@ impl Writer {
         let (reply, answer) = oneshot::channel::<StoreResult<T>>();
         let job = Job {
             savepoint,
+            scope,
             run: Box::new(move |tx| {
                 let result = match tx {
                     Ok(tx) => op(tx),
@@ -401,25 +470,50 @@ impl Link {
     }
 }
 
-fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, sink: Arc<dyn EventSink>) {
+fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, sink: Arc<dyn EventSink>, split: bool) {
     let mut cache = Cache::default();
-    while let Ok(first) = rx.recv() {
+    // Operations taken from the queue that did not fit the last batch.
+    let mut waiting: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
+    // Batches on PostgreSQL (`split`) are either all conversation-scoped or
+    // all not, since the two kinds take the writer lock in different modes.
+    loop {
+        let first = match waiting.pop_front() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
+        let scoped = split && first.scope.is_some();
         let mut batch = Vec::with_capacity(64);
         batch.push(first);
         while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+            let next = match waiting.pop_front() {
+                Some(job) => job,
+                None => match rx.try_recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                },
+            };
+            if split && next.scope.is_some() != scoped {
+                waiting.push_front(next);
+                break;
             }
+            batch.push(next);
         }
+        let locks = if scoped {
+            WriteLocks::Conversations(batch.iter().filter_map(|j| j.scope.map(|c| c.0)).collect())
+        } else {
+            WriteLocks::Exclusive
+        };
         // Nothing has run yet, so a connection found dead here is replaced
         // and the batch goes on: one retry, on a fresh connection.
-        let mut started = begin(&mut link);
+        let mut started = begin(&mut link, &locks);
         if let Err(e) = &started {
             link.drop_if_broken(e);
             if link.conn.is_none() && link.reopen.is_some() {
                 link.next_try = Instant::now();
-                started = begin(&mut link);
+                started = begin(&mut link, &locks);
             }
         }
         if let Err(e) = started {
@@ -437,7 +531,11 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, sink: Arc<dyn Event
         let started = Instant::now();
         let stats = Arc::clone(&link.stats);
         stats.last_batch.store(size, Ordering::Relaxed);
-        match commit_batch(conn, &mut cache, batch, sink.as_ref()) {
+        let (outcome, rest) = commit_batch(conn, &mut cache, batch, sink.as_ref());
+        for job in rest.into_iter().rev() {
+            waiting.push_front(job);
+        }
+        match outcome {
             Ok(()) => {
                 stats.batches.fetch_add(1, Ordering::Relaxed);
                 stats.operations.fetch_add(size, Ordering::Relaxed);
@@ -454,9 +552,9 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, sink: Arc<dyn Event
 }
 
 /// Begins the batch's transaction on a live connection.
-fn begin(link: &mut Link) -> StoreResult<()> {
+fn begin(link: &mut Link, locks: &WriteLocks) -> StoreResult<()> {
     let conn = link.live()?;
-    let begun = conn.begin_write();
+    let begun = conn.begin_write(locks);
     if begun.is_err() {
         let _ = conn.batch("ROLLBACK");
     }
@@ -464,8 +562,14 @@ fn begin(link: &mut Link) -> StoreResult<()> {
 }
 
 /// Runs and commits one batch whose transaction is open. Returns the error
-/// that failed the whole batch, if one did.
-fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &dyn EventSink) -> StoreResult<()> {
+/// that failed the whole batch, if one did, and the operations left for the
+/// next batch because this one appended its share of events.
+fn commit_batch(
+    conn: &mut dyn Conn,
+    cache: &mut Cache,
+    batch: Vec<Job>,
+    sink: &dyn EventSink,
+) -> (StoreResult<()>, Vec<Job>) {
     // On PostgreSQL other nodes write between our batches, so the cache is
     // trusted within a batch only. A SQLite file has exactly one writing
     // process (see `sqlite::WriterLock`), so there it stays valid.
@@ -473,14 +577,17 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
         cache.conversations.clear();
     }
     let mut events = Vec::new();
+    let mut appended = 0;
     let mut completions = Vec::with_capacity(batch.len());
     let mut broken: Option<StoreError> = None;
-    for job in batch {
+    let mut jobs = batch.into_iter();
+    for job in jobs.by_ref() {
         if !job.savepoint {
             let (ended, done) = (job.run)(Ok(&mut Tx {
                 conn: &mut *conn,
                 cache: &mut *cache,
                 events: &mut events,
+                appended: &mut appended,
             }));
             if ended == Ended::Broken && broken.is_none() {
                 broken = Some(StoreError::Backend("a database error mid-operation".into()));
@@ -498,6 +605,7 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
             conn: &mut *conn,
             cache: &mut *cache,
             events: &mut events,
+            appended: &mut appended,
         }));
         let closed = if ended == Ended::Done {
             conn.execute("RELEASE op", &[]).map(|_| ())
@@ -510,7 +618,11 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
             tracing::error!(error = %e, "closing savepoint failed");
         }
         completions.push(done);
+        if appended as usize >= BATCH_EVENTS {
+            break;
+        }
     }
+    let rest: Vec<Job> = jobs.collect();
     let failed = match broken {
         Some(e) => {
             tracing::error!(error = %e, "an operation broke mid-write; the whole batch is rolled back");
@@ -518,8 +630,11 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
         }
         None => conn.batch("COMMIT"),
     };
-    match failed {
+    let outcome = match failed {
         Ok(()) => {
+            if let Some(newest) = events.last() {
+                await_visibility(conn, newest.pos);
+            }
             sink.publish(&events);
             for done in completions {
                 done(None);
@@ -542,6 +657,43 @@ fn commit_batch(conn: &mut dyn Conn, cache: &mut Cache, batch: Vec<Job>, sink: &
             }
             Err(e)
         }
+    };
+    (outcome, rest)
+}
+
+/// Waits, after a PostgreSQL commit, until readers can see the batch's
+/// events: until every transaction that began before it has ended too (see
+/// migration 8). Woken devices then find them at once. Usually the first
+/// check passes; a transaction left open elsewhere holds it for at most
+/// [`VISIBILITY_WAIT`], after which the batch is published anyway and its
+/// readers get its events with the next ones.
+fn await_visibility(conn: &mut dyn Conn, newest: StreamPos) {
+    if conn.dialect() != Dialect::Postgres {
+        return;
+    }
+    let started = Instant::now();
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match conn
+            .query_one("SELECT qiao_visible_below()", &[])
+            .and_then(|r| r.int(0))
+        {
+            Ok(below) if below > newest.0 => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check that a batch is visible");
+                return;
+            }
+        }
+        if started.elapsed() >= VISIBILITY_WAIT {
+            tracing::warn!(
+                pos = newest.0,
+                "a transaction left open on the database holds back delivery of committed events"
+            );
+            return;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
     }
 }
 

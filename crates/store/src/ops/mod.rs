@@ -87,7 +87,19 @@ pub fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("corrupt {what} in database"))
 }
 
-/// The newest stream position, where a new member's view of the stream starts.
+/// The newest stream position the writer's transaction sees, where a new
+/// member's view of the stream starts. Only batches that hold the writer lock
+/// exclusively change membership, so no other batch is in flight below it.
 pub fn head(conn: &mut dyn Conn) -> StoreResult<i64> {
     conn.query_one("SELECT COALESCE(MAX(pos), 0) FROM events", &[])?.int(0)
+}
+
+/// The newest stream position a reader may hand out as a cursor: below it,
+/// no event can still appear (see [`crate::engine::visible_below`]).
+pub fn visible_head(conn: &mut dyn Conn) -> StoreResult<i64> {
+    let sql = format!(
+        "SELECT COALESCE(MAX(pos), 0) FROM events WHERE pos < {}",
+        crate::engine::visible_below(conn.dialect())
+    );
+    conn.query_one(&sql, &[])?.int(0)
 }

@@ -4,29 +4,32 @@ use qiao_domain::event::EventKind;
 use qiao_domain::ids::{ConversationId, StreamPos, UserId};
 
 use super::corrupt;
-use crate::engine::{params, Conn};
+use crate::engine::{params, visible_below, Conn};
 use crate::records::EventRecord;
 use crate::StoreResult;
 
 /// Events for `user` after `since`: those of conversations while they were a
-/// member (between joining and leaving) and those addressed to them alone.
+/// member (between joining and leaving) and those addressed to them alone,
+/// in stream order and only below the first position still in flight.
 pub fn events_since(
     conn: &mut dyn Conn,
     user: UserId,
     since: StreamPos,
     limit: usize,
 ) -> StoreResult<Vec<EventRecord>> {
-    let rows = conn.query(
+    // One statement, so the bound and the rows come from one snapshot.
+    let below = visible_below(conn.dialect());
+    let sql = format!(
         "SELECT pos, kind, conversation_id, at_ms, data FROM (
              SELECT e.pos, e.kind, e.conversation_id, e.at_ms, e.data
                FROM members m JOIN events e ON e.conversation_id = m.conversation_id AND e.user_id IS NULL
               WHERE m.user_id = $1 AND e.pos > $2 AND e.pos > m.joined_pos
-                AND (m.left_pos IS NULL OR e.pos <= m.left_pos)
+                AND (m.left_pos IS NULL OR e.pos <= m.left_pos) AND e.pos < {below}
              UNION ALL
-             SELECT pos, kind, conversation_id, at_ms, data FROM events WHERE user_id = $1 AND pos > $2
-         ) visible ORDER BY pos LIMIT $3",
-        params![user.0, since.0, limit as i64],
-    )?;
+             SELECT pos, kind, conversation_id, at_ms, data FROM events WHERE user_id = $1 AND pos > $2 AND pos < {below}
+         ) visible ORDER BY pos LIMIT $3"
+    );
+    let rows = conn.query(&sql, params![user.0, since.0, limit as i64])?;
     rows.iter()
         .map(|r| {
             Ok(EventRecord {

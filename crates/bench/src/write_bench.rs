@@ -1,0 +1,190 @@
+//! `qiao-write-bench`: durable messages per second through one or several
+//! Qiao nodes that share one PostgreSQL database. Registers pairs of friends
+//! (through the first node), then keeps `--window` sends in flight for
+//! `--seconds`, each to the next node in turn, and counts the sends answered
+//! 2xx: each is committed to the database before it is answered.
+//!
+//! Used by `scripts/bench-write-path.sh`, which puts the nodes in a network
+//! namespace with added latency to PostgreSQL; talks only to 127.0.0.x.
+
+#[path = "api.rs"]
+#[allow(dead_code)] // shared with qiao-bench, which uses all of it
+mod api;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use hdrhistogram::Histogram;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "qiao-write-bench",
+    about = "Durable messages per second through several Qiao nodes"
+)]
+struct Cli {
+    /// A node's base URL, on 127.0.0.x (repeat for each node).
+    #[arg(long = "url", required = true)]
+    urls: Vec<String>,
+    /// Pairs of friends, one direct conversation each.
+    #[arg(long, default_value_t = 256)]
+    pairs: usize,
+    /// Sends in flight.
+    #[arg(long, default_value_t = 512)]
+    window: usize,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Setup calls in flight.
+    #[arg(long, default_value_t = 32)]
+    setup_concurrency: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    for url in &cli.urls {
+        let host = url.trim_start_matches("http://");
+        if !host.starts_with("127.") {
+            bail!("{url}: only loopback nodes (127.0.0.x)");
+        }
+    }
+    if cli.pairs == 0 || cli.window == 0 {
+        bail!("--pairs and --window must be positive");
+    }
+    let run = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs()
+        % 1_000_000) as u32;
+    let timeout = Duration::from_secs(60);
+    let clients: Vec<reqwest::Client> = (0..8)
+        .map(|i| api::http_client(i, timeout))
+        .collect::<anyhow::Result<_>>()?;
+    let setup = api::Api {
+        http: clients[0].clone(),
+        base: cli.urls[0].clone(),
+    };
+
+    let started = Instant::now();
+    let conversations = make_pairs(&setup, run, cli.pairs, cli.setup_concurrency).await?;
+    eprintln!(
+        "setup: {} conversations in {:.1} s",
+        conversations.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let sent = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let latencies = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
+    let conversations = Arc::new(conversations);
+    let urls = Arc::new(cli.urls.clone());
+    let begun = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..cli.window {
+        let (sent, failed, stop, latencies) = (sent.clone(), failed.clone(), stop.clone(), latencies.clone());
+        let (conversations, urls, http) = (conversations.clone(), urls.clone(), clients[w % clients.len()].clone());
+        workers.push(tokio::spawn(async move {
+            let mut own = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).context("histogram")?;
+            let mut n = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let (conversation, ref sender) =
+                    conversations[(w + n * stride(conversations.len())) % conversations.len()];
+                let base = &urls[(w + n) % urls.len()];
+                let t = Instant::now();
+                let result = api::send_text(
+                    &http,
+                    base,
+                    &sender.token,
+                    conversation,
+                    format!("w{run}-{w}-{n}"),
+                    "durable?".into(),
+                )
+                .await;
+                match result {
+                    Ok(_) => {
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        own.record(t.elapsed().as_micros() as u64).ok();
+                    }
+                    Err(e) => {
+                        if failed.fetch_add(1, Ordering::Relaxed) < 5 {
+                            eprintln!("send failed: {e:#}");
+                        }
+                    }
+                }
+                n += 1;
+            }
+            latencies
+                .lock()
+                .map_err(|_| anyhow::anyhow!("poisoned"))?
+                .add(&own)
+                .context("merge")?;
+            anyhow::Ok(())
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(cli.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let sent_at_stop = sent.load(Ordering::Relaxed);
+    let elapsed = begun.elapsed().as_secs_f64();
+    for worker in workers {
+        worker.await??;
+    }
+    let failed = failed.load(Ordering::Relaxed);
+    let h = latencies.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "nodes {} | durable messages/s {:.0} | sent {} in {:.1} s | failed {} | latency ms p50 {:.1} p99 {:.1} max {:.1}",
+        cli.urls.len(),
+        sent_at_stop as f64 / elapsed,
+        sent_at_stop,
+        elapsed,
+        failed,
+        ms(0.5),
+        ms(0.99),
+        h.max() as f64 / 1000.0
+    );
+    if failed > 0 {
+        bail!("{failed} sends failed");
+    }
+    Ok(())
+}
+
+/// Step between a worker's successive conversations, so that workers spread
+/// over all of them rather than queueing on one.
+fn stride(conversations: usize) -> usize {
+    if conversations > 1 {
+        conversations / 2 + 1
+    } else {
+        1
+    }
+}
+
+/// Registers `pairs` pairs of friends; returns each pair's conversation with
+/// one of its two users as the sender.
+async fn make_pairs(
+    setup: &api::Api,
+    run: u32,
+    pairs: usize,
+    concurrency: usize,
+) -> anyhow::Result<Vec<(i64, api::User)>> {
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = Vec::new();
+    for p in 0..pairs {
+        let (setup, semaphore) = (setup.clone(), semaphore.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = semaphore.acquire().await?;
+            let a = setup.register(run, 2 * p).await?;
+            let b = setup.register(run, 2 * p + 1).await?;
+            let conversation = setup.befriend(&a, &b).await?;
+            let sender = if p % 2 == 0 { a } else { b };
+            anyhow::Ok((conversation, sender))
+        }));
+    }
+    let mut out = Vec::with_capacity(pairs);
+    for task in tasks {
+        out.push(task.await??);
+    }
+    Ok(out)
+}
