@@ -1,8 +1,9 @@
 //! `qiao-write-bench`: durable messages per second through one or several
 //! Qiao nodes that share one PostgreSQL database. Registers pairs of friends
 //! (through the first node), then keeps `--window` sends in flight for
-//! `--seconds`, each to the next node in turn, and counts the sends answered
-//! 2xx: each is committed to the database before it is answered.
+//! `--seconds`, each through its sender's node (senders are spread evenly
+//! over the nodes), and counts the sends answered 2xx: each is committed to
+//! the database before it is answered.
 //!
 //! Used by `scripts/bench-write-path.sh`, which puts the nodes in a network
 //! namespace with added latency to PostgreSQL; talks only to 127.0.0.x.
@@ -90,9 +91,11 @@ async fn main() -> anyhow::Result<()> {
             let mut own = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).context("histogram")?;
             let mut n = 0usize;
             while !stop.load(Ordering::Relaxed) {
-                let (conversation, ref sender) =
-                    conversations[(w + n * stride(conversations.len())) % conversations.len()];
-                let base = &urls[(w + n) % urls.len()];
+                let pick = (w + n * stride(conversations.len())) % conversations.len();
+                let (conversation, ref sender) = conversations[pick];
+                // Each sender's device stays on one node, as behind a load
+                // balancer with sticky sessions.
+                let base = &urls[pick % urls.len()];
                 let t = Instant::now();
                 let result = api::send_text(
                     &http,

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use qiao_domain::ids::{CardId, IdempotencyKey, UserId};
+use qiao_domain::ids::{CardId, IdempotencyKey, StreamPos, UserId};
 use qiao_domain::ledger::Totals;
 use qiao_service::bank::SandboxBank;
 use qiao_service::clock::ManualClock;
@@ -53,7 +53,13 @@ INSERT INTO ledger_transfers (id, idempotency_key, debit_account_id, credit_acco
 INSERT INTO ledger_transfers (id, idempotency_key, debit_account_id, credit_account_id, amount_minor, currency, phase,
         pending_id, memo, created_at_ms)
     VALUES (5, 'withdrawal:1:k2', 2, 1, 500, 'USD', 'pending', NULL, 'withdrawal:card-1', 1700000000005);
+INSERT INTO events (pos, kind, conversation_id, user_id, message_id, at_ms, data)
+    VALUES (5000000000000, 'session.new', NULL, 1, NULL, 1700000000006, '{}');
 ";
+
+/// The old stream's newest position: far above what PostgreSQL's new
+/// positions (made from transaction ids) would start at without an offset.
+const OLD_HEAD: i64 = 5_000_000_000_000;
 
 const SQLITE_V4: [&str; 4] = [
     include_str!("../../store/migrations/sqlite_0001_chat.sql"),
@@ -140,6 +146,21 @@ async fn check_upgrade(location: Location) {
     assert_eq!(report.open_pending, 0);
     let wallet = store.ledger_account_by_id(LedgerAccountId(2)).await.unwrap();
     assert_eq!(wallet.account.totals.posted, 7_500);
+
+    // The stream goes on above the old positions: a device whose cursor is
+    // the old head gets what happens after the upgrade.
+    assert!(store.head().await.unwrap().0 >= OLD_HEAD);
+    let session = store
+        .create_session(UserId(1), "new-token", "phone", 1_800_000_000_000)
+        .await
+        .unwrap();
+    let news = store.events_since(UserId(1), StreamPos(OLD_HEAD), 100).await.unwrap();
+    assert!(
+        news.iter()
+            .any(|e| e.data.contains(&format!("\"id\":{}", session.id.0))),
+        "{news:?}"
+    );
+    assert!(news.iter().all(|e| e.pos.0 > OLD_HEAD));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

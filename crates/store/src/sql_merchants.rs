@@ -171,6 +171,9 @@ impl MerchantStore for SqlStore {
     }
 
     async fn expire_orders(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<OrderRecord>> {
+        if !self.any_due(crate::sql_store::ORDERS_DUE, now_ms).await? {
+            return Ok(Vec::new());
+        }
         self.writer.run(move |tx| orders::expire(tx, now_ms, limit)).await
     }
 
@@ -244,6 +247,9 @@ impl MerchantStore for SqlStore {
         lease_ms: i64,
         limit: usize,
     ) -> StoreResult<Vec<NotificationRecord>> {
+        if !self.any_due(crate::sql_store::NOTIFICATIONS_DUE, now_ms).await? {
+            return Ok(Vec::new());
+        }
         self.writer
             .run(move |tx| notifications::lease_due(tx, now_ms, lease_ms, limit))
             .await

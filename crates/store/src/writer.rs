@@ -3,7 +3,9 @@
 //!
 //! Each operation runs inside a savepoint, so a rejected one is rolled back
 //! alone and the rest of the batch commits. Callers are answered, and events
-//! published to the sink in stream order, only after the commit is durable.
+//! published to the sink in stream order, only after the commit is durable
+//! and, on PostgreSQL, visible to readers (the publisher thread waits for
+//! that, so the writer can begin its next batch meanwhile).
 //!
 //! A lost PostgreSQL connection is re-made by the writer itself: a batch
 //! that finds the connection dead before it starts reconnects at once and
@@ -298,6 +300,20 @@ impl Writer {
     /// dead is replaced by a new one from it; without (SQLite, in process),
     /// the one connection serves for the store's life.
     pub fn start(conn: Box<dyn Conn>, reopen: Option<Arc<Opener>>, sink: Arc<dyn EventSink>) -> StoreResult<Self> {
+        // On PostgreSQL a committed batch may not be visible yet (migration
+        // 8); a thread of its own waits for that, so the writer goes on.
+        let publish = match (&reopen, conn.dialect()) {
+            (Some(open), Dialect::Postgres) => {
+                let (to_publisher, committed) = crossbeam_channel::unbounded::<Committed>();
+                let (open, sink) = (Arc::clone(open), Arc::clone(&sink));
+                std::thread::Builder::new()
+                    .name("qiao-publisher".into())
+                    .spawn(move || run_publisher(&*open, committed, sink.as_ref()))
+                    .map_err(|e| StoreError::Backend(format!("spawn publisher: {e}")))?;
+                Publish::WhenVisible(to_publisher)
+            }
+            _ => Publish::AtOnce(sink),
+        };
         let (jobs, rx) = crossbeam_channel::bounded::<Job>(QUEUE_DEPTH);
         let stats = Arc::new(Counters::default());
         let split = conn.dialect() == Dialect::Postgres;
@@ -310,7 +326,7 @@ impl Writer {
         };
         std::thread::Builder::new()
             .name("qiao-writer".into())
-            .spawn(move || run(link, rx, sink, split))
+            .spawn(move || run(link, rx, publish, split))
             .map_err(|e| StoreError::Backend(format!("spawn writer: {e}")))?;
         Ok(Self { jobs, stats })
     }
@@ -339,11 +355,12 @@ impl Writer {
         self.submit(true, None, op).await
     }
 
-    /// Like [`Writer::run`], for an operation whose reads that decide and
-    /// writes that count concern one conversation: its messages, and its
-    /// members, kind and blocks only as read (rows that only exclusive
-    /// batches change). On PostgreSQL such operations run in batches that
-    /// lock only their conversations, so several nodes commit them at once.
+    /// Like [`Writer::run`], for an operation that writes only one
+    /// conversation's rows (its messages, its members' receipt positions)
+    /// and reads nothing else that a conversation-scoped operation writes:
+    /// membership, kind, blocks and uploads change only in exclusive
+    /// batches. On PostgreSQL such operations run in batches that lock only
+    /// their conversations, so several nodes commit them at once.
     pub async fn run_in_conversation<T, F>(&self, conversation: ConversationId, op: F) -> StoreResult<T>
     where
         T: Send + 'static,
@@ -470,7 +487,7 @@ impl Link {
     }
 }
 
-fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, sink: Arc<dyn EventSink>, split: bool) {
+fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, split: bool) {
     let mut cache = Cache::default();
     // Operations taken from the queue that did not fit the last batch.
     let mut waiting: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
@@ -531,7 +548,7 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, sink: Arc<dyn Event
         let started = Instant::now();
         let stats = Arc::clone(&link.stats);
         stats.last_batch.store(size, Ordering::Relaxed);
-        let (outcome, rest) = commit_batch(conn, &mut cache, batch, sink.as_ref());
+        let (outcome, rest) = commit_batch(conn, &mut cache, batch, &publish);
         for job in rest.into_iter().rev() {
             waiting.push_front(job);
         }
@@ -568,7 +585,7 @@ fn commit_batch(
     conn: &mut dyn Conn,
     cache: &mut Cache,
     batch: Vec<Job>,
-    sink: &dyn EventSink,
+    publish: &Publish,
 ) -> (StoreResult<()>, Vec<Job>) {
     // On PostgreSQL other nodes write between our batches, so the cache is
     // trusted within a batch only. A SQLite file has exactly one writing
@@ -632,13 +649,7 @@ fn commit_batch(
     };
     let outcome = match failed {
         Ok(()) => {
-            if let Some(newest) = events.last() {
-                await_visibility(conn, newest.pos);
-            }
-            sink.publish(&events);
-            for done in completions {
-                done(None);
-            }
+            publish.committed(Committed { events, completions });
             Ok(())
         }
         Err(e) => {
@@ -661,27 +672,78 @@ fn commit_batch(
     (outcome, rest)
 }
 
-/// Waits, after a PostgreSQL commit, until readers can see the batch's
-/// events: until every transaction that began before it has ended too (see
-/// migration 8). Woken devices then find them at once. Usually the first
-/// check passes; a transaction left open elsewhere holds it for at most
-/// [`VISIBILITY_WAIT`], after which the batch is published anyway and its
-/// readers get its events with the next ones.
-fn await_visibility(conn: &mut dyn Conn, newest: StreamPos) {
-    if conn.dialect() != Dialect::Postgres {
-        return;
+/// A committed batch: its events to publish and its callers to answer.
+struct Committed {
+    events: Vec<CommittedEvent>,
+    completions: Vec<Completion>,
+}
+
+/// How the writer hands on what it committed.
+enum Publish {
+    /// SQLite: readers see a commit at once.
+    AtOnce(Arc<dyn EventSink>),
+    /// PostgreSQL: to the publisher thread, in commit order.
+    WhenVisible(crossbeam_channel::Sender<Committed>),
+}
+
+impl Publish {
+    fn committed(&self, batch: Committed) {
+        match self {
+            Publish::AtOnce(sink) => announce(sink.as_ref(), batch),
+            Publish::WhenVisible(publisher) => {
+                if let Err(crossbeam_channel::SendError(batch)) = publisher.send(batch) {
+                    tracing::error!("the publisher thread is gone; publishing from the writer");
+                    for done in batch.completions {
+                        done(None);
+                    }
+                }
+            }
+        }
     }
+}
+
+/// Publishes a batch's events, then answers its callers.
+fn announce(sink: &dyn EventSink, batch: Committed) {
+    sink.publish(&batch.events);
+    for done in batch.completions {
+        done(None);
+    }
+}
+
+/// The publisher thread (PostgreSQL): for each committed batch in turn,
+/// waits until readers can see its events, i.e. until every transaction
+/// that began before it has ended too (see migration 8), then publishes them
+/// and answers its callers, so that a woken device finds them at once.
+/// Usually the first check passes. A transaction left open elsewhere holds a
+/// batch for at most [`VISIBILITY_WAIT`], after which it is published anyway
+/// and readers get its events with the next ones.
+fn run_publisher(open: &Opener, committed: crossbeam_channel::Receiver<Committed>, sink: &dyn EventSink) {
+    let mut conn: Option<Box<dyn Conn>> = None;
+    while let Ok(batch) = committed.recv() {
+        if let Some(newest) = batch.events.last().map(|e| e.pos) {
+            await_visibility(open, &mut conn, newest);
+        }
+        announce(sink, batch);
+    }
+}
+
+fn await_visibility(open: &Opener, conn: &mut Option<Box<dyn Conn>>, newest: StreamPos) {
     let started = Instant::now();
     let mut pause = Duration::from_micros(200);
     loop {
-        match conn
-            .query_one("SELECT qiao_visible_below()", &[])
-            .and_then(|r| r.int(0))
-        {
+        if conn.as_ref().is_none_or(|c| c.is_broken()) {
+            *conn = open().ok();
+        }
+        let Some(c) = conn.as_deref_mut() else {
+            tracing::warn!("publishing without checking visibility: no database connection");
+            return;
+        };
+        match c.query_one("SELECT qiao_visible_below()", &[]).and_then(|r| r.int(0)) {
             Ok(below) if below > newest.0 => return,
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "could not check that a batch is visible");
+                *conn = None;
                 return;
             }
         }
