@@ -28,6 +28,9 @@ step "browser tests (headless Chromium)"
 cargo build -p qiao
 QIAO_BIN="$PWD/target/debug/qiao" web/tests/run.sh
 
+step "API fuzzing from the OpenAPI document (schemathesis: no 5xx, answers match the schema)"
+scripts/fuzz-api.sh "$PWD/target/debug/qiao"
+
 if [ -f crates/bench/src/main.rs ] && grep -q -- "--smoke\|smoke" crates/bench/src/*.rs 2>/dev/null; then
     step "chat benchmark smoke run"
     cargo run -q -p qiao-bench -- --smoke --server-bin "$PWD/target/debug/qiao"

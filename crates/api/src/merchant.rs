@@ -8,33 +8,53 @@ use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateMerchantRequest {
+    #[schema(min_length = 1, max_length = 64, example = "Lucky Noodles LLC")]
     pub legal_name: String,
+    #[schema(min_length = 1, max_length = 64, example = "Lucky Noodles")]
     pub display_name: String,
     /// ISO 3166-1 alpha-2, e.g. `US`.
+    #[schema(pattern = "^[A-Z]{2}$", example = "US")]
     pub country: String,
+    #[schema(min_length = 1, max_length = 64, example = "San Francisco")]
     pub city: String,
     /// Merchant category code (ISO 18245), four digits, e.g. `5812` (restaurants).
+    #[schema(pattern = "^[0-9]{4}$", example = "5812")]
     pub mcc: String,
     /// Settlement currency (ISO 4217), e.g. `USD`.
+    #[schema(pattern = "^[A-Z]{3}$", example = "USD")]
     pub currency: String,
     /// One of the owner's debit cards: where payouts go.
+    #[schema(minimum = 1)]
     pub settlement_card_id: i64,
     #[serde(default)]
+    #[schema(
+        max_length = 2048,
+        pattern = "^https?://",
+        example = "https://shop.example.com/qiao/notify"
+    )]
     pub notify_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UpdateMerchantRequest {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, example = "Lucky Noodles")]
     pub display_name: Option<String>,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, example = "Oakland")]
     pub city: Option<String>,
     #[serde(default)]
+    #[schema(
+        max_length = 2048,
+        pattern = "^https?://",
+        example = "https://shop.example.com/qiao/notify"
+    )]
     pub notify_url: Option<String>,
     /// Removes the notification URL.
     #[serde(default)]
     pub clear_notify_url: bool,
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub settlement_card_id: Option<i64>,
 }
 
@@ -71,6 +91,7 @@ pub struct SigningSecret {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateShopRequest {
+    #[schema(min_length = 1, max_length = 64, example = "Mission St.")]
     pub name: String,
 }
 
@@ -83,10 +104,13 @@ pub struct Shop {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AddStaffRequest {
+    #[schema(minimum = 1)]
     pub user_id: i64,
     /// `cashier` (the only role that can be given).
+    #[schema(pattern = "^cashier$", example = "cashier")]
     pub role: String,
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub shop_id: Option<i64>,
 }
 
@@ -101,6 +125,7 @@ pub struct StaffMember {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateApiKeyRequest {
+    #[schema(min_length = 1, max_length = 64, example = "till 1")]
     pub label: String,
 }
 
@@ -126,19 +151,30 @@ pub struct ApiKeyCreated {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateOrderRequest {
     /// The merchant's own order number, unique per merchant.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "ORDER-20261201-0001")]
     pub out_trade_no: String,
+    #[schema(minimum = 1, example = 2000)]
     pub amount_minor: i64,
     /// Defaults to the merchant's currency.
     #[serde(default)]
+    #[schema(pattern = "^[A-Z]{3}$", example = "USD")]
     pub currency: Option<String>,
+    #[schema(min_length = 1, max_length = 128, example = "Beef noodles x2")]
     pub description: String,
     /// How long the order can be paid; 60 to 86,400 seconds, 900 by default.
     #[serde(default)]
+    #[schema(minimum = 60, maximum = 86400, example = 900)]
     pub expires_in_seconds: Option<i64>,
     /// Overrides the merchant's notification URL for this order.
     #[serde(default)]
+    #[schema(
+        max_length = 2048,
+        pattern = "^https?://",
+        example = "https://shop.example.com/qiao/notify"
+    )]
     pub notify_url: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub shop_id: Option<i64>,
 }
 
@@ -193,9 +229,12 @@ pub struct OrderCreated {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RefundRequest {
     /// The merchant's own refund number: the same number again is the same refund.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "REFUND-0001")]
     pub out_refund_no: String,
+    #[schema(minimum = 1, example = 500)]
     pub amount_minor: i64,
     #[serde(default)]
+    #[schema(max_length = 128, example = "one bowl was cold")]
     pub reason: Option<String>,
 }
 
@@ -223,13 +262,23 @@ pub struct RefundCreated {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ChargeCodeRequest {
     /// The 18 digits of the customer's payment code.
+    #[schema(pattern = "^18[0-9]{16}$", example = "181234567890123456")]
     pub code: String,
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "ORDER-20261201-0002")]
     pub out_trade_no: String,
+    #[schema(minimum = 1, example = 2000)]
     pub amount_minor: i64,
+    #[schema(min_length = 1, max_length = 128, example = "Beef noodles x2")]
     pub description: String,
     #[serde(default)]
+    #[schema(
+        max_length = 2048,
+        pattern = "^https?://",
+        example = "https://shop.example.com/qiao/notify"
+    )]
     pub notify_url: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub shop_id: Option<i64>,
 }
 
@@ -304,6 +353,7 @@ pub struct ScanRequest {
     pub payload: String,
     /// A static code: the amount the payer typed, in the merchant's currency.
     #[serde(default)]
+    #[schema(minimum = 1, example = 2000)]
     pub amount_minor: Option<i64>,
 }
 
@@ -354,12 +404,16 @@ pub struct PayRequest {
     pub payload: String,
     /// A static code: the amount, in the merchant's currency.
     #[serde(default)]
+    #[schema(minimum = 1, example = 2000)]
     pub amount_minor: Option<i64>,
     /// Across currencies: the quote shown.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub quote_id: Option<i64>,
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{6}$", example = "135790")]
     pub pin: Option<String>,
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "7f3c2a9e-0001")]
     pub idempotency_key: String,
 }
 
@@ -383,8 +437,10 @@ pub struct Receipt {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConfirmRequest {
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{6}$", example = "135790")]
     pub pin: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub quote_id: Option<i64>,
 }
 
@@ -411,18 +467,25 @@ pub struct DecodedImage {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct QuoteRequest {
+    #[schema(pattern = "^[A-Z]{3}$", example = "CNY")]
     pub from_currency: String,
+    #[schema(pattern = "^[A-Z]{3}$", example = "USD")]
     pub to_currency: String,
     /// `send` (this much leaves) or `receive` (this much arrives).
+    #[schema(pattern = "^(send|receive)$", example = "send")]
     pub side: String,
+    #[schema(minimum = 1, example = 10000)]
     pub amount_minor: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConvertRequest {
+    #[schema(minimum = 1)]
     pub quote_id: i64,
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "7f3c2a9e-0001")]
     pub idempotency_key: String,
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{6}$", example = "135790")]
     pub pin: Option<String>,
 }
 
@@ -435,9 +498,12 @@ pub struct Conversion {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SetRateRequest {
+    #[schema(pattern = "^[A-Z]{3}$", example = "USD")]
     pub base_currency: String,
+    #[schema(pattern = "^[A-Z]{3}$", example = "CNY")]
     pub quote_currency: String,
     /// Units of the quote currency for one of the base, up to 8 decimals.
+    #[schema(pattern = "^[0-9]+(\\.[0-9]{1,8})?$", example = "7.1")]
     pub rate: String,
 }
 

@@ -200,3 +200,25 @@ macro_rules! params {
     ($($v:expr),* $(,)?) => { &[$($crate::engine::Value::from($v)),*] };
 }
 pub(crate) use params;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every node takes conversation locks in ascending order, once each, after
+    /// the shared writer lock: two batches can then never wait on each other
+    /// in a cycle.
+    #[test]
+    fn conversation_locks_are_taken_in_one_order() {
+        let sql = WriteLocks::Conversations(vec![9, 3, 9, (1 << 31) + 3]).begin_sql();
+        assert_eq!(
+            sql,
+            "BEGIN; SELECT pg_advisory_xact_lock_shared(7183); \
+             SELECT pg_advisory_xact_lock(7184, 3); SELECT pg_advisory_xact_lock(7184, 9);"
+        );
+        assert_eq!(
+            WriteLocks::Exclusive.begin_sql(),
+            "BEGIN; SELECT pg_advisory_xact_lock(7183)"
+        );
+    }
+}

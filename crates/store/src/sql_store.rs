@@ -248,7 +248,7 @@ impl Store for SqlStore {
     ) -> StoreResult<SessionRecord> {
         let (token_hash, device) = (token_hash.to_owned(), device.to_owned());
         self.writer
-            .run(move |tx| accounts::create_session(tx, user, &token_hash, &device, now_ms))
+            .run_self_contained(move |tx| accounts::create_session(tx, user, &token_hash, &device, now_ms))
             .await
     }
 
@@ -260,7 +260,9 @@ impl Store for SqlStore {
     }
 
     async fn touch_session(&self, id: SessionId, now_ms: i64) -> StoreResult<()> {
-        self.writer.run(move |tx| accounts::touch_session(tx, id, now_ms)).await
+        self.writer
+            .run_self_contained(move |tx| accounts::touch_session(tx, id, now_ms))
+            .await
     }
 
     async fn sessions(&self, user: UserId) -> StoreResult<Vec<SessionRecord>> {
@@ -269,7 +271,7 @@ impl Store for SqlStore {
 
     async fn revoke_session(&self, user: UserId, id: SessionId, now_ms: i64) -> StoreResult<()> {
         self.writer
-            .run(move |tx| accounts::revoke_session(tx, user, id, now_ms))
+            .run_self_contained(move |tx| accounts::revoke_session(tx, user, id, now_ms))
             .await
     }
 

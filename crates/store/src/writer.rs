@@ -250,10 +250,27 @@ type JobFn = Box<dyn FnOnce(Result<&mut Tx<'_>, &StoreError>) -> (Ended, Complet
 struct Job {
     /// Whether the operation runs inside its own savepoint.
     savepoint: bool,
-    /// The one conversation the operation writes to, if it is that narrow
-    /// (see [`Writer::run_in_conversation`]); otherwise it may write anything.
-    scope: Option<ConversationId>,
+    /// What the operation may touch, and so which batches it may join.
+    scope: Scope,
     run: JobFn,
+}
+
+/// What an operation may touch (see the `run_*` methods of [`Writer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Anything: on PostgreSQL its batch holds the writer lock exclusively.
+    Exclusive,
+    /// One conversation's rows ([`Writer::run_in_conversation`]).
+    Conversation(ConversationId),
+    /// Only statements that are safe under concurrency by themselves
+    /// ([`Writer::run_self_contained`]).
+    SelfContained,
+}
+
+impl Scope {
+    fn shared(self) -> bool {
+        self != Scope::Exclusive
+    }
 }
 
 /// Handle to the writer thread.
@@ -352,7 +369,21 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
     {
-        self.submit(true, None, op).await
+        self.submit(true, Scope::Exclusive, op).await
+    }
+
+    /// Like [`Writer::run`], for an operation made only of statements that
+    /// are correct under concurrency by themselves, deciding nothing on what
+    /// it read: an INSERT guarded by unique keys, an UPDATE or DELETE of one
+    /// row with its condition in the statement (a session's `last_seen`, a
+    /// sign-in's new session). On PostgreSQL it joins the batches that hold
+    /// the writer lock shared, without locking any conversation.
+    pub async fn run_self_contained<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        self.submit(true, Scope::SelfContained, op).await
     }
 
     /// Like [`Writer::run`], for an operation that writes only one
@@ -366,7 +397,7 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
     {
-        self.submit(true, Some(conversation), op).await
+        self.submit(true, Scope::Conversation(conversation), op).await
     }
 
     /// Like [`Writer::run`], without the savepoint, for operations that make
@@ -379,10 +410,10 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
     {
-        self.submit(false, None, op).await
+        self.submit(false, Scope::Exclusive, op).await
     }
 
-    async fn submit<T, F>(&self, savepoint: bool, scope: Option<ConversationId>, op: F) -> StoreResult<T>
+    async fn submit<T, F>(&self, savepoint: bool, scope: Scope, op: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
@@ -501,7 +532,7 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, s
                 Err(_) => break,
             },
         };
-        let scoped = split && first.scope.is_some();
+        let scoped = split && first.scope.shared();
         let mut batch = Vec::with_capacity(64);
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -512,14 +543,18 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, s
                     Err(_) => break,
                 },
             };
-            if split && next.scope.is_some() != scoped {
+            if split && next.scope.shared() != scoped {
                 waiting.push_front(next);
                 break;
             }
             batch.push(next);
         }
         let locks = if scoped {
-            WriteLocks::Conversations(batch.iter().filter_map(|j| j.scope.map(|c| c.0)).collect())
+            let conversations = batch.iter().filter_map(|j| match j.scope {
+                Scope::Conversation(c) => Some(c.0),
+                _ => None,
+            });
+            WriteLocks::Conversations(conversations.collect())
         } else {
             WriteLocks::Exclusive
         };
@@ -544,11 +579,12 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, s
         let Some(conn) = link.conn.as_deref_mut() else {
             continue;
         };
-        let size = batch.len() as u64;
+        let taken = batch.len();
         let started = Instant::now();
         let stats = Arc::clone(&link.stats);
-        stats.last_batch.store(size, Ordering::Relaxed);
         let (outcome, rest) = commit_batch(conn, &mut cache, batch, &publish);
+        let size = (taken - rest.len()) as u64;
+        stats.last_batch.store(size, Ordering::Relaxed);
         for job in rest.into_iter().rev() {
             waiting.push_front(job);
         }

@@ -1,10 +1,10 @@
 //! Completes the generated OpenAPI document with what every operation
 //! shares, so a generated client can trust it: the server, and the error
-//! answers each operation can give (401 where a token is needed, 400 where
-//! input is read, 429 and 503 anywhere), each with the `ErrorBody` schema
-//! and a description.
+//! answers each operation can give (401 and 403 where a token is needed,
+//! 404 where the path or body can name something, 400 where input is read, 429 and 503
+//! anywhere), each with the `ErrorBody` schema and a description.
 
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::server::Server;
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
@@ -62,6 +62,12 @@ fn operations(doc: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
 fn complete_operation(operation: &mut Operation) {
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
     let reads_input = operation.request_body.is_some() || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    // An id in the path or the body (`card_id`, `quote_id`) may name nothing.
+    let names_a_thing = operation.request_body.is_some()
+        || operation
+            .parameters
+            .as_ref()
+            .is_some_and(|p| p.iter().any(|p| p.parameter_in == ParameterIn::Path));
     let responses = &mut operation.responses.responses;
     for (status, response) in responses.iter_mut() {
         if let RefOr::T(response) = response {
@@ -74,6 +80,16 @@ fn complete_operation(operation: &mut Operation) {
         responses
             .entry("401".to_owned())
             .or_insert_with(|| error("No token, or one that is unknown, expired or revoked (`unauthorized`)."));
+    }
+    if secured {
+        responses.entry("403".to_owned()).or_insert_with(|| {
+            error("The caller may not do this, or not yet (`forbidden`, `not_member`, `pin_not_set`, …).")
+        });
+    }
+    if names_a_thing {
+        responses
+            .entry("404".to_owned())
+            .or_insert_with(|| error("Nothing by that id, or not the caller's to see (`not_found`, `*_not_found`)."));
     }
     if reads_input {
         responses

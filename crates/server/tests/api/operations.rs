@@ -167,6 +167,42 @@ async fn the_openapi_document_is_valid_and_complete() {
     assert_eq!(top_up["amount_minor"]["minimum"].as_i64(), Some(1));
     assert_eq!(top_up["idempotency_key"]["pattern"], "^[A-Za-z0-9_-]{1,64}$");
     assert!(register["region"]["example"].is_string(), "examples are given");
+
+    use qiao_domain::merchant::{
+        MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_ORDER_TTL_MS, MAX_URL_CHARS, MIN_ORDER_TTL_MS,
+    };
+    let merchant = &doc["components"]["schemas"]["CreateMerchantRequest"]["properties"];
+    assert_eq!(
+        merchant["display_name"]["maxLength"].as_u64(),
+        Some(MAX_NAME_CHARS as u64)
+    );
+    assert_eq!(merchant["notify_url"]["maxLength"].as_u64(), Some(MAX_URL_CHARS as u64));
+    assert_eq!(merchant["mcc"]["pattern"], "^[0-9]{4}$");
+    let order = &doc["components"]["schemas"]["CreateOrderRequest"]["properties"];
+    assert_eq!(
+        order["description"]["maxLength"].as_u64(),
+        Some(MAX_DESCRIPTION_CHARS as u64)
+    );
+    assert_eq!(
+        order["expires_in_seconds"]["minimum"].as_i64(),
+        Some(MIN_ORDER_TTL_MS / 1000)
+    );
+    assert_eq!(
+        order["expires_in_seconds"]["maximum"].as_i64(),
+        Some(MAX_ORDER_TTL_MS / 1000)
+    );
+    assert_eq!(order["amount_minor"]["minimum"].as_i64(), Some(1));
+    let refund = &doc["components"]["schemas"]["RefundRequest"]["properties"];
+    assert_eq!(
+        refund["reason"]["maxLength"].as_u64(),
+        Some(MAX_DESCRIPTION_CHARS as u64)
+    );
+    let charge = &doc["components"]["schemas"]["ChargeCodeRequest"]["properties"];
+    use qiao_domain::payment_code::{LENGTH, PREFIX};
+    assert_eq!(
+        charge["code"]["pattern"],
+        format!("^{PREFIX}[0-9]{{{}}}$", LENGTH - PREFIX.len())
+    );
 }
 
 #[tokio::test]
