@@ -270,7 +270,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::deadline))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::track))
         .layer(axum::middleware::from_fn(crate::http::uri_limit))
-        .layer(axum::middleware::from_fn(crate::error::localize))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::error::localize))
         .layer(axum::middleware::from_fn(crate::http::security_headers))
         .layer(DefaultBodyLimit::max(state.config.max_upload_bytes + 1))
         // Spans name the path only: the WebSocket's token travels in the query string.

@@ -47,7 +47,11 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers).ok_or(ApiError::from(Error::Unauthorized))?;
-        authenticate(app, token).await
+        let caller = authenticate(app, token).await?;
+        if let Some(slot) = parts.extensions.get::<crate::error::Caller>() {
+            slot.set(caller.user);
+        }
+        Ok(caller)
     }
 }
 

@@ -1,14 +1,19 @@
 //! The one mapping from failures to HTTP: a status and `{code, message}` with
 //! the message in the caller's language. Internal causes are logged, never sent.
 
-use axum::extract::{FromRequest, Request};
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use qiao_api::ErrorBody;
 use qiao_domain::identity::Language;
+use qiao_domain::ids::UserId;
 use qiao_domain::limits::MAX_JSON_BODY_BYTES;
 use qiao_domain::Error;
 use qiao_store::StoreError;
+
+use crate::state::AppState;
 
 /// A failed request. Carries only the code (and, for a code of another
 /// payment scheme, the scheme's name); [`localize`] writes the body.
@@ -165,15 +170,29 @@ pub fn body_naming(error: Error, name: Option<&str>, language: Language) -> Erro
     }
 }
 
-/// Middleware: fills in the `{code, message}` body of every error response in
-/// the request's `Accept-Language`, including the framework's own 404/405.
-pub async fn localize(request: Request, next: axum::middleware::Next) -> Response {
-    let language = request
+/// Who a request turned out to come from, set by the `AuthUser` extractor,
+/// so that [`localize`] can answer in the caller's own language.
+#[derive(Debug, Clone, Default)]
+pub struct Caller(Arc<OnceLock<UserId>>);
+
+impl Caller {
+    pub fn set(&self, user: UserId) {
+        let _ = self.0.set(user);
+    }
+}
+
+/// Middleware: fills in the `{code, message}` body of every error response,
+/// including the framework's own 404/405, in the request's `Accept-Language`,
+/// or, without one, in the signed-in caller's language (English for
+/// anyone else).
+pub async fn localize(State(app): State<AppState>, mut request: Request, next: axum::middleware::Next) -> Response {
+    let asked = request
         .headers()
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
-        .map(Language::from_accept_language)
-        .unwrap_or_default();
+        .map(Language::from_accept_language);
+    let caller = Caller::default();
+    request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;
     let mark = response.extensions().get::<ErrorMark>().copied();
     let name = mark.and_then(|m| m.1);
@@ -191,6 +210,11 @@ pub async fn localize(request: Request, next: axum::middleware::Next) -> Respons
         response.status()
     } else {
         status_of(error)
+    };
+    let language = match (asked, caller.0.get()) {
+        (Some(language), _) => language,
+        (None, Some(user)) => crate::sessions::language_of(&app, *user).await,
+        (None, None) => Language::default(),
     };
     (status, axum::Json(body_naming(error, name, language))).into_response()
 }

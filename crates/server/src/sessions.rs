@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
+use qiao_domain::identity::Language;
 use qiao_domain::ids::{SessionId, UserId};
 use qiao_domain::Error;
 use qiao_store::SessionRecord;
@@ -36,6 +37,9 @@ struct Cached {
 /// The live sessions this node has seen recently.
 pub struct Sessions {
     by_token: RwLock<HashMap<String, Cached>>,
+    /// Users' languages, for error messages to requests that name none:
+    /// with when they were read, trusted like sessions for [`REVALIDATE_MS`].
+    languages: RwLock<HashMap<UserId, (Language, i64)>>,
     hub: Arc<Hub>,
     /// In a cluster, where to tell the other nodes which sessions ended.
     cluster: Option<mpsc::UnboundedSender<Vec<SessionId>>>,
@@ -52,6 +56,7 @@ impl Sessions {
     pub fn new(hub: Arc<Hub>, cluster: Option<mpsc::UnboundedSender<Vec<SessionId>>>) -> Self {
         Self {
             by_token: RwLock::new(HashMap::new()),
+            languages: RwLock::new(HashMap::new()),
             hub,
             cluster,
         }
@@ -74,12 +79,35 @@ impl Sessions {
         }
     }
 
+    /// Remembers a language the user just chose (on this node at once; other
+    /// nodes read it again within [`REVALIDATE_MS`]).
+    pub fn language_chosen(&self, user: UserId, language: Language, now_ms: i64) {
+        self.languages.write().insert(user, (language, now_ms));
+    }
+
     /// Forgets these sessions here and on every other node.
     pub fn ended(&self, ended: Vec<SessionId>) {
         self.forget(&ended);
         if let Some(cluster) = &self.cluster {
             let _ = cluster.send(ended);
         }
+    }
+}
+
+/// The language `user` reads Qiao in; English if it cannot be read now.
+pub async fn language_of(app: &AppState, user: UserId) -> Language {
+    let now = app.clock.now_ms();
+    if let Some((language, at)) = app.sessions.languages.read().get(&user).copied() {
+        if now - at < REVALIDATE_MS {
+            return language;
+        }
+    }
+    match app.store.user(user).await {
+        Ok(record) => {
+            app.sessions.language_chosen(user, record.language, now);
+            record.language
+        }
+        Err(_) => Language::default(),
     }
 }
 

@@ -239,7 +239,10 @@ pub async fn update_me(
         avatar,
         language,
     };
-    Ok(Json(wire::profile(&app.store.update_profile(auth.user, update).await?)))
+    let updated = app.store.update_profile(auth.user, update).await?;
+    app.sessions
+        .language_chosen(auth.user, updated.language, app.clock.now_ms());
+    Ok(Json(wire::profile(&updated)))
 }
 
 #[utoipa::path(put, path = "/api/me/qiao-id", tag = "accounts", request_body = api::SetQiaoIdRequest,

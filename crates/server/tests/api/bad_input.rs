@@ -271,3 +271,33 @@ mod write_limits {
         );
     }
 }
+
+both_stores! {
+    /// Without an Accept-Language header, errors speak the signed-in caller's
+    /// language (English to anyone not signed in); the header still wins, and
+    /// a language just chosen applies at once.
+    async fn errors_speak_the_callers_language_when_the_request_names_none(app: TestApp) {
+        let mei = app.register_in("CN", "Mei").await;
+        let bare = |path: &str, token: Option<&str>| {
+            let mut request = app.http.get(app.url(path));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            async move {
+                let response = request.send().await.unwrap();
+                assert!(response.status().is_client_error());
+                response.json::<api::ErrorBody>().await.unwrap()
+            }
+        };
+        let missing = "/api/conversations/999999/messages";
+        let error = bare(missing, Some(&mei.token)).await;
+        assert_eq!((error.code.as_str(), error.message.as_str()), ("conversation_not_found", "会话不存在。"));
+        assert_eq!(bare("/api/me", None).await.message, "Please sign in again.");
+
+        let asked = app.request(Method::GET, missing, Some(&mei.token), None, "en-US").await;
+        assert_eq!(asked.assert_error(404, "conversation_not_found"), "No such conversation.");
+
+        app.call(Method::PATCH, &mei, "/api/me", Some(json!({"language": "en-US"}))).await.ok();
+        assert_eq!(bare(missing, Some(&mei.token)).await.message, "No such conversation.");
+    }
+}
