@@ -24,6 +24,7 @@ pub struct Metrics {
     pub messages_sent: IntCounter,
     pub logins_failed: IntCounter,
     writer_batches: IntCounter,
+    writer_exclusive_batches: IntCounter,
     writer_operations: IntCounter,
     writer_failed_batches: IntCounter,
     writer_busy_seconds: Gauge,
@@ -73,6 +74,10 @@ impl Metrics {
         };
         let writer_batches = counter("writer_batches_total", "Writer batches committed")?;
         let writer_operations = counter("writer_operations_total", "Write operations in committed batches")?;
+        let writer_exclusive_batches = counter(
+            "writer_exclusive_batches_total",
+            "Committed writer batches that held the cluster-wide writer lock exclusively (all on SQLite)",
+        )?;
         let writer_failed_batches = counter(
             "writer_failed_batches_total",
             "Writer batches that failed whole (commit failed, connection lost)",
@@ -98,6 +103,7 @@ impl Metrics {
         Ok(Self {
             writer_batches,
             writer_operations,
+            writer_exclusive_batches,
             writer_failed_batches,
             writer_busy_seconds,
             writer_last_batch,
@@ -124,6 +130,7 @@ impl Metrics {
         let advance = |counter: &IntCounter, total: u64| counter.inc_by(total.saturating_sub(counter.get()));
         advance(&self.writer_batches, seen.writer.batches);
         advance(&self.writer_operations, seen.writer.operations);
+        advance(&self.writer_exclusive_batches, seen.writer.exclusive_batches);
         advance(&self.writer_failed_batches, seen.writer.failed_batches);
         advance(&self.writer_reconnects, seen.writer.reconnects);
         self.writer_busy_seconds.set(seen.writer.busy_seconds);

@@ -284,6 +284,7 @@ pub struct Writer {
 #[derive(Default)]
 struct Counters {
     batches: AtomicU64,
+    exclusive_batches: AtomicU64,
     operations: AtomicU64,
     failed_batches: AtomicU64,
     busy_micros: AtomicU64,
@@ -297,6 +298,9 @@ struct Counters {
 pub struct WriterStats {
     /// Batches committed, and the operations in them.
     pub batches: u64,
+    /// Committed batches that held the writer lock exclusively (every batch
+    /// on SQLite; on PostgreSQL those not of message sends and the like).
+    pub exclusive_batches: u64,
     pub operations: u64,
     /// Batches that failed whole (commit failed, connection lost).
     pub failed_batches: u64,
@@ -353,6 +357,7 @@ impl Writer {
         let c = &self.stats;
         WriterStats {
             batches: c.batches.load(Ordering::Relaxed),
+            exclusive_batches: c.exclusive_batches.load(Ordering::Relaxed),
             operations: c.operations.load(Ordering::Relaxed),
             failed_batches: c.failed_batches.load(Ordering::Relaxed),
             busy_seconds: c.busy_micros.load(Ordering::Relaxed) as f64 / 1e6,
@@ -591,6 +596,9 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, s
         match outcome {
             Ok(()) => {
                 stats.batches.fetch_add(1, Ordering::Relaxed);
+                if !scoped {
+                    stats.exclusive_batches.fetch_add(1, Ordering::Relaxed);
+                }
                 stats.operations.fetch_add(size, Ordering::Relaxed);
                 stats
                     .busy_micros
