@@ -171,7 +171,7 @@ impl MerchantStore for SqlStore {
     }
 
     async fn expire_orders(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<OrderRecord>> {
-        if !self.any_due(crate::sql_store::ORDERS_DUE, now_ms).await? {
+        if !self.any_due(&orders::EXPIRED, now_ms).await? {
             return Ok(Vec::new());
         }
         self.writer.run(move |tx| orders::expire(tx, now_ms, limit)).await
@@ -247,7 +247,7 @@ impl MerchantStore for SqlStore {
         lease_ms: i64,
         limit: usize,
     ) -> StoreResult<Vec<NotificationRecord>> {
-        if !self.any_due(crate::sql_store::NOTIFICATIONS_DUE, now_ms).await? {
+        if !self.any_due(&notifications::DUE, now_ms).await? {
             return Ok(Vec::new());
         }
         self.writer

@@ -145,24 +145,13 @@ pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlSto
     })
 }
 
-// What each sweep looks for, as a reader asks it (see `SqlStore::any_due`).
-pub(crate) const SESSIONS_IDLE: &str = "SELECT 1 FROM sessions WHERE last_seen_at_ms < $1 LIMIT 1";
-pub(crate) const PAYMENTS_DUE: &str =
-    "SELECT 1 FROM chat_payments WHERE status IN ('pending', 'open') AND expires_at_ms <= $1 LIMIT 1";
-pub(crate) const ORDERS_DUE: &str = "SELECT 1 FROM merchant_orders
-     WHERE status IN ('created', 'awaiting_confirmation') AND expires_at_ms <= $1 LIMIT 1";
-pub(crate) const NOTIFICATIONS_DUE: &str =
-    "SELECT 1 FROM merchant_notifications WHERE next_at_ms IS NOT NULL AND next_at_ms <= $1 LIMIT 1";
-
 impl SqlStore {
     /// Whether a sweep has anything to do, asked of a reader first: a sweep
     /// that finds nothing then takes no writer batch, which on PostgreSQL
     /// would hold the writer lock exclusively and pause every node's message
     /// batches. A hint only: what it misses, the next sweep finds.
-    pub(crate) async fn any_due(&self, sql: &'static str, at_ms: i64) -> StoreResult<bool> {
-        self.readers
-            .run(move |c| Ok(c.query_opt(sql, &[at_ms.into()])?.is_some()))
-            .await
+    pub(crate) async fn any_due(&self, sweep: &'static crate::ops::Sweep, at_ms: i64) -> StoreResult<bool> {
+        self.readers.run(move |c| sweep.any(c, at_ms)).await
     }
 }
 
@@ -276,7 +265,7 @@ impl Store for SqlStore {
     }
 
     async fn expire_sessions(&self, before_ms: i64, now_ms: i64) -> StoreResult<Vec<SessionRecord>> {
-        if !self.any_due(SESSIONS_IDLE, before_ms).await? {
+        if !self.any_due(&accounts::IDLE_SESSIONS, before_ms).await? {
             return Ok(Vec::new());
         }
         self.writer
@@ -661,7 +650,7 @@ impl Store for SqlStore {
     }
 
     async fn expire_payments(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<PaymentRecord>> {
-        if !self.any_due(PAYMENTS_DUE, now_ms).await? {
+        if !self.any_due(&payments::EXPIRED, now_ms).await? {
             return Ok(Vec::new());
         }
         self.writer.run(move |tx| payments::expire(tx, now_ms, limit)).await

@@ -94,7 +94,7 @@ impl Tx<'_> {
         now_ms: i64,
     ) -> StoreResult<StreamPos> {
         let (conversation_id, user_id) = audience.ids();
-        let n = self.take_positions(1)?;
+        let n = self.next_event_number()?;
         let sql = format!(
             "INSERT INTO events (pos, kind, conversation_id, user_id, message_id, at_ms, data)
              VALUES ({}, $1, $2, $3, $4, $5, $6) RETURNING pos",
@@ -145,7 +145,7 @@ impl Tx<'_> {
             let mut values: Vec<crate::engine::Value> = Vec::with_capacity(chunk.len() * 7);
             for e in chunk {
                 let (conversation_id, user_id) = e.audience.ids();
-                let n = self.take_positions(1)?;
+                let n = self.next_event_number()?;
                 values.extend([
                     e.kind.as_str().into(),
                     conversation_id.map(|c| c.0).into(),
@@ -185,17 +185,15 @@ impl Tx<'_> {
         }
         Ok(())
     }
-}
 
-impl Tx<'_> {
-    /// Reserves `count` event numbers of this transaction, returning the first.
-    fn take_positions(&mut self, count: i64) -> StoreResult<i64> {
-        let first = *self.appended;
-        if first + count > MAX_EVENTS_PER_TRANSACTION {
+    /// The number within this transaction of the next event it appends.
+    fn next_event_number(&mut self) -> StoreResult<i64> {
+        let n = *self.appended;
+        if n >= MAX_EVENTS_PER_TRANSACTION {
             return Err(StoreError::Backend("too many events in one transaction".into()));
         }
-        *self.appended += count;
-        Ok(first)
+        *self.appended += 1;
+        Ok(n)
     }
 }
 
@@ -527,26 +525,18 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, s
     let mut cache = Cache::default();
     // Operations taken from the queue that did not fit the last batch.
     let mut waiting: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
-    // Batches on PostgreSQL (`split`) are either all conversation-scoped or
-    // all not, since the two kinds take the writer lock in different modes.
+    // Batches on PostgreSQL (`split`) are either all shared or all
+    // exclusive, since the two kinds take the writer lock in different modes.
     loop {
-        let first = match waiting.pop_front() {
-            Some(job) => job,
-            None => match rx.recv() {
-                Ok(job) => job,
-                Err(_) => break,
-            },
+        let Some(first) = waiting.pop_front().or_else(|| rx.recv().ok()) else {
+            break;
         };
         let scoped = split && first.scope.shared();
         let mut batch = Vec::with_capacity(64);
         batch.push(first);
         while batch.len() < MAX_BATCH {
-            let next = match waiting.pop_front() {
-                Some(job) => job,
-                None => match rx.try_recv() {
-                    Ok(job) => job,
-                    Err(_) => break,
-                },
+            let Some(next) = waiting.pop_front().or_else(|| rx.try_recv().ok()) else {
+                break;
             };
             if split && next.scope.shared() != scoped {
                 waiting.push_front(next);

@@ -80,19 +80,11 @@ async fn nodes_without_a_shared_disk_serve_each_others_uploads_from_the_object_s
     let ada = first.register("Ada").await;
     let bo = first.register("Bo").await;
     let conversation = first.befriend(&ada, &bo).await;
-    let uploaded: serde_json::Value = first
-        .http
-        .post(first.url("/api/uploads"))
-        .bearer_auth(&ada.token)
-        .header("content-type", "text/plain")
-        .body("stored once, served anywhere")
-        .send()
+    let uploaded: qiao_api::Upload = first
+        .upload(&ada, "text/plain", b"stored once, served anywhere")
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let hash = uploaded["hash"].as_str().unwrap().to_owned();
+        .typed();
+    let hash = uploaded.hash;
     let sent = first
         .post(
             &ada,

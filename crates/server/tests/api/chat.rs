@@ -4,7 +4,6 @@ use qiao_api as api;
 use serde_json::json;
 
 use crate::both_stores;
-use crate::helpers::*;
 
 both_stores! {
     async fn two_friends_chat(app: TestApp) {
@@ -130,28 +129,13 @@ both_stores! {
 const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
 
-async fn upload(app: &TestApp, user: &TestUser, mime: &str, bytes: &[u8]) -> Reply {
-    let response = app
-        .http
-        .post(app.url("/api/uploads"))
-        .bearer_auth(&user.token)
-        .header("Content-Type", mime)
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body = response.json().await.unwrap_or(serde_json::Value::Null);
-    Reply { status, body }
-}
-
 both_stores! {
     async fn images_are_readable_only_by_members(app: TestApp) {
         let lin = app.register("Lin").await;
         let emily = app.register("Emily").await;
         let stranger = app.register("Stranger").await;
         let conversation = app.befriend(&lin, &emily).await;
-        let uploaded: api::Upload = upload(&app, &lin, "image/png", PNG).await.typed();
+        let uploaded: api::Upload = app.upload(&lin, "image/png", PNG).await.typed();
         assert_eq!((uploaded.kind.as_str(), uploaded.size), ("image", PNG.len() as i64));
 
         let blob_url = format!("/api/uploads/{}", uploaded.hash);
@@ -177,11 +161,11 @@ both_stores! {
 both_stores! {
     async fn files_are_checked_for_type_and_size(app: TestApp) {
         let lin = app.register("Lin").await;
-        upload(&app, &lin, "image/png", b"GIF89a not a png").await.assert_error(415, "unsupported_media_type");
-        upload(&app, &lin, "application/x-msdownload", b"MZ\x90\x00").await.assert_error(415, "unsupported_media_type");
+        app.upload(&lin, "image/png", b"GIF89a not a png").await.assert_error(415, "unsupported_media_type");
+        app.upload(&lin, "application/x-msdownload", b"MZ\x90\x00").await.assert_error(415, "unsupported_media_type");
         let big = vec![b'a'; app.config.max_upload_bytes + 1];
-        upload(&app, &lin, "text/plain", &big).await.assert_error(413, "upload_too_large");
-        let pdf: api::Upload = upload(&app, &lin, "application/pdf", b"%PDF-1.7 tiny").await.typed();
+        app.upload(&lin, "text/plain", &big).await.assert_error(413, "upload_too_large");
+        let pdf: api::Upload = app.upload(&lin, "application/pdf", b"%PDF-1.7 tiny").await.typed();
         assert_eq!(pdf.kind, "file");
         let emily = app.register("Emily").await;
         let conversation = app.befriend(&lin, &emily).await;

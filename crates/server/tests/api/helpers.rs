@@ -259,6 +259,22 @@ impl TestApp {
         Reply { status, body }
     }
 
+    /// Uploads `bytes` as `mime`.
+    pub async fn upload(&self, user: &TestUser, mime: &str, bytes: &[u8]) -> Reply {
+        let response = self
+            .http
+            .post(self.url("/api/uploads"))
+            .bearer_auth(&user.token)
+            .header("Content-Type", mime)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Reply { status, body }
+    }
+
     pub async fn get(&self, user: &TestUser, path: &str) -> Reply {
         self.request(Method::GET, path, Some(&user.token), None, "en-US").await
     }

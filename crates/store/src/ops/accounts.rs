@@ -206,9 +206,18 @@ pub fn revoke_session(tx: &mut Tx<'_>, user: UserId, id: SessionId, now_ms: i64)
     session_event(tx, EventKind::SessionEnded, &session, now_ms)
 }
 
+/// Sessions last seen before `$1`.
+pub const IDLE_SESSIONS: super::Sweep = super::Sweep {
+    table: "sessions",
+    due: "last_seen_at_ms < $1",
+};
+
 /// Ends every session last seen before `before_ms`; returns them.
 pub fn expire_sessions(tx: &mut Tx<'_>, before_ms: i64, now_ms: i64) -> StoreResult<Vec<SessionRecord>> {
-    let sql = format!("DELETE FROM sessions WHERE last_seen_at_ms < $1 RETURNING {SESSION_COLUMNS}");
+    let sql = format!(
+        "DELETE FROM {} WHERE {} RETURNING {SESSION_COLUMNS}",
+        IDLE_SESSIONS.table, IDLE_SESSIONS.due
+    );
     let ended: Vec<SessionRecord> = tx
         .conn
         .query(&sql, params![before_ms])?

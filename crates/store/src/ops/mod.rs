@@ -83,6 +83,22 @@ pub fn message_from_row(row: &Row) -> StoreResult<MessageRecord> {
     })
 }
 
+/// What a sweep looks for: rows of `table` matching `due` (with `$1` the
+/// sweep's time). The sweep's operation selects by it, and a reader asks it
+/// first (`SqlStore::any_due`), so the two never disagree.
+pub struct Sweep {
+    pub table: &'static str,
+    pub due: &'static str,
+}
+
+impl Sweep {
+    /// Whether anything is due at `at_ms`.
+    pub fn any(&self, conn: &mut dyn Conn, at_ms: i64) -> StoreResult<bool> {
+        let sql = format!("SELECT 1 FROM {} WHERE {} LIMIT 1", self.table, self.due);
+        Ok(conn.query_opt(&sql, &[at_ms.into()])?.is_some())
+    }
+}
+
 pub fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("corrupt {what} in database"))
 }

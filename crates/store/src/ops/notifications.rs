@@ -54,10 +54,16 @@ pub fn enqueue(
 
 /// Leases up to `limit` due notifications for `lease_ms`: they are not due
 /// again (for anyone) until the lease runs out or an answer is recorded.
+/// Notifications due for an attempt (not delivered, given up or leased).
+pub const DUE: super::Sweep = super::Sweep {
+    table: "merchant_notifications",
+    due: "next_at_ms IS NOT NULL AND next_at_ms <= $1",
+};
+
 pub fn lease_due(tx: &mut Tx<'_>, now_ms: i64, lease_ms: i64, limit: usize) -> StoreResult<Vec<NotificationRecord>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM merchant_notifications WHERE next_at_ms IS NOT NULL AND next_at_ms <= $1
-         ORDER BY next_at_ms, id LIMIT $2"
+        "SELECT {COLUMNS} FROM {} WHERE {} ORDER BY next_at_ms, id LIMIT $2",
+        DUE.table, DUE.due
     );
     let due: Vec<NotificationRecord> = tx
         .conn

@@ -730,10 +730,16 @@ pub fn refund(tx: &mut Tx<'_>, new: NewRefund, now_ms: i64) -> StoreResult<(Refu
 }
 
 /// Marks up to `limit` unpaid orders past their expiry as expired.
+/// Unpaid orders past their expiry.
+pub const EXPIRED: super::Sweep = super::Sweep {
+    table: "merchant_orders",
+    due: "status IN ('created', 'awaiting_confirmation') AND expires_at_ms <= $1",
+};
+
 pub fn expire(tx: &mut Tx<'_>, now_ms: i64, limit: usize) -> StoreResult<Vec<OrderRecord>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM merchant_orders WHERE status IN ('created', 'awaiting_confirmation') AND expires_at_ms <= $1
-         ORDER BY expires_at_ms, id LIMIT $2"
+        "SELECT {COLUMNS} FROM {} WHERE {} ORDER BY expires_at_ms, id LIMIT $2",
+        EXPIRED.table, EXPIRED.due
     );
     let due: Vec<OrderRecord> = tx
         .conn

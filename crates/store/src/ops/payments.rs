@@ -604,16 +604,22 @@ fn open_one_packet(
     Ok(results)
 }
 
+/// Transfers and red packets whose 24 hours have run out.
+pub const EXPIRED: super::Sweep = super::Sweep {
+    table: "chat_payments",
+    due: "status IN ('pending', 'open') AND expires_at_ms <= $1",
+};
+
 /// Refunds up to `limit` transfers and red packets whose 24 hours have run
 /// out: what is left in escrow goes back where it came from.
 pub fn expire(tx: &mut Tx<'_>, now_ms: i64, limit: usize) -> StoreResult<Vec<PaymentRecord>> {
+    let sql = format!(
+        "SELECT id FROM {} WHERE {} ORDER BY expires_at_ms LIMIT $2",
+        EXPIRED.table, EXPIRED.due
+    );
     let due: Vec<PaymentId> = tx
         .conn
-        .query(
-            "SELECT id FROM chat_payments WHERE status IN ('pending', 'open') AND expires_at_ms <= $1
-             ORDER BY expires_at_ms LIMIT $2",
-            params![now_ms, limit as i64],
-        )?
+        .query(&sql, params![now_ms, limit as i64])?
         .iter()
         .map(|r| r.int(0).map(PaymentId))
         .collect::<StoreResult<_>>()?;
