@@ -12,7 +12,9 @@
 # Needs PostgreSQL on 127.0.0.1:5432 with trust auth for `postgres`, and
 # nats-server. Env: DELAY_US (1), SECONDS_PER_RUN (15), PAIRS (128),
 # WINDOW (64), NODES ("1 3"), QIAO_BIN (the qiao binary, default
-# $BIN/qiao: point it at an older build to compare).
+# $BIN/qiao: point it at an older build to compare), WHAT ("messages",
+# or "transfers": in-chat transfers of one cent, each a ledger movement
+# into escrow and a chat message).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +25,7 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-15}
 PAIRS=${PAIRS:-128}
 WINDOW=${WINDOW:-64}
 NODES=${NODES:-"1 3"}
+WHAT=${WHAT:-messages}
 PROXY_PORT=15432
 NATS_PORT=14222
 WORK=$(mktemp -d)
@@ -75,7 +78,10 @@ for nodes in $NODES; do
             sleep 0.2
         done
     done
-    "$BIN/qiao-write-bench" "${urls[@]}" --pairs "$PAIRS" --window "$WINDOW" --seconds "$SECONDS_PER_RUN"
+    mode=()
+    if [ "$WHAT" = transfers ]; then mode=(--payments --outbox "$WORK/node1/outbox.jsonl"); fi
+    "$BIN/qiao-write-bench" "${urls[@]}" --pairs "$PAIRS" --window "$WINDOW" --seconds "$SECONDS_PER_RUN" "${mode[@]}" \
+        || { tail -n 20 "$WORK"/node*.log; ls -la "$WORK/node1"; head -n 3 "$WORK/node1/outbox.jsonl"; exit 1; }
     kill "${node_pids[@]}" 2>/dev/null || true
     wait "${node_pids[@]}" 2>/dev/null || true
     psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE $db WITH (FORCE)"

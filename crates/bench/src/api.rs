@@ -35,6 +35,9 @@ pub fn http_client(i: usize, timeout: Duration) -> anyhow::Result<reqwest::Clien
 pub struct User {
     pub id: i64,
     pub token: String,
+    /// Read by `qiao-write-bench` (its senders prove their phones).
+    #[allow(dead_code)]
+    pub phone: String,
 }
 
 #[derive(Clone)]
@@ -44,26 +47,39 @@ pub struct Api {
 }
 
 impl Api {
-    async fn call<B: Serialize, T: DeserializeOwned>(
+    /// POSTs `body` to `path`; the answer, or an error with its status.
+    pub async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         token: Option<&str>,
         body: &B,
     ) -> anyhow::Result<T> {
-        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        self.send(reqwest::Method::POST, path, token, body).await
+    }
+
+    /// Like [`Api::call`] with another method.
+    pub async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &B,
+    ) -> anyhow::Result<T> {
+        let verb = method.to_string();
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).json(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.with_context(|| format!("POST {path}"))?;
+        let response = request.send().await.with_context(|| format!("{verb} {path}"))?;
         let status = response.status();
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
-            bail!("POST {path}: {status}: {text}");
+            bail!("{verb} {path}: {status}: {text}");
         }
         response
             .json()
             .await
-            .with_context(|| format!("POST {path}: reading the answer"))
+            .with_context(|| format!("{verb} {path}: reading the answer"))
     }
 
     /// Registers user `i` of run `run` with a phone number unique to both.
@@ -81,6 +97,7 @@ impl Api {
         Ok(User {
             id: auth.user.id,
             token: auth.token,
+            phone: phone(run, i),
         })
     }
 

@@ -1,9 +1,12 @@
-//! `qiao-write-bench`: durable messages per second through one or several
-//! Qiao nodes that share one PostgreSQL database. Registers pairs of friends
-//! (through the first node), then keeps `--window` sends in flight for
-//! `--seconds`, each through its sender's node (senders are spread evenly
-//! over the nodes), and counts the sends answered 2xx: each is committed to
-//! the database before it is answered.
+//! `qiao-write-bench`: durable messages (or, with `--payments`, in-chat
+//! transfers) per second through one or several Qiao nodes that share one
+//! PostgreSQL database. Registers pairs of friends (through the first node),
+//! then keeps `--window` sends in flight for `--seconds`, each through its
+//! sender's node (senders are spread evenly over the nodes), and counts the
+//! sends answered 2xx: each is committed to the database before it is
+//! answered. For transfers, each sender first proves their phone (the code
+//! is read from the first node's sandbox outbox), binds a sandbox card, tops
+//! up and allows small payments without a PIN.
 //!
 //! Used by `scripts/bench-write-path.sh`, which puts the nodes in a network
 //! namespace with added latency to PostgreSQL; talks only to 127.0.0.x.
@@ -41,6 +44,13 @@ struct Cli {
     /// Setup calls in flight.
     #[arg(long, default_value_t = 32)]
     setup_concurrency: usize,
+    /// Send transfers of one minor unit instead of text messages.
+    #[arg(long, requires = "outbox")]
+    payments: bool,
+    /// The first node's sandbox SMS outbox (`<data dir>/outbox.jsonl`), for
+    /// the senders' verification codes (with `--payments`).
+    #[arg(long)]
+    outbox: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -70,6 +80,21 @@ async fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     let conversations = make_pairs(&setup, run, cli.pairs, cli.setup_concurrency).await?;
+    if let Some(outbox) = cli.outbox.as_deref().filter(|_| cli.payments) {
+        let senders: Vec<api::User> = conversations.iter().map(|(_, u)| u.clone()).collect();
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(cli.setup_concurrency.max(1)));
+        let mut tasks = Vec::new();
+        for sender in senders {
+            let (setup, semaphore, outbox) = (setup.clone(), semaphore.clone(), outbox.to_owned());
+            tasks.push(tokio::spawn(async move {
+                let _permit = semaphore.acquire().await?;
+                ready_to_pay(&setup, run, &sender, &outbox).await
+            }));
+        }
+        for task in tasks {
+            task.await??;
+        }
+    }
     eprintln!(
         "setup: {} conversations in {:.1} s",
         conversations.len(),
@@ -84,6 +109,7 @@ async fn main() -> anyhow::Result<()> {
     let urls = Arc::new(cli.urls.clone());
     let begun = Instant::now();
     let mut workers = Vec::new();
+    let payments = cli.payments;
     for w in 0..cli.window {
         let (sent, failed, stop, latencies) = (sent.clone(), failed.clone(), stop.clone(), latencies.clone());
         let (conversations, urls, http) = (conversations.clone(), urls.clone(), clients[w % clients.len()].clone());
@@ -97,15 +123,14 @@ async fn main() -> anyhow::Result<()> {
                 // balancer with sticky sessions.
                 let base = &urls[pick % urls.len()];
                 let t = Instant::now();
-                let result = api::send_text(
-                    &http,
-                    base,
-                    &sender.token,
-                    conversation,
-                    format!("w{run}-{w}-{n}"),
-                    "durable?".into(),
-                )
-                .await;
+                let key = format!("w{run}-{w}-{n}");
+                let result = if payments {
+                    send_transfer(&http, base, &sender.token, conversation, key).await
+                } else {
+                    api::send_text(&http, base, &sender.token, conversation, key, "durable?".into())
+                        .await
+                        .map(|_| ())
+                };
                 match result {
                     Ok(_) => {
                         sent.fetch_add(1, Ordering::Relaxed);
@@ -138,8 +163,9 @@ async fn main() -> anyhow::Result<()> {
     let h = latencies.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     println!(
-        "nodes {} | durable messages/s {:.0} | sent {} in {:.1} s | failed {} | latency ms p50 {:.1} p99 {:.1} max {:.1}",
+        "nodes {} | durable {}/s {:.0} | sent {} in {:.1} s | failed {} | latency ms p50 {:.1} p99 {:.1} max {:.1}",
         cli.urls.len(),
+        if cli.payments { "transfers" } else { "messages" },
         sent_at_stop as f64 / elapsed,
         sent_at_stop,
         elapsed,
@@ -190,4 +216,99 @@ async fn make_pairs(
         out.push(task.await??);
     }
     Ok(out)
+}
+
+/// What each sender's wallet needs before it can pay: a proven phone, a
+/// bound sandbox card, money, and small payments allowed without a PIN.
+async fn ready_to_pay(setup: &api::Api, run: u32, sender: &api::User, outbox: &std::path::Path) -> anyhow::Result<()> {
+    use serde_json::{json, Value};
+    let code = code_for(outbox, &sender.phone).await?;
+    let token = Some(sender.token.as_str());
+    let _: Value = setup
+        .call(
+            "/api/me/verification/confirm",
+            token,
+            &json!({"kind": "phone", "code": code}),
+        )
+        .await?;
+    let password = format!("bench-password-{run}");
+    let card: Value = setup
+        .call(
+            "/api/wallet/cards",
+            token,
+            &json!({"number": "4242424242424242", "funding": "debit", "password": password}),
+        )
+        .await?;
+    let _: Value = setup
+        .call(
+            "/api/wallet/top-ups",
+            token,
+            &json!({"card_id": card["id"], "amount_minor": 100_000, "idempotency_key": format!("fund-{}", sender.id)}),
+        )
+        .await?;
+    let pin = "135790";
+    let _: Value = setup
+        .send(
+            reqwest::Method::PUT,
+            "/api/wallet/pin",
+            token,
+            &json!({"password": password, "pin": pin}),
+        )
+        .await?;
+    let _: Value = setup
+        .send(
+            reqwest::Method::PUT,
+            "/api/wallet/pin/no-pin-limit",
+            token,
+            &json!({"pin": pin, "limit_minor": 1_000}),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The newest verification code the sandbox outbox holds for `phone`,
+/// waiting (bounded) for the server to write it.
+async fn code_for(outbox: &std::path::Path, phone: &str) -> anyhow::Result<String> {
+    for _ in 0..100 {
+        let text = tokio::fs::read_to_string(outbox).await.unwrap_or_default();
+        let code = text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|m| m["to"] == phone)
+            .filter_map(|m| {
+                m["body"].as_str().and_then(|body| {
+                    body.split(|c: char| !c.is_ascii_digit())
+                        .find(|p| p.len() == 6)
+                        .map(str::to_owned)
+                })
+            })
+            .last();
+        if let Some(code) = code {
+            return Ok(code);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("no verification code for {phone} in {}", outbox.display())
+}
+
+/// Sends a transfer of one minor unit into a direct conversation.
+async fn send_transfer(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    conversation: i64,
+    key: String,
+) -> anyhow::Result<()> {
+    let response = http
+        .post(format!("{base}/api/conversations/{conversation}/transfers"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"idempotency_key": key, "amount_minor": 1}))
+        .send()
+        .await?;
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        bail!("transfer: {status}: {text}");
+    }
+    Ok(())
 }

@@ -56,11 +56,12 @@ impl AccountKind {
     /// The lowest net balance (credits minus debits, pending debits counted) allowed.
     pub fn floor_minor(self) -> Option<i64> {
         match self {
-            AccountKind::Wallet | AccountKind::Escrow | AccountKind::FeeIncome | AccountKind::MerchantSettlement => {
-                Some(0)
-            }
+            AccountKind::Wallet | AccountKind::FeeIncome | AccountKind::MerchantSettlement => Some(0),
             AccountKind::CreditLine { limit_minor } => Some(-limit_minor),
-            AccountKind::BankClearing | AccountKind::FxPosition => None,
+            // Chat escrow is sharded per writer: money enters one shard and
+            // may leave from another, so only their sum has a floor, and
+            // reconciliation checks it against the live payments.
+            AccountKind::BankClearing | AccountKind::FxPosition | AccountKind::Escrow => None,
         }
     }
 }
@@ -73,8 +74,11 @@ pub enum Owner {
     User(crate::ids::UserId),
     /// The outside world behind a bank connector, by the connector's name.
     Connector(String),
-    /// Money held for chat transfers and red packets.
-    ChatEscrow,
+    /// Money held for chat transfers and red packets, in one of
+    /// [`ESCROW_SHARDS`] accounts per currency: each writer uses its own, so
+    /// that writers on several nodes do not queue on one row. Shard 0 is
+    /// the single account of older databases (`escrow:chat`).
+    ChatEscrow(EscrowShard),
     /// What Qiao owes one merchant.
     Merchant(crate::ids::MerchantId),
     /// Qiao's own book: the FX position of each currency, and fee income.
@@ -83,8 +87,17 @@ pub enum Owner {
 
 impl Owner {
     pub fn parse(raw: &str) -> Option<Self> {
-        if raw == "escrow:chat" {
-            return Some(Owner::ChatEscrow);
+        if raw == CHAT_ESCROW_OWNER {
+            return Some(Owner::ChatEscrow(EscrowShard::LEGACY));
+        }
+        if let Some(n) = raw.strip_prefix("escrow:chat:") {
+            let canonical = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0');
+            return canonical
+                .then(|| n.parse().ok())
+                .flatten()
+                .and_then(EscrowShard::new)
+                .filter(|s| *s != EscrowShard::LEGACY)
+                .map(Owner::ChatEscrow);
         }
         if raw == "house" {
             return Some(Owner::House);
@@ -110,7 +123,8 @@ impl std::fmt::Display for Owner {
         match self {
             Owner::User(user) => write!(f, "user:{user}"),
             Owner::Connector(name) => write!(f, "connector:{name}"),
-            Owner::ChatEscrow => f.write_str("escrow:chat"),
+            Owner::ChatEscrow(EscrowShard::LEGACY) => f.write_str(CHAT_ESCROW_OWNER),
+            Owner::ChatEscrow(shard) => write!(f, "{CHAT_ESCROW_OWNER}:{}", shard.get()),
             Owner::Merchant(merchant) => write!(f, "merchant:{merchant}"),
             Owner::House => f.write_str("house"),
         }
@@ -122,8 +136,35 @@ pub fn user_owner(user: crate::ids::UserId) -> String {
     Owner::User(user).to_string()
 }
 
-/// The owner of the escrow account that holds chat transfers and red packets.
+/// The owner of the escrow account that holds chat transfers and red
+/// packets in old databases (shard 0); the other shards add `:n`.
 pub const CHAT_ESCROW_OWNER: &str = "escrow:chat";
+
+/// How many chat escrow accounts each currency has, the legacy one included.
+pub const ESCROW_SHARDS: u16 = 64;
+
+/// One of the chat escrow accounts of a currency: `0..ESCROW_SHARDS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EscrowShard(u16);
+
+impl EscrowShard {
+    /// The one escrow account databases had before there were shards.
+    pub const LEGACY: EscrowShard = EscrowShard(0);
+
+    pub fn new(n: u16) -> Option<Self> {
+        (n < ESCROW_SHARDS).then_some(EscrowShard(n))
+    }
+
+    /// A shard other than the legacy one, picked by `seed` (a writer picks
+    /// one when it starts, so each node fills its own).
+    pub fn pick(seed: u64) -> Self {
+        EscrowShard(1 + (seed % u64::from(ESCROW_SHARDS - 1)) as u16)
+    }
+
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
 
 /// An account's running totals: its posted balance (credits minus debits)
 /// and what is reserved on each side. They are nets, not sums of history, so
@@ -453,7 +494,9 @@ mod tests {
         for owner in [
             Owner::User(crate::ids::UserId(42)),
             Owner::Connector("sandbox".into()),
-            Owner::ChatEscrow,
+            Owner::ChatEscrow(EscrowShard::LEGACY),
+            Owner::ChatEscrow(EscrowShard::pick(7)),
+            Owner::ChatEscrow(EscrowShard::pick(u64::MAX)),
             Owner::Merchant(crate::ids::MerchantId(9)),
             Owner::House,
         ] {
@@ -464,7 +507,13 @@ mod tests {
         assert_eq!(Owner::parse("merchant:09"), None);
         assert_eq!(Owner::parse("merchant:"), None);
         assert_eq!(user_owner(crate::ids::UserId(7)), "user:7");
-        assert_eq!(Owner::ChatEscrow.to_string(), CHAT_ESCROW_OWNER);
+        assert_eq!(Owner::ChatEscrow(EscrowShard::LEGACY).to_string(), CHAT_ESCROW_OWNER);
+        assert_eq!(Owner::ChatEscrow(EscrowShard::pick(0)).to_string(), "escrow:chat:1");
+        assert_eq!(Owner::parse("escrow:chat:0"), None, "shard 0 has one spelling");
+        assert_eq!(Owner::parse("escrow:chat:01"), None);
+        assert_eq!(Owner::parse("escrow:chat:64"), None);
+        assert_eq!(Owner::parse("escrow:chat:"), None);
+        assert!((0..1000).all(|seed| EscrowShard::pick(seed) != EscrowShard::LEGACY));
         assert_eq!(Owner::parse("connector:"), None);
         assert_eq!(Owner::parse("user:x"), None);
     }

@@ -30,7 +30,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Rejected(code) => ApiError(code, None),
-            StoreError::Backend(cause) => {
+            StoreError::Backend(cause) | StoreError::NeedsExclusive(cause) => {
                 tracing::error!(%cause, "store failure");
                 ApiError(Error::Internal, None)
             }

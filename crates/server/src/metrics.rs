@@ -25,6 +25,7 @@ pub struct Metrics {
     pub logins_failed: IntCounter,
     writer_batches: IntCounter,
     writer_exclusive_batches: IntCounter,
+    writer_escalated: IntCounter,
     writer_operations: IntCounter,
     writer_failed_batches: IntCounter,
     writer_busy_seconds: Gauge,
@@ -78,6 +79,10 @@ impl Metrics {
             "writer_exclusive_batches_total",
             "Committed writer batches that held the cluster-wide writer lock exclusively (all on SQLite)",
         )?;
+        let writer_escalated = counter(
+            "writer_escalated_total",
+            "Operations of shared batches that reached past their locks (a payment that converts) and ran again exclusively",
+        )?;
         let writer_failed_batches = counter(
             "writer_failed_batches_total",
             "Writer batches that failed whole (commit failed, connection lost)",
@@ -104,6 +109,7 @@ impl Metrics {
             writer_batches,
             writer_operations,
             writer_exclusive_batches,
+            writer_escalated,
             writer_failed_batches,
             writer_busy_seconds,
             writer_last_batch,
@@ -131,6 +137,7 @@ impl Metrics {
         advance(&self.writer_batches, seen.writer.batches);
         advance(&self.writer_operations, seen.writer.operations);
         advance(&self.writer_exclusive_batches, seen.writer.exclusive_batches);
+        advance(&self.writer_escalated, seen.writer.escalated);
         advance(&self.writer_failed_batches, seen.writer.failed_batches);
         advance(&self.writer_reconnects, seen.writer.reconnects);
         self.writer_busy_seconds.set(seen.writer.busy_seconds);

@@ -21,7 +21,7 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Rejected(code) => Error::Rejected(code),
-            StoreError::Backend(cause) => Error::Internal(cause),
+            StoreError::Backend(cause) | StoreError::NeedsExclusive(cause) => Error::Internal(cause),
             StoreError::Unavailable(cause) => Error::Unavailable(cause),
         }
     }

@@ -110,7 +110,10 @@ impl SandboxOutbox {
                 .append(true)
                 .open(path)
                 .map_err(|e| SendError(format!("{}: {e}", path.display())))?;
-            writeln!(file, "{line}").map_err(|e| SendError(format!("{}: {e}", path.display())))?;
+            // One write per line: `writeln!` may split it in two, and lines
+            // of concurrent senders would then run into each other.
+            file.write_all(format!("{line}\n").as_bytes())
+                .map_err(|e| SendError(format!("{}: {e}", path.display())))?;
         }
         self.sent.lock().push(message);
         Ok(())

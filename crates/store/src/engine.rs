@@ -4,6 +4,9 @@
 //! SQL is written in the common dialect of both engines with `$1, $2 …`
 //! placeholders; the SQLite backend rewrites them to `?1, ?2 …`.
 
+use qiao_domain::ids::{ConversationId, UserId};
+use qiao_domain::ledger::EscrowShard;
+
 use crate::{StoreError, StoreResult};
 
 /// A parameter. Nulls are typed because PostgreSQL checks parameter types.
@@ -138,38 +141,58 @@ pub trait Conn: Send {
 
 /// The cluster-wide writer lock (PostgreSQL advisory lock key). Held
 /// exclusively by batches that may touch anything, shared by batches of
-/// conversation-scoped operations.
+/// operations that name what they write ([`LockKey`]).
 const WRITER_LOCK: i64 = 7183;
-/// The class of the per-conversation advisory locks (two-key form).
-const CONVERSATION_LOCK_CLASS: i32 = 7184;
+
+/// What an operation of a shared batch may write, as a PostgreSQL advisory
+/// lock (two-key form: a class, and the id's low 31 bits; two ids that share
+/// them share a lock, and serialize, which is safe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LockKey {
+    /// A conversation's messages, receipts and chat payments.
+    Conversation(ConversationId),
+    /// A user's ledger accounts (wallets, pay-later line), daily totals and
+    /// FX quotes.
+    User(UserId),
+    /// One chat escrow account per currency.
+    Escrow(EscrowShard),
+}
+
+impl LockKey {
+    fn advisory(self) -> (i32, i32) {
+        let low = |id: i64| (id & 0x7fff_ffff) as i32;
+        match self {
+            LockKey::Conversation(c) => (7184, low(c.0)),
+            LockKey::User(u) => (7185, low(u.0)),
+            LockKey::Escrow(shard) => (7186, i32::from(shard.get())),
+        }
+    }
+}
 
 /// The PostgreSQL locks a writer batch takes before its first statement.
-/// Taken in one order by every node (the writer lock, then conversations in
+/// Taken in one order by every node (the writer lock, then the others in
 /// ascending order), so batches never wait on each other in a cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteLocks {
     /// The writer lock alone: no other batch on any node runs meanwhile.
     Exclusive,
-    /// The writer lock shared, and these conversations exclusively: batches
-    /// of other conversations commit in parallel on other nodes.
-    Conversations(Vec<i64>),
+    /// The writer lock shared, and these exclusively: batches that name
+    /// other conversations, users and escrow shards commit in parallel on
+    /// other nodes.
+    Shared(Vec<LockKey>),
 }
 
 impl WriteLocks {
     fn begin_sql(&self) -> String {
         match self {
             WriteLocks::Exclusive => format!("BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"),
-            WriteLocks::Conversations(ids) => {
-                // Two conversations whose ids share the low 31 bits share a
-                // lock: they serialize, which is safe.
-                let mut keys: Vec<i32> = ids.iter().map(|id| (id & 0x7fff_ffff) as i32).collect();
+            WriteLocks::Shared(keys) => {
+                let mut keys: Vec<(i32, i32)> = keys.iter().map(|k| k.advisory()).collect();
                 keys.sort_unstable();
                 keys.dedup();
                 let mut sql = format!("BEGIN; SELECT pg_advisory_xact_lock_shared({WRITER_LOCK});");
-                for key in keys {
-                    sql.push_str(&format!(
-                        " SELECT pg_advisory_xact_lock({CONVERSATION_LOCK_CLASS}, {key});"
-                    ));
+                for (class, key) in keys {
+                    sql.push_str(&format!(" SELECT pg_advisory_xact_lock({class}, {key});"));
                 }
                 sql
             }
@@ -205,16 +228,28 @@ pub(crate) use params;
 mod tests {
     use super::*;
 
-    /// Every node takes conversation locks in ascending order, once each, after
-    /// the shared writer lock: two batches can then never wait on each other
-    /// in a cycle.
+    /// Every node takes its locks in ascending order, once each, after the
+    /// shared writer lock: two batches can then never wait on each other in
+    /// a cycle.
     #[test]
-    fn conversation_locks_are_taken_in_one_order() {
-        let sql = WriteLocks::Conversations(vec![9, 3, 9, (1 << 31) + 3]).begin_sql();
+    fn shared_locks_are_taken_in_one_order() {
+        let shard = EscrowShard::new(5).expect("a shard below ESCROW_SHARDS");
+        let sql = WriteLocks::Shared(vec![
+            LockKey::Escrow(shard),
+            LockKey::User(UserId(4)),
+            LockKey::Conversation(ConversationId(9)),
+            LockKey::Conversation(ConversationId(3)),
+            LockKey::Conversation(ConversationId(9)),
+            LockKey::Conversation(ConversationId((1 << 31) + 3)),
+            LockKey::User(UserId(2)),
+        ])
+        .begin_sql();
         assert_eq!(
             sql,
             "BEGIN; SELECT pg_advisory_xact_lock_shared(7183); \
-             SELECT pg_advisory_xact_lock(7184, 3); SELECT pg_advisory_xact_lock(7184, 9);"
+             SELECT pg_advisory_xact_lock(7184, 3); SELECT pg_advisory_xact_lock(7184, 9); \
+             SELECT pg_advisory_xact_lock(7185, 2); SELECT pg_advisory_xact_lock(7185, 4); \
+             SELECT pg_advisory_xact_lock(7186, 5);"
         );
         assert_eq!(
             WriteLocks::Exclusive.begin_sql(),

@@ -57,6 +57,11 @@ pub enum StoreError {
     /// the store re-makes its connections by itself.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// An operation of a shared writer batch reached for something its
+    /// locks do not guard; [`writer::Writer::run_locked`] runs it again in
+    /// an exclusive batch, so callers never see this.
+    #[error("needs an exclusive batch: {0}")]
+    NeedsExclusive(String),
 }
 
 impl From<rusqlite::Error> for StoreError {

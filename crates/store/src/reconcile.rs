@@ -202,27 +202,31 @@ impl ReconcileReport {
         }
     }
 
-    /// Checks that chat escrow holds exactly the unsettled remainder of the
-    /// live transfers and red packets (`held`, per currency).
+    /// Checks that chat escrow (its shards together) holds exactly the
+    /// unsettled remainder of the live transfers and red packets (`held`,
+    /// per currency).
     pub fn check_escrow(&mut self, accounts: &[LedgerAccount], held: &[(qiao_domain::money::Currency, i64)]) {
-        let escrow = |currency| {
-            accounts
-                .iter()
-                .find(|a| a.owner == qiao_domain::ledger::CHAT_ESCROW_OWNER && a.account.currency == currency)
-        };
+        let escrows: Vec<&LedgerAccount> = accounts
+            .iter()
+            .filter(|a| {
+                matches!(
+                    qiao_domain::ledger::Owner::parse(&a.owner),
+                    Some(qiao_domain::ledger::Owner::ChatEscrow(_))
+                )
+            })
+            .collect();
         let mut currencies: Vec<_> = held.iter().map(|(c, _)| *c).collect();
-        currencies.extend(
-            accounts
-                .iter()
-                .filter(|a| a.owner == qiao_domain::ledger::CHAT_ESCROW_OWNER)
-                .map(|a| a.account.currency),
-        );
+        currencies.extend(escrows.iter().map(|a| a.account.currency));
         currencies.sort_by_key(|c| c.code());
         currencies.dedup();
         for currency in currencies {
             let expected = held.iter().find(|(c, _)| *c == currency).map_or(0, |(_, v)| *v);
-            let actual = escrow(currency).map_or(0, |a| a.account.totals.posted_balance());
-            if expected != actual {
+            let actual: i128 = escrows
+                .iter()
+                .filter(|a| a.account.currency == currency)
+                .map(|a| i128::from(a.account.totals.posted_balance()))
+                .sum();
+            if i128::from(expected) != actual {
                 self.problems.push(format!(
                     "chat escrow holds {actual} {} but live payments need {expected}",
                     currency.code()

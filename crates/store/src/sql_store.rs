@@ -17,7 +17,7 @@ use qiao_domain::message::Draft;
 use qiao_domain::money::Currency;
 use qiao_domain::verification::IdentifierKind;
 
-use crate::engine::{Conn, Dialect};
+use crate::engine::{Conn, Dialect, LockKey};
 use crate::ops::{
     accounts, caps, cards, contacts, conversations as convs, identity, ledger, messages, payments, pins, sync,
 };
@@ -40,8 +40,13 @@ pub enum Location {
 /// Opens another connection to the same database, for the readers.
 type Opener = dyn Fn() -> StoreResult<Box<dyn Conn>> + Send + Sync;
 
-/// A request waiting to be coalesced into the next batch, with its reply.
-type Queued<Req, Resp> = (Req, tokio::sync::oneshot::Sender<StoreResult<Resp>>);
+/// A request waiting to be coalesced into the next batch, with the locks it
+/// needs (`None`: an exclusive batch) and its reply.
+type Queued<Req, Resp> = (
+    Req,
+    Option<Vec<LockKey>>,
+    tokio::sync::oneshot::Sender<StoreResult<Resp>>,
+);
 
 /// A writer operation over a whole batch, answering each request on its own.
 type BatchOp<Req, Resp> = fn(&mut crate::writer::Tx<'_>, Vec<Req>) -> StoreResult<Vec<StoreResult<Resp>>>;
@@ -54,18 +59,22 @@ struct Coalescer<Req, Resp> {
     queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Queued<Req, Resp>>>,
 }
 
-impl<Req: Send + 'static, Resp: Send + 'static> Coalescer<Req, Resp> {
+impl<Req: Clone + Send + Sync + 'static, Resp: Send + 'static> Coalescer<Req, Resp> {
     fn new() -> Self {
         Self {
             queue: std::sync::OnceLock::new(),
         }
     }
 
-    /// Queues `request` (starting the batching task on first use) and waits for its answer.
+    /// Queues `request` (starting the batching task on first use) and waits
+    /// for its answer. With `locks`, it may run in a shared batch
+    /// ([`Writer::run_locked`]) when every request coalesced with it has
+    /// locks too.
     async fn submit(
         &self,
         writer: &Writer,
         request: Req,
+        locks: Option<Vec<LockKey>>,
         checked_first: bool,
         batch: BatchOp<Req, Resp>,
     ) -> StoreResult<Resp> {
@@ -76,7 +85,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Coalescer<Req, Resp> {
         });
         let (reply, answer) = tokio::sync::oneshot::channel();
         queue
-            .send((request, reply))
+            .send((request, locks, reply))
             .map_err(|_| StoreError::Backend("batching task stopped".into()))?;
         answer
             .await
@@ -531,7 +540,7 @@ impl Store for SqlStore {
                 .await;
         }
         self.transfers
-            .submit(&self.writer, (new, now_ms), true, ledger::transfer_batch)
+            .submit(&self.writer, (new, now_ms), None, true, ledger::transfer_batch)
             .await
     }
 
@@ -614,7 +623,17 @@ impl Store for SqlStore {
     }
 
     async fn send_payment(&self, new: NewPayment, now_ms: i64) -> StoreResult<(PaymentRecord, bool)> {
-        self.writer.run(move |tx| payments::send(tx, new, now_ms)).await
+        // What a payment writes: its conversation's rows, the sender's
+        // accounts and totals, this node's escrow shard. Conversions and
+        // anything else unexpected run again in an exclusive batch.
+        let keys = vec![
+            LockKey::Conversation(new.conversation),
+            LockKey::User(new.sender),
+            LockKey::Escrow(self.writer.escrow_shard()),
+        ];
+        self.writer
+            .run_locked(keys, move |tx| payments::send(tx, new.clone(), now_ms))
+            .await
     }
 
     async fn payment(&self, user: UserId, id: PaymentId) -> StoreResult<PaymentRecord> {
@@ -628,15 +647,36 @@ impl Store for SqlStore {
         accept: bool,
         now_ms: i64,
     ) -> StoreResult<PaymentRecord> {
-        self.writer
-            .run(move |tx| payments::answer(tx, user, id, accept, now_ms))
-            .await
+        let op = move |tx: &mut crate::writer::Tx<'_>| payments::answer(tx, user, id, accept, now_ms);
+        // A payment's conversation and sender never change: read them first
+        // to name the locks (each write checks its lock again).
+        let Ok((conversation, sender)) = self.readers.run(move |c| payments::parties_of(c, id)).await else {
+            return self.writer.run(op).await;
+        };
+        let keys = vec![
+            LockKey::Conversation(conversation),
+            LockKey::User(user),
+            LockKey::User(sender),
+            LockKey::Escrow(self.writer.escrow_shard()),
+        ];
+        self.writer.run_locked(keys, op).await
     }
 
     async fn open_red_packet(&self, user: UserId, id: PaymentId, now_ms: i64) -> StoreResult<(PaymentRecord, i64)> {
-        // A crowd opening one packet becomes a few set-based writer operations.
+        // A crowd opening one packet becomes a few set-based writer
+        // operations, in shared batches: the packet's conversation, the
+        // opener's wallet, this node's escrow shard (a packet's conversation
+        // never changes, so it is read first; each write checks its lock).
+        let locks = match self.readers.run(move |c| payments::parties_of(c, id)).await {
+            Ok((conversation, _)) => Some(vec![
+                LockKey::Conversation(conversation),
+                LockKey::User(user),
+                LockKey::Escrow(self.writer.escrow_shard()),
+            ]),
+            Err(_) => None,
+        };
         self.opens
-            .submit(&self.writer, (user, id, now_ms), false, payments::open_batch)
+            .submit(&self.writer, (user, id, now_ms), locks, false, payments::open_batch)
             .await
     }
 
@@ -699,7 +739,7 @@ pub fn reconcile_at(location: &Location) -> StoreResult<crate::ReconcileReport> 
 /// Gathers whatever requests are waiting into one writer operation. One
 /// batch runs at a time; the next one fills up meanwhile, so under load
 /// batches are large and statements per request few.
-async fn coalesce<Req: Send + 'static, Resp: Send + 'static>(
+async fn coalesce<Req: Clone + Send + Sync + 'static, Resp: Send + 'static>(
     writer: Writer,
     mut queued: tokio::sync::mpsc::UnboundedReceiver<Queued<Req, Resp>>,
     checked_first: bool,
@@ -713,12 +753,30 @@ async fn coalesce<Req: Send + 'static, Resp: Send + 'static>(
                 Err(_) => break,
             }
         }
-        let (requests, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-        let op = move |tx: &mut crate::writer::Tx<'_>| batch_op(tx, requests);
-        let answered = if checked_first {
-            writer.run_checked_first(op).await
-        } else {
-            writer.run(op).await
+        let mut requests = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut locks: Option<Vec<LockKey>> = Some(Vec::new());
+        for (request, keys, reply) in batch {
+            requests.push(request);
+            replies.push(reply);
+            match (&mut locks, keys) {
+                (Some(all), Some(keys)) => all.extend(keys),
+                _ => locks = None,
+            }
+        }
+        let answered = match locks {
+            Some(keys) if !checked_first => {
+                let op = move |tx: &mut crate::writer::Tx<'_>| batch_op(tx, requests.clone());
+                writer.run_locked(keys, op).await
+            }
+            _ => {
+                let op = move |tx: &mut crate::writer::Tx<'_>| batch_op(tx, requests);
+                if checked_first {
+                    writer.run_checked_first(op).await
+                } else {
+                    writer.run(op).await
+                }
+            }
         };
         match answered {
             Ok(results) => {

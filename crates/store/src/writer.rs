@@ -24,7 +24,9 @@ use qiao_domain::event::EventKind;
 use qiao_domain::ids::{ConversationId, MessageId, StreamPos, UserId};
 use tokio::sync::oneshot;
 
-use crate::engine::{params, Conn, Dialect, WriteLocks};
+use qiao_domain::ledger::{EscrowShard, Owner};
+
+use crate::engine::{params, Conn, Dialect, LockKey, WriteLocks};
 use crate::readers::Opener;
 use crate::{CommittedEvent, EventSink, StoreError, StoreResult};
 
@@ -74,6 +76,11 @@ pub struct Tx<'a> {
     /// Events appended by this transaction so far, rolled back or not: the
     /// low bits of the next PostgreSQL stream position.
     appended: &'a mut i64,
+    /// The locks this operation's batch took for it; `None` when the batch
+    /// may touch anything (it holds the writer lock exclusively, or SQLite).
+    held: Option<&'a [LockKey]>,
+    /// The chat escrow account this writer puts new payments in.
+    escrow_shard: EscrowShard,
 }
 
 /// Where an event goes: the members of a conversation, or one user.
@@ -83,6 +90,38 @@ pub enum Audience {
 }
 
 impl Tx<'_> {
+    /// Checks that the operation may write what `key` guards: always in an
+    /// exclusive batch; in a shared one only if it took that lock. Otherwise
+    /// [`StoreError::NeedsExclusive`], which rolls the operation back and
+    /// (through [`Writer::run_locked`]) runs it again in an exclusive batch.
+    /// Every write of money and of a conversation's rows asks first, so an
+    /// operation that declared too few locks is slower, never wrong.
+    pub fn require(&self, key: LockKey) -> StoreResult<()> {
+        match self.held {
+            Some(held) if !held.contains(&key) => Err(StoreError::NeedsExclusive(format!("{key:?}"))),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`Tx::require`] for a ledger account, by its stored owner: a user's
+    /// accounts need the user's lock, a chat escrow shard the shard's; the
+    /// rest (house, connectors, merchants) are written in exclusive batches.
+    pub fn require_account(&self, owner: &str) -> StoreResult<()> {
+        if self.held.is_none() {
+            return Ok(());
+        }
+        match Owner::parse(owner) {
+            Some(Owner::User(user)) => self.require(LockKey::User(user)),
+            Some(Owner::ChatEscrow(shard)) => self.require(LockKey::Escrow(shard)),
+            _ => Err(StoreError::NeedsExclusive(format!("account {owner}"))),
+        }
+    }
+
+    /// The chat escrow shard for a payment made now.
+    pub fn escrow_shard(&self) -> EscrowShard {
+        self.escrow_shard
+    }
+
     /// Appends an event to the stream and queues it for live delivery.
     pub fn emit(
         &mut self,
@@ -254,20 +293,20 @@ struct Job {
 }
 
 /// What an operation may touch (see the `run_*` methods of [`Writer`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Scope {
     /// Anything: on PostgreSQL its batch holds the writer lock exclusively.
     Exclusive,
-    /// One conversation's rows ([`Writer::run_in_conversation`]).
-    Conversation(ConversationId),
-    /// Only statements that are safe under concurrency by themselves
+    /// What these locks guard, taken with the writer lock shared
+    /// ([`Writer::run_in_conversation`], [`Writer::run_locked`]); none for
+    /// statements that are safe under concurrency by themselves
     /// ([`Writer::run_self_contained`]).
-    SelfContained,
+    Shared(Vec<LockKey>),
 }
 
 impl Scope {
-    fn shared(self) -> bool {
-        self != Scope::Exclusive
+    fn shared(&self) -> bool {
+        *self != Scope::Exclusive
     }
 }
 
@@ -276,6 +315,7 @@ impl Scope {
 pub struct Writer {
     jobs: crossbeam_channel::Sender<Job>,
     stats: Arc<Counters>,
+    escrow_shard: EscrowShard,
 }
 
 /// What the writer has done, counted as it goes (read by `/metrics`).
@@ -287,6 +327,7 @@ struct Counters {
     failed_batches: AtomicU64,
     busy_micros: AtomicU64,
     last_batch: AtomicU64,
+    escalated: AtomicU64,
     reconnects: AtomicU64,
     disconnected: AtomicBool,
 }
@@ -306,6 +347,9 @@ pub struct WriterStats {
     pub busy_seconds: f64,
     /// Operations in the latest batch.
     pub last_batch: u64,
+    /// Operations that declared too few locks for what they turned out to
+    /// touch and ran again in an exclusive batch ([`Writer::run_locked`]).
+    pub escalated: u64,
     /// Operations waiting for the writer now.
     pub queued: u64,
     /// New connections made after one was lost.
@@ -336,6 +380,7 @@ impl Writer {
         let (jobs, rx) = crossbeam_channel::bounded::<Job>(QUEUE_DEPTH);
         let stats = Arc::new(Counters::default());
         let split = conn.dialect() == Dialect::Postgres;
+        let escrow_shard = EscrowShard::pick(process_seed());
         let link = Link {
             conn: Some(conn),
             reopen,
@@ -345,9 +390,13 @@ impl Writer {
         };
         std::thread::Builder::new()
             .name("qiao-writer".into())
-            .spawn(move || run(link, rx, publish, split))
+            .spawn(move || run(link, rx, publish, split, escrow_shard))
             .map_err(|e| StoreError::Backend(format!("spawn writer: {e}")))?;
-        Ok(Self { jobs, stats })
+        Ok(Self {
+            jobs,
+            stats,
+            escrow_shard,
+        })
     }
 
     /// The writer's counters now.
@@ -360,6 +409,7 @@ impl Writer {
             failed_batches: c.failed_batches.load(Ordering::Relaxed),
             busy_seconds: c.busy_micros.load(Ordering::Relaxed) as f64 / 1e6,
             last_batch: c.last_batch.load(Ordering::Relaxed),
+            escalated: c.escalated.load(Ordering::Relaxed),
             queued: self.jobs.len() as u64,
             reconnects: c.reconnects.load(Ordering::Relaxed),
             disconnected: c.disconnected.load(Ordering::Relaxed),
@@ -386,7 +436,7 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
     {
-        self.submit(true, Scope::SelfContained, op).await
+        self.submit(true, Scope::Shared(Vec::new()), op).await
     }
 
     /// Like [`Writer::run`], for an operation that writes only one
@@ -400,7 +450,42 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
     {
-        self.submit(true, Scope::Conversation(conversation), op).await
+        self.submit(true, Scope::Shared(vec![LockKey::Conversation(conversation)]), op)
+            .await
+    }
+
+    /// Like [`Writer::run`], for an operation that writes what `keys` guard
+    /// (a conversation's rows, a user's accounts and daily totals, a chat
+    /// escrow shard): on PostgreSQL it joins batches that hold the writer
+    /// lock shared and take these locks, so payments of different people
+    /// commit in parallel on different nodes. Each guarded write checks its
+    /// lock ([`Tx::require`]); one that finds it missing (a payment that
+    /// converts currency, through the house accounts) rolls back and `op`
+    /// runs again in an exclusive batch.
+    pub async fn run_locked<T, F>(&self, keys: Vec<LockKey>, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Tx<'_>) -> StoreResult<T> + Send + Sync + 'static,
+    {
+        let op = Arc::new(op);
+        let first = {
+            let op = Arc::clone(&op);
+            self.submit(true, Scope::Shared(keys), move |tx| op(tx)).await
+        };
+        match first {
+            Err(StoreError::NeedsExclusive(what)) => {
+                tracing::debug!(%what, "an operation runs again in an exclusive batch");
+                self.stats.escalated.fetch_add(1, Ordering::Relaxed);
+                self.submit(true, Scope::Exclusive, move |tx| op(tx)).await
+            }
+            other => other,
+        }
+    }
+
+    /// The chat escrow shard this writer puts new payments in (for the lock
+    /// a payment's operation declares).
+    pub fn escrow_shard(&self) -> EscrowShard {
+        self.escrow_shard
     }
 
     /// Like [`Writer::run`], without the savepoint, for operations that make
@@ -521,7 +606,15 @@ impl Link {
     }
 }
 
-fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, split: bool) {
+/// A number that differs between processes (and between writers of one).
+fn process_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}
+
+fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, split: bool, escrow_shard: EscrowShard) {
     let mut cache = Cache::default();
     // Operations taken from the queue that did not fit the last batch.
     let mut waiting: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
@@ -545,11 +638,11 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, s
             batch.push(next);
         }
         let locks = if scoped {
-            let conversations = batch.iter().filter_map(|j| match j.scope {
-                Scope::Conversation(c) => Some(c.0),
-                _ => None,
+            let keys = batch.iter().flat_map(|j| match &j.scope {
+                Scope::Shared(keys) => keys.as_slice(),
+                Scope::Exclusive => &[],
             });
-            WriteLocks::Conversations(conversations.collect())
+            WriteLocks::Shared(keys.copied().collect())
         } else {
             WriteLocks::Exclusive
         };
@@ -577,7 +670,8 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, s
         let taken = batch.len();
         let started = Instant::now();
         let stats = Arc::clone(&link.stats);
-        let (outcome, rest) = commit_batch(conn, &mut cache, batch, &publish);
+        let shared = Shared { scoped, escrow_shard };
+        let (outcome, rest) = commit_batch(conn, &mut cache, batch, &publish, shared);
         let size = (taken - rest.len()) as u64;
         stats.last_batch.store(size, Ordering::Relaxed);
         for job in rest.into_iter().rev() {
@@ -620,6 +714,7 @@ fn commit_batch(
     cache: &mut Cache,
     batch: Vec<Job>,
     publish: &Publish,
+    shared: Shared,
 ) -> (StoreResult<()>, Vec<Job>) {
     // On PostgreSQL other nodes write between our batches, so the cache is
     // trusted within a batch only. A SQLite file has exactly one writing
@@ -633,12 +728,18 @@ fn commit_batch(
     let mut broken: Option<StoreError> = None;
     let mut jobs = batch.into_iter();
     for job in jobs.by_ref() {
+        let held = match &job.scope {
+            Scope::Shared(keys) if shared.scoped => Some(keys.as_slice()),
+            _ => None,
+        };
         if !job.savepoint {
             let (ended, done) = (job.run)(Ok(&mut Tx {
                 conn: &mut *conn,
                 cache: &mut *cache,
                 events: &mut events,
                 appended: &mut appended,
+                held,
+                escrow_shard: shared.escrow_shard,
             }));
             if ended == Ended::Broken && broken.is_none() {
                 broken = Some(StoreError::Backend("a database error mid-operation".into()));
@@ -657,6 +758,8 @@ fn commit_batch(
             cache: &mut *cache,
             events: &mut events,
             appended: &mut appended,
+            held,
+            escrow_shard: shared.escrow_shard,
         }));
         let closed = if ended == Ended::Done {
             conn.execute("RELEASE op", &[]).map(|_| ())
@@ -704,6 +807,15 @@ fn commit_batch(
         }
     };
     (outcome, rest)
+}
+
+/// What a batch's operations may touch beyond their own locks.
+#[derive(Clone, Copy)]
+struct Shared {
+    /// Whether the batch holds the writer lock shared (PostgreSQL), so each
+    /// operation may write only what its own locks guard.
+    scoped: bool,
+    escrow_shard: EscrowShard,
 }
 
 /// A committed batch: its events to publish and its callers to answer.

@@ -3997,16 +3997,22 @@ mod parallel_writers {
 
     impl InFlightBatch {
         fn open(location: &Location, conversation: ConversationId) -> Self {
+            Self::holding(location, &[(7184, conversation.0)])
+        }
+
+        /// A batch holding these (class, key) locks, as a writer names
+        /// conversations (7184), users (7185) and escrow shards (7186).
+        fn holding(location: &Location, locks: &[(i32, i64)]) -> Self {
             let Location::Postgres(url) = location else {
                 unreachable!()
             };
             let mut client = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
-            client
-                .batch_execute(&format!(
-                    "BEGIN; SELECT pg_advisory_xact_lock_shared(7183); SELECT pg_advisory_xact_lock(7184, {}); SELECT pg_current_xact_id();",
-                    conversation.0
-                ))
-                .unwrap();
+            let mut sql = String::from("BEGIN; SELECT pg_advisory_xact_lock_shared(7183);");
+            for (class, key) in locks {
+                sql.push_str(&format!(" SELECT pg_advisory_xact_lock({class}, {key});"));
+            }
+            sql.push_str(" SELECT pg_current_xact_id();");
+            client.batch_execute(&sql).unwrap();
             Self { client: Some(client) }
         }
 
@@ -4268,5 +4274,217 @@ mod parallel_writers {
                 expected(user)
             );
         }
+    }
+
+    /// Waits (bounded) until some batch waits for the advisory lock
+    /// (`class`, `key`): what a node does when another holds it.
+    async fn until_waiting_for(location: &Location, class: i32, key: i64, what: &str) {
+        let location = location.clone();
+        tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            loop {
+                let at = location.clone();
+                let waiting = tokio::task::spawn_blocking(move || {
+                    let Location::Postgres(url) = &at else { unreachable!() };
+                    let mut client = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+                    let n: i64 = client
+                        .query_one(
+                            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+                               AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 2",
+                            &[&i64::from(class), &key],
+                        )
+                        .unwrap()
+                        .get(0);
+                    n
+                })
+                .await
+                .unwrap();
+                if waiting > 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{what} never waited for the lock"));
+    }
+
+    /// With a batch open that holds one conversation and one user (as a
+    /// node paying from that user would), another node sends and accepts a
+    /// transfer, and sends and opens a red packet, between two other people:
+    /// all commit meanwhile (in an exclusive batch they would wait for the
+    /// open one). A payment from
+    /// the held user, in a conversation nobody holds, waits for the user's
+    /// lock, and commits once the batch ends. The ledger reconciles.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn payments_of_other_people_commit_beside_a_batch_in_flight() {
+        use ledger_support::*;
+        use payment_support::*;
+        let harness = Harness::new(Engine::Postgres).await;
+        let store = harness.store();
+        let second = harness.open_second().await;
+        let [a, b, c, d] = mk_users(&*store, 1..=4).await[..] else {
+            unreachable!()
+        };
+        let x = befriend(&*store, a, b).await;
+        let y = befriend(&*store, c, d).await;
+        let z = befriend(&*store, a, c).await;
+        fund(&*store, a, 1_000).await;
+        fund(&*store, c, 1_000).await;
+
+        let location = harness.location.clone();
+        let in_flight =
+            tokio::task::spawn_blocking(move || InFlightBatch::holding(&location, &[(7184, x.0), (7185, a.0)]))
+                .await
+                .unwrap();
+        // Each answer waits (at most 5 s) until readers can see past the
+        // open batch; the two chains run at once so the test waits once.
+        let beside = std::time::Duration::from_secs(20);
+        let transfer = async {
+            let (sent, created) = second
+                .send_payment(payment(c, "beside", y, PaymentKind::Transfer, 300, 1), T0)
+                .await
+                .unwrap();
+            assert!(created);
+            second.answer_transfer(d, sent.id, true, T0 + 1).await.unwrap()
+        };
+        let packet = async {
+            let (packet, _) = second
+                .send_payment(payment(c, "packet", y, PaymentKind::RedPacket, 100, 1), T0)
+                .await
+                .unwrap();
+            second.open_red_packet(d, packet.id, T0 + 1).await.unwrap()
+        };
+        let (accepted, (opened, share)) = tokio::time::timeout(beside, async { tokio::join!(transfer, packet) })
+            .await
+            .expect("payments of other people waited for the open batch");
+        assert_eq!(accepted.status, PaymentStatus::Accepted);
+        assert_eq!((opened.status, share), (PaymentStatus::Finished, 100));
+        assert_eq!(second.writer_stats().escalated, 0, "nothing reached past its locks");
+
+        let held_user = tokio::spawn({
+            let second = second.clone();
+            async move {
+                second
+                    .send_payment(payment(a, "after", z, PaymentKind::Transfer, 200, 1), T0 + 2)
+                    .await
+            }
+        });
+        until_waiting_for(&harness.location, 7185, a.0, "a payment from the held user").await;
+        assert!(!held_user.is_finished());
+        tokio::task::spawn_blocking(move || in_flight.commit()).await.unwrap();
+        let (after, created) = held_user.await.unwrap().unwrap();
+        assert!(created && after.status == PaymentStatus::Pending);
+
+        let wallet = |user: UserId| format!("user:{}", user.0);
+        let balances = [
+            balance(&*store, &account(&*store, AccountKind::Wallet, &wallet(a)).await).await,
+            balance(&*store, &account(&*store, AccountKind::Wallet, &wallet(c)).await).await,
+            balance(&*store, &account(&*store, AccountKind::Wallet, &wallet(d)).await).await,
+        ];
+        assert_eq!(balances, [800, 600, 400]);
+        let report = store.reconcile().await.unwrap();
+        assert!(report.is_sound(), "{}", report.render());
+        drop(second);
+        drop(store);
+    }
+
+    /// A transfer to someone whose wallet holds another currency converts
+    /// through the house's FX position, which no user's lock guards: its
+    /// accept, tried in a shared batch, rolls back there and runs again in
+    /// an exclusive one, and lands once, right.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_payment_that_reaches_past_its_locks_runs_again_exclusively() {
+        use ledger_support::*;
+        use payment_support::*;
+        let harness = Harness::new(Engine::Postgres).await;
+        let store = harness.store();
+        let a = mk_user(&*store, 1).await.id;
+        let b = store
+            .create_user(NewUser {
+                region: Region::Us,
+                ..new_user(2, "Bo")
+            })
+            .await
+            .unwrap()
+            .id;
+        let x = befriend(&*store, a, b).await;
+        fund(&*store, a, 10_000).await;
+        store
+            .set_rate(Currency::Cny, Currency::Usd, 14_000_000, false, T0)
+            .await
+            .unwrap();
+        let mut new = payment(a, "abroad", x, PaymentKind::Transfer, 1_000, 1);
+        new.pricing = Some(qiao_domain::fx::Pricing {
+            spread_bps: 0,
+            fee_bps: 0,
+        });
+        let (sent, _) = store.send_payment(new, T0).await.unwrap();
+        assert_eq!(store.writer_stats().escalated, 0);
+        let accepted = store.answer_transfer(b, sent.id, true, T0 + 1).await.unwrap();
+        assert_eq!(accepted.status, PaymentStatus::Accepted);
+        assert_eq!(store.writer_stats().escalated, 1, "the accept ran again exclusively");
+        let usd = store
+            .ledger_account(AccountKind::Wallet, &Owner::User(b), Currency::Usd, T0)
+            .await
+            .unwrap();
+        assert_eq!(balance(&*store, &usd).await, 140);
+        let report = store.reconcile().await.unwrap();
+        assert!(report.is_sound(), "{}", report.render());
+    }
+
+    /// Two nodes move money among six people at once, each node in its own
+    /// half of their fifteen conversations (so only the people's locks keep
+    /// the nodes' batches apart): transfers both ways, each accepted on the
+    /// node that sent it, all concurrently. No total is lost to a concurrent
+    /// write: every wallet ends with what it got minus what it sent, and the
+    /// ledger reconciles (the journal against each account's totals, escrow
+    /// against live payments).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_moving_money_among_the_same_people_lose_nothing() {
+        use ledger_support::*;
+        use payment_support::*;
+        const ROUNDS: usize = 8;
+        let harness = Harness::new(Engine::Postgres).await;
+        let store = harness.store();
+        let second = harness.open_second().await;
+        let users = mk_users(&*store, 1..=6).await;
+        let mut pairs = Vec::new();
+        for (i, &a) in users.iter().enumerate() {
+            fund(&*store, a, 100_000).await;
+            for &b in &users[i + 1..] {
+                pairs.push((a, b, befriend(&*store, a, b).await));
+            }
+        }
+        let mut moves = Vec::new();
+        for round in 0..ROUNDS {
+            for (k, &(a, b, conversation)) in pairs.iter().enumerate() {
+                let (from, to) = if (round + k) % 2 == 0 { (a, b) } else { (b, a) };
+                let amount = 1 + (round * 7 + k) as i64;
+                let node = if k % 2 == 0 { store.clone() } else { second.clone() };
+                moves.push(tokio::spawn(async move {
+                    let key = format!("r{round}-{k}");
+                    let (sent, _) = node
+                        .send_payment(payment(from, &key, conversation, PaymentKind::Transfer, amount, 1), T0)
+                        .await
+                        .unwrap();
+                    node.answer_transfer(to, sent.id, true, T0 + 1).await.unwrap();
+                    (from, to, amount)
+                }));
+            }
+        }
+        let mut expected: std::collections::HashMap<UserId, i64> = users.iter().map(|u| (*u, 100_000)).collect();
+        for moved in moves {
+            let (from, to, amount) = moved.await.unwrap();
+            *expected.get_mut(&from).unwrap() -= amount;
+            *expected.get_mut(&to).unwrap() += amount;
+        }
+        for user in &users {
+            let wallet = account(&*store, AccountKind::Wallet, &format!("user:{}", user.0)).await;
+            assert_eq!(balance(&*store, &wallet).await, expected[user], "user {}", user.0);
+        }
+        eprintln!("STATS {:?} {:?}", store.writer_stats(), second.writer_stats());
+        let report = store.reconcile().await.unwrap();
+        assert!(report.is_sound(), "{}", report.render());
+        assert_eq!(store.writer_stats().escalated + second.writer_stats().escalated, 0);
     }
 }

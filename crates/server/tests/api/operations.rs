@@ -31,6 +31,7 @@ both_stores! {
         assert!(value("writer_operations_total") >= value("writer_batches_total"));
         assert!(value("writer_exclusive_batches_total") >= 1.0);
         assert!(value("writer_exclusive_batches_total") <= value("writer_batches_total"));
+        assert_eq!(value("writer_escalated_total"), 0.0);
         assert_eq!(value("writer_queue_depth"), 0.0);
         assert_eq!(value("writer_connected"), 1.0);
         assert_eq!(value("database_up"), 1.0);

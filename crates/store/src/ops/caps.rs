@@ -1,12 +1,13 @@
 //! Daily spending totals, counted in the writer transaction that moves the
-//! money: concurrent requests are serialized by the writer, so each sees the
-//! totals the ones before it left, and together they can't pass the cap.
+//! money: concurrent requests are serialized by the writer (or, in a shared
+//! batch, by the user's lock), so each sees the totals the ones before it
+//! left, and together they can't pass the cap.
 
 use qiao_domain::caps::{utc_day, CapKind, DailyCap};
 use qiao_domain::ids::UserId;
 use qiao_domain::money::{Amount, Currency};
 
-use crate::engine::{params, Conn};
+use crate::engine::{params, Conn, LockKey};
 use crate::writer::Tx;
 use crate::StoreResult;
 
@@ -37,6 +38,7 @@ pub fn record(
     at_ms: i64,
     total: i64,
 ) -> StoreResult<()> {
+    tx.require(LockKey::User(user))?;
     tx.conn.execute(
         "INSERT INTO daily_usage (user_id, currency, kind, day, used_minor) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (user_id, currency, kind, day) DO UPDATE SET used_minor = excluded.used_minor",
@@ -47,6 +49,7 @@ pub fn record(
 
 /// Gives back what a voided reservation counted, on the day it was made.
 pub fn release(tx: &mut Tx<'_>, user: UserId, amount: Amount, kind: CapKind, reserved_at_ms: i64) -> StoreResult<()> {
+    tx.require(LockKey::User(user))?;
     tx.conn.execute(
         "UPDATE daily_usage SET used_minor = CASE WHEN used_minor > $5 THEN used_minor - $5 ELSE 0 END
          WHERE user_id = $1 AND currency = $2 AND kind = $3 AND day = $4",

@@ -7,7 +7,7 @@ use qiao_domain::money::Currency;
 use qiao_domain::Error as Rejection;
 
 use super::corrupt;
-use crate::engine::{params, Conn, Row};
+use crate::engine::{params, Conn, LockKey, Row};
 use crate::merchant_records::{NewQuote, QuoteRecord, RateRecord};
 use crate::writer::Tx;
 use crate::{StoreError, StoreResult};
@@ -132,6 +132,7 @@ pub fn take_quote(
     credit_minor: Option<i64>,
     now_ms: i64,
 ) -> StoreResult<QuoteRecord> {
+    tx.require(LockKey::User(user))?;
     let q = quote(tx.conn, user, id)?;
     if q.used_at_ms.is_some() {
         return Err(Rejection::QuoteUsed.into());

@@ -85,6 +85,7 @@ pub fn ensure_account(
     if let Some(found) = find_account(tx.conn, kind.name(), owner, currency)? {
         return Ok(found);
     }
+    tx.require_account(owner)?;
     tx.conn.execute(
         "INSERT INTO ledger_accounts (kind, owner, currency, credit_limit_minor, created_at_ms) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (kind, owner, currency) DO NOTHING",
@@ -170,10 +171,17 @@ pub fn unsettled(conn: &mut dyn Conn, before_ms: i64, limit: usize) -> StoreResu
         .collect()
 }
 
-fn write_totals(tx: &mut Tx<'_>, id: LedgerAccountId, totals: &Totals) -> StoreResult<()> {
+/// Writes an account's new totals, if the operation may (`Tx::require_account`).
+fn write_totals(tx: &mut Tx<'_>, account: &LedgerAccount, totals: &Totals) -> StoreResult<()> {
+    tx.require_account(&account.owner)?;
     tx.conn.execute(
         "UPDATE ledger_accounts SET posted_balance = $1, debits_pending = $2, credits_pending = $3 WHERE id = $4",
-        params![totals.posted, totals.debits_pending, totals.credits_pending, id.0],
+        params![
+            totals.posted,
+            totals.debits_pending,
+            totals.credits_pending,
+            account.id.0
+        ],
     )?;
     Ok(())
 }
@@ -261,8 +269,8 @@ pub fn transfer(tx: &mut Tx<'_>, new: NewTransfer, now_ms: i64) -> StoreResult<T
         )),
         None => None,
     };
-    write_totals(tx, debit.id, &d)?;
-    write_totals(tx, credit.id, &c)?;
+    write_totals(tx, &debit, &d)?;
+    write_totals(tx, &credit, &c)?;
     if let Some((check, total)) = day_total {
         super::caps::record(tx, check.user, new.amount.currency(), check.cap.kind, now_ms, total)?;
     }
@@ -309,8 +317,8 @@ pub fn settle(
     let amount = Amount::new(pending.amount_minor, pending.currency).map_err(|_| corrupt("amount"))?;
     let (debit, credit) = account_pair(tx.conn, pending.debit, pending.credit)?;
     let (d, c) = ledger::settle(&debit.account, &credit.account, amount, post).map_err(Rejection::from)?;
-    write_totals(tx, debit.id, &d)?;
-    write_totals(tx, credit.id, &c)?;
+    write_totals(tx, &debit, &d)?;
+    write_totals(tx, &credit, &c)?;
     if !post {
         if let Some((user, kind)) = pending_key.daily_cap() {
             super::caps::release(tx, user, amount, kind, pending.created_at_ms)?;
@@ -443,7 +451,7 @@ pub fn transfer_batch(
         for (new, now_ms) in batch {
             match transfer(tx, new, now_ms) {
                 // Writes may be half done: the whole batch must roll back.
-                Err(StoreError::Backend(e)) => return Err(StoreError::Backend(e)),
+                Err(e @ (StoreError::Backend(_) | StoreError::NeedsExclusive(_))) => return Err(e),
                 answer => answers.push(answer),
             }
         }
@@ -567,6 +575,11 @@ pub fn transfer_batch(
 
     touched.sort_unstable();
     touched.dedup();
+    for id in &touched {
+        if let Some(account) = accounts.get(id) {
+            tx.require_account(&account.owner)?;
+        }
+    }
     let totals: Vec<(LedgerAccountId, Totals)> = touched
         .iter()
         .filter_map(|id| accounts.get(id).map(|a| (*id, a.account.totals)))

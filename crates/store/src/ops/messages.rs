@@ -9,7 +9,7 @@ use qiao_domain::Error as Rejection;
 
 use super::conversations::{direct_open, membership_row, state};
 use super::{message_from_row, MESSAGE_COLUMNS};
-use crate::engine::{params, Conn, Row};
+use crate::engine::{params, Conn, LockKey, Row};
 use crate::records::{MessageRecord, ReceiptKind, UploadRecord};
 use crate::wire;
 use crate::writer::{Audience, Tx};
@@ -57,6 +57,7 @@ pub fn send(
     draft: Draft,
     now_ms: i64,
 ) -> StoreResult<Sent> {
+    tx.require(LockKey::Conversation(id))?;
     let st = state(tx, id)?;
     if !st.members.contains_key(&sender) {
         // A retry after leaving still gets its first answer.
@@ -245,6 +246,7 @@ pub fn receipt(
     up_to_seq: i64,
     now_ms: i64,
 ) -> StoreResult<()> {
+    tx.require(LockKey::Conversation(id))?;
     let st = state(tx, id)?;
     if !st.members.contains_key(&user) {
         return Err(Rejection::NotMember.into());

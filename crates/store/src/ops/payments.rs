@@ -20,7 +20,7 @@ use qiao_domain::Error as Rejection;
 
 use super::conversations::{membership_row, state};
 use super::{corrupt, ledger, messages};
-use crate::engine::{params, placeholders, Conn, Row, Value};
+use crate::engine::{params, placeholders, Conn, LockKey, Row, Value};
 use crate::records::{LedgerAccountId, NewPayment, NewTransfer, OpenedShare, PaySource, PaymentRecord};
 use crate::wire;
 use crate::writer::{Audience, NewEvent, Tx};
@@ -101,6 +101,18 @@ pub fn payment(conn: &mut dyn Conn, user: UserId, id: PaymentId) -> StoreResult<
     }
 }
 
+/// A payment's conversation and sender (neither ever changes): what its
+/// operations name as locks before they run.
+pub fn parties_of(conn: &mut dyn Conn, id: PaymentId) -> StoreResult<(ConversationId, UserId)> {
+    let row = conn
+        .query_opt(
+            "SELECT conversation_id, sender_id FROM chat_payments WHERE id = $1",
+            params![id.0],
+        )?
+        .ok_or(StoreError::Rejected(Rejection::PaymentNotFound))?;
+    Ok((ConversationId(row.int(0)?), UserId(row.int(1)?)))
+}
+
 fn facts(p: &PaymentRecord, direct: bool) -> Facts {
     Facts {
         kind: p.kind,
@@ -112,11 +124,16 @@ fn facts(p: &PaymentRecord, direct: bool) -> Facts {
     }
 }
 
+/// This writer's chat escrow account in `currency`, opened on first use.
+/// Money goes into escrow on one node and may leave it on another, so a
+/// shard alone may go below zero; together they hold what live payments
+/// need (reconciliation checks the sum).
 fn escrow(tx: &mut Tx<'_>, currency: Currency, now_ms: i64) -> StoreResult<LedgerAccountId> {
+    let shard = tx.escrow_shard();
     Ok(ledger::ensure_account(
         tx,
         AccountKind::Escrow,
-        &Owner::ChatEscrow.to_string(),
+        &Owner::ChatEscrow(shard).to_string(),
         currency,
         now_ms,
     )?
@@ -232,6 +249,7 @@ pub fn send(tx: &mut Tx<'_>, new: NewPayment, now_ms: i64) -> StoreResult<(Payme
     if !st.members.contains_key(&new.sender) {
         return Err(Rejection::NotMember.into());
     }
+    tx.require(LockKey::Conversation(new.conversation))?;
     let recipient = match new.kind {
         PaymentKind::Transfer => {
             let members: Vec<UserId> = st.members.keys().copied().collect();
@@ -352,6 +370,7 @@ pub fn answer(tx: &mut Tx<'_>, user: UserId, id: PaymentId, accept: bool, now_ms
         return Err(Rejection::PaymentNotFound.into());
     }
     payment::may_answer(&facts(&p, st.kind == Kind::Direct), user, now_ms)?;
+    tx.require(LockKey::Conversation(p.conversation_id))?;
     let amount = Amount::new(p.total_minor, p.currency)?;
     let escrow = escrow(tx, p.currency, now_ms)?;
     let converted = if accept { conversion_for(tx, &p, user)? } else { None };
@@ -494,6 +513,7 @@ fn open_one_packet(
     if granted.is_empty() {
         return Ok(results);
     }
+    tx.require(LockKey::Conversation(p.conversation_id))?;
     super::ledger::in_chunks(&granted, |chunk| {
         let sql = super::ledger::statement("shares", chunk.len(), || {
             format!(
@@ -661,7 +681,8 @@ pub fn expire(tx: &mut Tx<'_>, now_ms: i64, limit: usize) -> StoreResult<Vec<Pay
     Ok(refunded)
 }
 
-/// What escrow should hold: the unsettled remainder of every live payment, per currency.
+/// What chat escrow (all shards together) should hold: the unsettled
+/// remainder of every live payment, per currency.
 pub fn held_in_escrow(conn: &mut dyn Conn) -> StoreResult<Vec<(Currency, i64)>> {
     conn.query(
         "SELECT currency, CAST(SUM(total_minor - opened_minor) AS BIGINT) FROM chat_payments
