@@ -604,21 +604,28 @@ impl Store for SqlStore {
     }
 
     async fn set_pin(&self, user: UserId, pin_hash: &str, clear_lock: bool, now_ms: i64) -> StoreResult<PinRecord> {
+        // A PIN is its user's row alone: the user's lock guards it.
         let hash = pin_hash.to_owned();
         self.writer
-            .run(move |tx| pins::set_pin(tx, user, &hash, clear_lock, now_ms))
+            .run_locked(vec![LockKey::User(user)], move |tx| {
+                pins::set_pin(tx, user, &hash, clear_lock, now_ms)
+            })
             .await
     }
 
     async fn record_pin_try(&self, user: UserId, right: bool, now_ms: i64, lock_ms: i64) -> StoreResult<PinRecord> {
         self.writer
-            .run(move |tx| pins::record_try(tx, user, right, now_ms, lock_ms))
+            .run_locked(vec![LockKey::User(user)], move |tx| {
+                pins::record_try(tx, user, right, now_ms, lock_ms)
+            })
             .await
     }
 
     async fn set_no_pin_limit(&self, user: UserId, limit_minor: i64) -> StoreResult<PinRecord> {
         self.writer
-            .run(move |tx| pins::set_no_pin_limit(tx, user, limit_minor))
+            .run_locked(vec![LockKey::User(user)], move |tx| {
+                pins::set_no_pin_limit(tx, user, limit_minor)
+            })
             .await
     }
 

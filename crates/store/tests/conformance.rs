@@ -4310,9 +4310,9 @@ mod parallel_writers {
 
     /// With a batch open that holds one conversation and one user (as a
     /// node paying from that user would), another node sends and accepts a
-    /// transfer, and sends and opens a red packet, between two other people:
-    /// all commit meanwhile (in an exclusive batch they would wait for the
-    /// open one). A payment from
+    /// transfer, sends and opens a red packet, and sets and tries a PIN, for
+    /// two other people: all commit meanwhile (in an exclusive batch they
+    /// would wait for the open one). A payment from
     /// the held user, in a conversation nobody holds, waits for the user's
     /// lock, and commits once the batch ends. The ledger reconciles.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -4354,9 +4354,15 @@ mod parallel_writers {
                 .unwrap();
             second.open_red_packet(d, packet.id, T0 + 1).await.unwrap()
         };
-        let (accepted, (opened, share)) = tokio::time::timeout(beside, async { tokio::join!(transfer, packet) })
-            .await
-            .expect("payments of other people waited for the open batch");
+        let pin = async {
+            second.set_pin(d, "pin-hash", false, T0).await.unwrap();
+            second.record_pin_try(d, false, T0 + 1, 60_000).await.unwrap()
+        };
+        let (accepted, (opened, share), tried) =
+            tokio::time::timeout(beside, async { tokio::join!(transfer, packet, pin) })
+                .await
+                .expect("payments and PIN tries of other people waited for the open batch");
+        assert_eq!(tried.state.wrong_tries, 1);
         assert_eq!(accepted.status, PaymentStatus::Accepted);
         assert_eq!((opened.status, share), (PaymentStatus::Finished, 100));
         assert_eq!(second.writer_stats().escalated, 0, "nothing reached past its locks");

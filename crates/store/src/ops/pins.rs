@@ -1,12 +1,13 @@
 //! Payment PINs: the hash, wrong tries, locks and the no-PIN limit. The
 //! server verifies the hash; the count of wrong tries moves here, in the
-//! writer, so concurrent wrong guesses are all counted.
+//! writer, so concurrent wrong guesses are all counted (each operation holds
+//! its user's lock, or the whole writer).
 
 use qiao_domain::ids::UserId;
 use qiao_domain::pin::PinState;
 use qiao_domain::Error as Rejection;
 
-use crate::engine::{params, Conn, Row};
+use crate::engine::{params, Conn, LockKey, Row};
 use crate::records::PinRecord;
 use crate::writer::Tx;
 use crate::{StoreError, StoreResult};
@@ -34,6 +35,7 @@ pub fn pin(conn: &mut dyn Conn, user: UserId) -> StoreResult<Option<PinRecord>> 
 /// stops it, unless `clear_lock`: a reset in which the owner proved who they
 /// are with the password and a bound card, which lifts the lock too.
 pub fn set_pin(tx: &mut Tx<'_>, user: UserId, pin_hash: &str, clear_lock: bool, now_ms: i64) -> StoreResult<PinRecord> {
+    tx.require(LockKey::User(user))?;
     if let Some(current) = pin(tx.conn, user)? {
         if !clear_lock {
             current.state.may_try(now_ms)?;
@@ -52,6 +54,7 @@ pub fn set_pin(tx: &mut Tx<'_>, user: UserId, pin_hash: &str, clear_lock: bool, 
 /// Records one try. Refused with `PinLocked` if the PIN was locked when the
 /// try reached the writer, so a burst of guesses can't outrun the lock.
 pub fn record_try(tx: &mut Tx<'_>, user: UserId, right: bool, now_ms: i64, lock_ms: i64) -> StoreResult<PinRecord> {
+    tx.require(LockKey::User(user))?;
     let current = pin(tx.conn, user)?.ok_or(StoreError::Rejected(Rejection::PinNotSet))?;
     current.state.may_try(now_ms)?;
     let next = current.state.after_try(right, now_ms, lock_ms);
@@ -63,6 +66,7 @@ pub fn record_try(tx: &mut Tx<'_>, user: UserId, right: bool, now_ms: i64, lock_
 }
 
 pub fn set_no_pin_limit(tx: &mut Tx<'_>, user: UserId, limit_minor: i64) -> StoreResult<PinRecord> {
+    tx.require(LockKey::User(user))?;
     if limit_minor < 0 {
         return Err(Rejection::InvalidAmount.into());
     }
