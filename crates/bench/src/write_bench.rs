@@ -282,7 +282,7 @@ async fn code_for(outbox: &std::path::Path, phone: &str) -> anyhow::Result<Strin
                         .map(str::to_owned)
                 })
             })
-            .last();
+            .next_back();
         if let Some(code) = code {
             return Ok(code);
         }

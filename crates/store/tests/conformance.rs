@@ -4036,35 +4036,31 @@ mod parallel_writers {
         }
     }
 
-    /// Rows of `table` matching `condition` (with `$1` = `value`), read
-    /// on a connection of its own.
-    fn count(location: &Location, table: &str, condition: &str, value: i64) -> i64 {
+    /// The number `query` (a `SELECT COUNT(*)` over `$1`, `$2` …) counts,
+    /// read on a connection of its own.
+    fn count(location: &Location, query: &str, values: &[i64]) -> i64 {
         let Location::Postgres(url) = location else {
             unreachable!()
         };
         let mut client = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
-        client
-            .query_one(&format!("SELECT COUNT(*) FROM {table} WHERE {condition}"), &[&value])
-            .unwrap()
-            .get(0)
+        let params: Vec<&(dyn ::postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn ::postgres::types::ToSql + Sync))
+            .collect();
+        client.query_one(query, &params).unwrap().get(0)
     }
 
-    /// Waits (bounded) until `count` finds one row.
-    async fn until_committed(
-        location: &Location,
-        table: &'static str,
-        condition: &'static str,
-        value: i64,
-        what: &str,
-    ) {
+    /// Waits (bounded) until `query` counts at least one row; `what`
+    /// names the wait in the failure.
+    async fn until_counted(location: &Location, query: String, values: Vec<i64>, what: String) {
         let location = location.clone();
         tokio::time::timeout(std::time::Duration::from_secs(20), async {
             loop {
-                let at = location.clone();
-                if tokio::task::spawn_blocking(move || count(&at, table, condition, value))
+                let (at, query, values) = (location.clone(), query.clone(), values.clone());
+                if tokio::task::spawn_blocking(move || count(&at, &query, &values))
                     .await
                     .unwrap()
-                    == 1
+                    >= 1
                 {
                     break;
                 }
@@ -4072,7 +4068,34 @@ mod parallel_writers {
             }
         })
         .await
-        .unwrap_or_else(|_| panic!("{what} waited for the open batch"));
+        .unwrap_or_else(|_| panic!("{what}"));
+    }
+
+    /// Waits until a row of `table` matching `condition` (`$1` = `value`)
+    /// is committed.
+    async fn until_committed(location: &Location, table: &str, condition: &str, value: i64, what: &str) {
+        let query = format!("SELECT COUNT(*) FROM {table} WHERE {condition}");
+        until_counted(
+            location,
+            query,
+            vec![value],
+            format!("{what} waited for the open batch"),
+        )
+        .await;
+    }
+
+    /// Waits until some batch waits for the advisory lock (`class`, `key`):
+    /// what a node does when another holds it.
+    async fn until_waiting_for(location: &Location, class: i32, key: i64, what: &str) {
+        let query = "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+                       AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 2";
+        until_counted(
+            location,
+            query.to_owned(),
+            vec![i64::from(class), key],
+            format!("{what} never waited for the lock"),
+        )
+        .await;
     }
 
     /// With a batch of conversation X open on one node, another node commits a
@@ -4274,38 +4297,6 @@ mod parallel_writers {
                 expected(user)
             );
         }
-    }
-
-    /// Waits (bounded) until some batch waits for the advisory lock
-    /// (`class`, `key`): what a node does when another holds it.
-    async fn until_waiting_for(location: &Location, class: i32, key: i64, what: &str) {
-        let location = location.clone();
-        tokio::time::timeout(std::time::Duration::from_secs(20), async {
-            loop {
-                let at = location.clone();
-                let waiting = tokio::task::spawn_blocking(move || {
-                    let Location::Postgres(url) = &at else { unreachable!() };
-                    let mut client = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
-                    let n: i64 = client
-                        .query_one(
-                            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
-                               AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 2",
-                            &[&i64::from(class), &key],
-                        )
-                        .unwrap()
-                        .get(0);
-                    n
-                })
-                .await
-                .unwrap();
-                if waiting > 0 {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{what} never waited for the lock"));
     }
 
     /// With a batch open that holds one conversation and one user (as a
