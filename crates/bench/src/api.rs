@@ -133,6 +133,17 @@ pub fn phone(run: u32, i: usize) -> String {
     format!("+49{run:06}{i:07}")
 }
 
+/// The response if it is a 2xx; otherwise an error naming `what`, the
+/// status and the body.
+pub async fn successful(response: reqwest::Response, what: &str) -> anyhow::Result<reqwest::Response> {
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        bail!("{what}: {status}: {text}");
+    }
+    Ok(response)
+}
+
 /// Sends a text message over HTTP and returns the stored message.
 pub async fn send_text(
     http: &reqwest::Client,
@@ -157,12 +168,7 @@ pub async fn send_text(
         .json(&request)
         .send()
         .await?;
-    let status = response.status();
-    if !status.is_success() {
-        let text = response.text().await.unwrap_or_default();
-        bail!("send: {status}: {text}");
-    }
-    let message: api::Message = response.json().await?;
+    let message: api::Message = successful(response, "send").await?.json().await?;
     if message.conversation_id != conversation_id || message.client_msg_id != request.client_msg_id {
         bail!("send: the answer is another message");
     }

@@ -305,10 +305,5 @@ async fn send_transfer(
         .json(&serde_json::json!({"idempotency_key": key, "amount_minor": 1}))
         .send()
         .await?;
-    let status = response.status();
-    if !status.is_success() {
-        let text = response.text().await.unwrap_or_default();
-        bail!("transfer: {status}: {text}");
-    }
-    Ok(())
+    api::successful(response, "transfer").await.map(|_| ())
 }
