@@ -34,13 +34,28 @@ TOKEN=$(curl -fs "http://127.0.0.1:$PORT/api/auth/register" -H 'content-type: ap
     -d '{"email":"fuzz@example.com","password":"fuzz-password-1","display_name":"Fuzz","region":"US","language":"en-US"}' \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
+fuzz() {
+    "$SCHEMATHESIS" run "http://127.0.0.1:$PORT/api/openapi.json" \
+        --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
+        --header "Authorization: Bearer $TOKEN" \
+        --max-examples "$EXAMPLES" --workers 2 --request-timeout 30 \
+        --exclude-path-regex '^/api/(ws|auth/logout|sessions/.*)$' \
+        2>&1 | tee "$WORK/fuzz.log"
+    return "${PIPESTATUS[0]}"
+}
 status=0
-"$SCHEMATHESIS" run "http://127.0.0.1:$PORT/api/openapi.json" \
-    --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
-    --header "Authorization: Bearer $TOKEN" \
-    --max-examples "$EXAMPLES" --workers 2 --request-timeout 30 \
-    --exclude-path-regex '^/api/(ws|auth/logout|sessions/.*)$' \
-    || status=$?
+fuzz || status=$?
+# CPython 3.11's ast.parse sometimes fails its own recursion-depth check
+# ("AST constructor recursion depth mismatch") when hypothesis describes a
+# lambda: an error inside the fuzzer, not a finding about the API. Only
+# then, and only when no check failed, the run is made once more, and that
+# run must pass on its own.
+if [ "$status" -ne 0 ] && grep -q "AST constructor recursion depth mismatch" "$WORK/fuzz.log" \
+    && ! grep -q "FAILURES" "$WORK/fuzz.log"; then
+    echo "schemathesis hit the CPython ast.parse bug in its own code; running it once more"
+    status=0
+    fuzz || status=$?
+fi
 if grep -q "panicked" "$WORK/server.log"; then
     echo "the server panicked:"; grep -A5 panicked "$WORK/server.log"; status=1
 fi
