@@ -91,10 +91,7 @@ impl Owner {
             return Some(Owner::ChatEscrow(EscrowShard::LEGACY));
         }
         if let Some(n) = raw.strip_prefix("escrow:chat:") {
-            let canonical = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0');
-            return canonical
-                .then(|| n.parse().ok())
-                .flatten()
+            return canonical_number(n)
                 .and_then(EscrowShard::new)
                 .filter(|s| *s != EscrowShard::LEGACY)
                 .map(Owner::ChatEscrow);
@@ -103,11 +100,7 @@ impl Owner {
             return Some(Owner::House);
         }
         if let Some(id) = raw.strip_prefix("merchant:") {
-            let canonical = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !id.starts_with('0');
-            return canonical
-                .then(|| id.parse().ok())
-                .flatten()
-                .map(|id| Owner::Merchant(crate::ids::MerchantId(id)));
+            return canonical_number(id).map(|id| Owner::Merchant(crate::ids::MerchantId(id)));
         }
         if let Some(id) = raw.strip_prefix("user:") {
             return id.parse().ok().map(|id| Owner::User(crate::ids::UserId(id)));
@@ -116,6 +109,13 @@ impl Owner {
             .filter(|name| !name.is_empty())
             .map(|name| Owner::Connector(name.to_owned()))
     }
+}
+
+/// A positive number in its one spelling (digits, no leading zero), so that
+/// each owner has one stored name.
+fn canonical_number<T: std::str::FromStr>(digits: &str) -> Option<T> {
+    let canonical = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+    canonical.then(|| digits.parse().ok()).flatten()
 }
 
 impl std::fmt::Display for Owner {
