@@ -151,8 +151,8 @@ const WRITER_LOCK: i64 = 7183;
 pub enum LockKey {
     /// A conversation's messages, receipts and chat payments.
     Conversation(ConversationId),
-    /// A user's ledger accounts (wallets, pay-later line), daily totals and
-    /// FX quotes.
+    /// A user's ledger accounts (wallets, pay-later line), daily totals, FX
+    /// quotes and PIN.
     User(UserId),
     /// One chat escrow account per currency.
     Escrow(EscrowShard),

@@ -159,6 +159,18 @@ impl SqlStore {
     /// that finds nothing then takes no writer batch, which on PostgreSQL
     /// would hold the writer lock exclusively and pause every node's message
     /// batches. A hint only: what it misses, the next sweep finds.
+    /// A payment's conversation and sender (neither ever changes), read
+    /// first so that its operation can name its locks; each write checks
+    /// its lock again. `None` on SQLite, whose one writer needs no locks,
+    /// and when the read finds nothing: the operation then runs in an
+    /// exclusive batch and gives the refusal.
+    async fn payment_parties(&self, id: PaymentId) -> Option<(ConversationId, UserId)> {
+        if self.dialect == Dialect::Sqlite {
+            return None;
+        }
+        self.readers.run(move |c| payments::parties_of(c, id)).await.ok()
+    }
+
     pub(crate) async fn any_due(&self, sweep: &'static crate::ops::Sweep, at_ms: i64) -> StoreResult<bool> {
         self.readers.run(move |c| sweep.any(c, at_ms)).await
     }
@@ -655,9 +667,7 @@ impl Store for SqlStore {
         now_ms: i64,
     ) -> StoreResult<PaymentRecord> {
         let op = move |tx: &mut crate::writer::Tx<'_>| payments::answer(tx, user, id, accept, now_ms);
-        // A payment's conversation and sender never change: read them first
-        // to name the locks (each write checks its lock again).
-        let Ok((conversation, sender)) = self.readers.run(move |c| payments::parties_of(c, id)).await else {
+        let Some((conversation, sender)) = self.payment_parties(id).await else {
             return self.writer.run(op).await;
         };
         let keys = vec![
@@ -672,16 +682,14 @@ impl Store for SqlStore {
     async fn open_red_packet(&self, user: UserId, id: PaymentId, now_ms: i64) -> StoreResult<(PaymentRecord, i64)> {
         // A crowd opening one packet becomes a few set-based writer
         // operations, in shared batches: the packet's conversation, the
-        // opener's wallet, this node's escrow shard (a packet's conversation
-        // never changes, so it is read first; each write checks its lock).
-        let locks = match self.readers.run(move |c| payments::parties_of(c, id)).await {
-            Ok((conversation, _)) => Some(vec![
+        // opener's wallet, this node's escrow shard.
+        let locks = self.payment_parties(id).await.map(|(conversation, _)| {
+            vec![
                 LockKey::Conversation(conversation),
                 LockKey::User(user),
                 LockKey::Escrow(self.writer.escrow_shard()),
-            ]),
-            Err(_) => None,
-        };
+            ]
+        });
         self.opens
             .submit(&self.writer, (user, id, now_ms), locks, false, payments::open_batch)
             .await

@@ -606,12 +606,11 @@ impl Link {
     }
 }
 
-/// A number that differs between processes (and between writers of one).
+/// A number that differs between processes (and between writers of one):
+/// `RandomState` is seeded randomly per process.
 fn process_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u32(std::process::id());
-    hasher.finish()
+    std::collections::hash_map::RandomState::new().build_hasher().finish()
 }
 
 fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, split: bool, escrow_shard: EscrowShard) {
