@@ -13,8 +13,9 @@
 # nats-server. Env: DELAY_US (1), SECONDS_PER_RUN (15), PAIRS (128),
 # WINDOW (64), NODES ("1 3"), QIAO_BIN (the qiao binary, default
 # $BIN/qiao: point it at an older build to compare), WHAT ("messages",
-# or "transfers": in-chat transfers of one cent, each a ledger movement
-# into escrow and a chat message).
+# "transfers": in-chat transfers of one cent, each a ledger movement
+# into escrow and a chat message, or "top-ups": wallet top-ups of one cent
+# from a sandbox card, each a reservation, the bank's answer and a posting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -80,6 +81,7 @@ for nodes in $NODES; do
     done
     mode=()
     if [ "$WHAT" = transfers ]; then mode=(--payments --outbox "$WORK/node1/outbox.jsonl"); fi
+    if [ "$WHAT" = top-ups ]; then mode=(--top-ups --outbox "$WORK/node1/outbox.jsonl"); fi
     "$BIN/qiao-write-bench" "${urls[@]}" --pairs "$PAIRS" --window "$WINDOW" --seconds "$SECONDS_PER_RUN" "${mode[@]}" \
         || { tail -n 20 "$WORK"/node*.log; ls -la "$WORK/node1"; head -n 3 "$WORK/node1/outbox.jsonl"; exit 1; }
     kill "${node_pids[@]}" 2>/dev/null || true

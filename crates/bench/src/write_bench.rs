@@ -1,10 +1,12 @@
 //! `qiao-write-bench`: durable messages (or, with `--payments`, in-chat
-//! transfers) per second through one or several Qiao nodes that share one
+//! transfers; with `--top-ups`, wallet top-ups from a sandbox card, each a
+//! reserve, the bank's answer and a posting) per second through one or
+//! several Qiao nodes that share one
 //! PostgreSQL database. Registers pairs of friends (through the first node),
 //! then keeps `--window` sends in flight for `--seconds`, each through its
 //! sender's node (senders are spread evenly over the nodes), and counts the
 //! sends answered 2xx: each is committed to the database before it is
-//! answered. For transfers, each sender first proves their phone (the code
+//! answered. For transfers and top-ups, each sender first proves their phone (the code
 //! is read from the first node's sandbox outbox), binds a sandbox card, tops
 //! up and allows small payments without a PIN.
 //!
@@ -45,10 +47,13 @@ struct Cli {
     #[arg(long, default_value_t = 32)]
     setup_concurrency: usize,
     /// Send transfers of one minor unit instead of text messages.
-    #[arg(long, requires = "outbox")]
+    #[arg(long, requires = "outbox", conflicts_with = "top_ups")]
     payments: bool,
+    /// Top wallets up by one minor unit from a card instead.
+    #[arg(long, requires = "outbox")]
+    top_ups: bool,
     /// The first node's sandbox SMS outbox (`<data dir>/outbox.jsonl`), for
-    /// the senders' verification codes (with `--payments`).
+    /// the senders' verification codes (with `--payments` or `--top-ups`).
     #[arg(long)]
     outbox: Option<std::path::PathBuf>,
 }
@@ -80,7 +85,8 @@ async fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     let conversations = make_pairs(&setup, run, cli.pairs, cli.setup_concurrency).await?;
-    if let Some(outbox) = cli.outbox.as_deref().filter(|_| cli.payments) {
+    let mut cards = Vec::new();
+    if let Some(outbox) = cli.outbox.as_deref().filter(|_| cli.payments || cli.top_ups) {
         let senders: Vec<api::User> = conversations.iter().map(|(_, u)| u.clone()).collect();
         let semaphore = Arc::new(tokio::sync::Semaphore::new(cli.setup_concurrency.max(1)));
         let mut tasks = Vec::new();
@@ -92,9 +98,10 @@ async fn main() -> anyhow::Result<()> {
             }));
         }
         for task in tasks {
-            task.await??;
+            cards.push(task.await??);
         }
     }
+    let cards = Arc::new(cards);
     eprintln!(
         "setup: {} conversations in {:.1} s",
         conversations.len(),
@@ -109,9 +116,10 @@ async fn main() -> anyhow::Result<()> {
     let urls = Arc::new(cli.urls.clone());
     let begun = Instant::now();
     let mut workers = Vec::new();
-    let payments = cli.payments;
+    let (payments, top_ups) = (cli.payments, cli.top_ups);
     for w in 0..cli.window {
         let (sent, failed, stop, latencies) = (sent.clone(), failed.clone(), stop.clone(), latencies.clone());
+        let cards = cards.clone();
         let (conversations, urls, http) = (conversations.clone(), urls.clone(), clients[w % clients.len()].clone());
         workers.push(tokio::spawn(async move {
             let mut own = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).context("histogram")?;
@@ -126,6 +134,8 @@ async fn main() -> anyhow::Result<()> {
                 let key = format!("w{run}-{w}-{n}");
                 let result = if payments {
                     send_transfer(&http, base, &sender.token, conversation, key).await
+                } else if top_ups {
+                    top_up(&http, base, &sender.token, cards[pick], key).await
                 } else {
                     api::send_text(&http, base, &sender.token, conversation, key, "durable?".into())
                         .await
@@ -165,7 +175,11 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "nodes {} | durable {}/s {:.0} | sent {} in {:.1} s | failed {} | latency ms p50 {:.1} p99 {:.1} max {:.1}",
         cli.urls.len(),
-        if cli.payments { "transfers" } else { "messages" },
+        match (cli.payments, cli.top_ups) {
+            (true, _) => "transfers",
+            (_, true) => "top-ups",
+            _ => "messages",
+        },
         sent_at_stop as f64 / elapsed,
         sent_at_stop,
         elapsed,
@@ -220,7 +234,8 @@ async fn make_pairs(
 
 /// What each sender's wallet needs before it can pay: a proven phone, a
 /// bound sandbox card, money, and small payments allowed without a PIN.
-async fn ready_to_pay(setup: &api::Api, run: u32, sender: &api::User, outbox: &std::path::Path) -> anyhow::Result<()> {
+/// Returns the card's id.
+async fn ready_to_pay(setup: &api::Api, run: u32, sender: &api::User, outbox: &std::path::Path) -> anyhow::Result<i64> {
     use serde_json::{json, Value};
     let code = code_for(outbox, &sender.phone).await?;
     let token = Some(sender.token.as_str());
@@ -263,7 +278,7 @@ async fn ready_to_pay(setup: &api::Api, run: u32, sender: &api::User, outbox: &s
             &json!({"pin": pin, "limit_minor": 1_000}),
         )
         .await?;
-    Ok(())
+    card["id"].as_i64().context("card without an id")
 }
 
 /// The newest verification code the sandbox outbox holds for `phone`,
@@ -306,4 +321,15 @@ async fn send_transfer(
         .send()
         .await?;
     api::successful(response, "transfer").await.map(|_| ())
+}
+
+/// Tops the wallet up by one minor unit from the sender's card.
+async fn top_up(http: &reqwest::Client, base: &str, token: &str, card: i64, key: String) -> anyhow::Result<()> {
+    let response = http
+        .post(format!("{base}/api/wallet/top-ups"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"card_id": card, "amount_minor": 1, "idempotency_key": key}))
+        .send()
+        .await?;
+    api::successful(response, "top-up").await.map(|_| ())
 }

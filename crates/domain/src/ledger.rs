@@ -72,13 +72,16 @@ impl AccountKind {
 pub enum Owner {
     /// A user's wallets and pay-later line.
     User(crate::ids::UserId),
-    /// The outside world behind a bank connector, by the connector's name.
-    Connector(String),
+    /// The outside world behind a bank connector, by the connector's name,
+    /// in one of [`SHARDS`] clearing accounts per currency: each writer
+    /// uses its own, as with chat escrow. Shard 0 is the single account of
+    /// older databases (`connector:sandbox`); the others add `:n`.
+    Connector { name: String, shard: Shard },
     /// Money held for chat transfers and red packets, in one of
-    /// [`ESCROW_SHARDS`] accounts per currency: each writer uses its own, so
+    /// [`SHARDS`] accounts per currency: each writer uses its own, so
     /// that writers on several nodes do not queue on one row. Shard 0 is
     /// the single account of older databases (`escrow:chat`).
-    ChatEscrow(EscrowShard),
+    ChatEscrow(Shard),
     /// What Qiao owes one merchant.
     Merchant(crate::ids::MerchantId),
     /// Qiao's own book: the FX position of each currency, and fee income.
@@ -88,12 +91,12 @@ pub enum Owner {
 impl Owner {
     pub fn parse(raw: &str) -> Option<Self> {
         if raw == CHAT_ESCROW_OWNER {
-            return Some(Owner::ChatEscrow(EscrowShard::LEGACY));
+            return Some(Owner::ChatEscrow(Shard::LEGACY));
         }
         if let Some(n) = raw.strip_prefix("escrow:chat:") {
             return canonical_number(n)
-                .and_then(EscrowShard::new)
-                .filter(|s| *s != EscrowShard::LEGACY)
+                .and_then(Shard::new)
+                .filter(|s| *s != Shard::LEGACY)
                 .map(Owner::ChatEscrow);
         }
         if raw == "house" {
@@ -105,9 +108,36 @@ impl Owner {
         if let Some(id) = raw.strip_prefix("user:") {
             return id.parse().ok().map(|id| Owner::User(crate::ids::UserId(id)));
         }
-        raw.strip_prefix("connector:")
-            .filter(|name| !name.is_empty())
-            .map(|name| Owner::Connector(name.to_owned()))
+        let rest = raw.strip_prefix("connector:")?;
+        let (name, shard) = match rest.split_once(':') {
+            None => (rest, Shard::LEGACY),
+            Some((name, n)) => (
+                name,
+                canonical_number(n)
+                    .and_then(Shard::new)
+                    .filter(|s| *s != Shard::LEGACY)?,
+            ),
+        };
+        (!name.is_empty()).then(|| Owner::Connector {
+            name: name.to_owned(),
+            shard,
+        })
+    }
+}
+
+impl Owner {
+    /// For a sharded system account (a connector's clearing, chat escrow),
+    /// the account whatever the shard, as its legacy shard; `None` for the
+    /// others, which have one account each.
+    pub fn unsharded(&self) -> Option<Owner> {
+        match self {
+            Owner::Connector { name, .. } => Some(Owner::Connector {
+                name: name.clone(),
+                shard: Shard::LEGACY,
+            }),
+            Owner::ChatEscrow(_) => Some(Owner::ChatEscrow(Shard::LEGACY)),
+            Owner::User(_) | Owner::Merchant(_) | Owner::House => None,
+        }
     }
 }
 
@@ -122,8 +152,12 @@ impl std::fmt::Display for Owner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Owner::User(user) => write!(f, "user:{user}"),
-            Owner::Connector(name) => write!(f, "connector:{name}"),
-            Owner::ChatEscrow(EscrowShard::LEGACY) => f.write_str(CHAT_ESCROW_OWNER),
+            Owner::Connector {
+                name,
+                shard: Shard::LEGACY,
+            } => write!(f, "connector:{name}"),
+            Owner::Connector { name, shard } => write!(f, "connector:{name}:{}", shard.get()),
+            Owner::ChatEscrow(Shard::LEGACY) => f.write_str(CHAT_ESCROW_OWNER),
             Owner::ChatEscrow(shard) => write!(f, "{CHAT_ESCROW_OWNER}:{}", shard.get()),
             Owner::Merchant(merchant) => write!(f, "merchant:{merchant}"),
             Owner::House => f.write_str("house"),
@@ -140,25 +174,28 @@ pub fn user_owner(user: crate::ids::UserId) -> String {
 /// packets in old databases (shard 0); the other shards add `:n`.
 pub const CHAT_ESCROW_OWNER: &str = "escrow:chat";
 
-/// How many chat escrow accounts each currency has, the legacy one included.
-pub const ESCROW_SHARDS: u16 = 64;
+/// How many accounts a sharded system account (chat escrow, a connector's
+/// clearing) has per currency, the legacy one included.
+pub const SHARDS: u16 = 64;
 
-/// One of the chat escrow accounts of a currency: `0..ESCROW_SHARDS`.
+/// One of the accounts of a sharded system account: `0..SHARDS`. A
+/// writer fills its own, so writers on several nodes do not queue on one
+/// row; only the sum of the shards means anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EscrowShard(u16);
+pub struct Shard(u16);
 
-impl EscrowShard {
-    /// The one escrow account databases had before there were shards.
-    pub const LEGACY: EscrowShard = EscrowShard(0);
+impl Shard {
+    /// The one account databases had before there were shards.
+    pub const LEGACY: Shard = Shard(0);
 
     pub fn new(n: u16) -> Option<Self> {
-        (n < ESCROW_SHARDS).then_some(EscrowShard(n))
+        (n < SHARDS).then_some(Shard(n))
     }
 
     /// A shard other than the legacy one, picked by `seed` (a writer picks
     /// one when it starts, so each node fills its own).
     pub fn pick(seed: u64) -> Self {
-        EscrowShard(1 + (seed % u64::from(ESCROW_SHARDS - 1)) as u16)
+        Shard(1 + (seed % u64::from(SHARDS - 1)) as u16)
     }
 
     pub fn get(self) -> u16 {
@@ -493,10 +530,17 @@ mod tests {
     fn owners_have_one_text_each() {
         for owner in [
             Owner::User(crate::ids::UserId(42)),
-            Owner::Connector("sandbox".into()),
-            Owner::ChatEscrow(EscrowShard::LEGACY),
-            Owner::ChatEscrow(EscrowShard::pick(7)),
-            Owner::ChatEscrow(EscrowShard::pick(u64::MAX)),
+            Owner::Connector {
+                name: "sandbox".into(),
+                shard: Shard::LEGACY,
+            },
+            Owner::Connector {
+                name: "sandbox".into(),
+                shard: Shard::pick(3),
+            },
+            Owner::ChatEscrow(Shard::LEGACY),
+            Owner::ChatEscrow(Shard::pick(7)),
+            Owner::ChatEscrow(Shard::pick(u64::MAX)),
             Owner::Merchant(crate::ids::MerchantId(9)),
             Owner::House,
         ] {
@@ -507,14 +551,38 @@ mod tests {
         assert_eq!(Owner::parse("merchant:09"), None);
         assert_eq!(Owner::parse("merchant:"), None);
         assert_eq!(user_owner(crate::ids::UserId(7)), "user:7");
-        assert_eq!(Owner::ChatEscrow(EscrowShard::LEGACY).to_string(), CHAT_ESCROW_OWNER);
-        assert_eq!(Owner::ChatEscrow(EscrowShard::pick(0)).to_string(), "escrow:chat:1");
+        assert_eq!(Owner::ChatEscrow(Shard::LEGACY).to_string(), CHAT_ESCROW_OWNER);
+        assert_eq!(Owner::ChatEscrow(Shard::pick(0)).to_string(), "escrow:chat:1");
         assert_eq!(Owner::parse("escrow:chat:0"), None, "shard 0 has one spelling");
         assert_eq!(Owner::parse("escrow:chat:01"), None);
         assert_eq!(Owner::parse("escrow:chat:64"), None);
         assert_eq!(Owner::parse("escrow:chat:"), None);
-        assert!((0..1000).all(|seed| EscrowShard::pick(seed) != EscrowShard::LEGACY));
+        assert!((0..1000).all(|seed| Shard::pick(seed) != Shard::LEGACY));
         assert_eq!(Owner::parse("connector:"), None);
+        let shard = |n| Shard::new(n).expect("a shard");
+        let clearing = |name: &str, n| Owner::Connector {
+            name: name.into(),
+            shard: shard(n),
+        };
+        assert_eq!(clearing("sandbox", 3).unsharded(), clearing("sandbox", 0).unsharded());
+        assert_ne!(clearing("sandbox", 3).unsharded(), clearing("other", 3).unsharded());
+        assert_eq!(
+            Owner::ChatEscrow(shard(5)).unsharded(),
+            Some(Owner::ChatEscrow(Shard::LEGACY))
+        );
+        assert_eq!(Owner::User(crate::ids::UserId(1)).unsharded(), None);
+        assert_eq!(Owner::House.unsharded(), None);
+        assert_eq!(Owner::parse("connector::5"), None);
+        assert_eq!(Owner::parse("connector:sandbox:0"), None, "shard 0 has one spelling");
+        assert_eq!(Owner::parse("connector:sandbox:64"), None);
+        assert_eq!(Owner::parse("connector:sandbox:x"), None);
+        assert_eq!(
+            Owner::parse("connector:sandbox:5"),
+            Some(Owner::Connector {
+                name: "sandbox".into(),
+                shard: Shard::new(5).expect("a shard")
+            })
+        );
         assert_eq!(Owner::parse("user:x"), None);
     }
 

@@ -97,7 +97,10 @@ async fn qiao_run(location: Location, args: &Args) -> anyhow::Result<(f64, u64)>
     let bank = store
         .ledger_account(
             AccountKind::BankClearing,
-            &Owner::Connector("bench".into()),
+            &Owner::Connector {
+                name: "bench".into(),
+                shard: qiao_domain::ledger::Shard::LEGACY,
+            },
             Currency::Usd,
             now,
         )

@@ -109,7 +109,10 @@ async fn setup(database: Option<String>, args: &Args, dir: &std::path::Path) -> 
     let bank = store
         .ledger_account(
             AccountKind::BankClearing,
-            &Owner::Connector("bench".into()),
+            &Owner::Connector {
+                name: "bench".into(),
+                shard: qiao_domain::ledger::Shard::LEGACY,
+            },
             Currency::Cny,
             now,
         )

@@ -36,7 +36,10 @@ async fn reconcile_passes_on_a_sound_ledger_and_fails_on_a_tampered_one() {
     let bank = store
         .ledger_account(
             AccountKind::BankClearing,
-            &Owner::Connector("sandbox".into()),
+            &Owner::Connector {
+                name: "sandbox".into(),
+                shard: qiao_domain::ledger::Shard::LEGACY,
+            },
             Currency::Cny,
             now,
         )

@@ -102,7 +102,10 @@ async fn setup(database: Option<String>, members: usize) -> anyhow::Result<(Crow
     let bank = store
         .ledger_account(
             AccountKind::BankClearing,
-            &Owner::Connector("bench".into()),
+            &Owner::Connector {
+                name: "bench".into(),
+                shard: qiao_domain::ledger::Shard::LEGACY,
+            },
             Currency::Usd,
             now,
         )

@@ -4,8 +4,8 @@
 //! SQL is written in the common dialect of both engines with `$1, $2 …`
 //! placeholders; the SQLite backend rewrites them to `?1, ?2 …`.
 
-use qiao_domain::ids::{ConversationId, UserId};
-use qiao_domain::ledger::EscrowShard;
+use qiao_domain::ids::{ConversationId, MerchantId, UserId};
+use qiao_domain::ledger::{Owner, Shard};
 
 use crate::{StoreError, StoreResult};
 
@@ -155,7 +155,14 @@ pub enum LockKey {
     /// quotes and PIN.
     User(UserId),
     /// One chat escrow account per currency.
-    Escrow(EscrowShard),
+    Escrow(Shard),
+    /// A merchant's settlement accounts, orders and refunds.
+    Merchant(MerchantId),
+    /// One clearing account per connector and currency.
+    Clearing(Shard),
+    /// The house's FX positions and fee income (not sharded: fee income
+    /// has a floor, and conversions are rare next to payments).
+    House,
 }
 
 impl LockKey {
@@ -165,6 +172,20 @@ impl LockKey {
             LockKey::Conversation(c) => (7184, low(c.0)),
             LockKey::User(u) => (7185, low(u.0)),
             LockKey::Escrow(shard) => (7186, i32::from(shard.get())),
+            LockKey::Merchant(m) => (7187, low(m.0)),
+            LockKey::Clearing(shard) => (7188, i32::from(shard.get())),
+            LockKey::House => (7189, 0),
+        }
+    }
+
+    /// The lock that guards a ledger account of `owner`.
+    pub fn of_owner(owner: &Owner) -> LockKey {
+        match owner {
+            Owner::User(user) => LockKey::User(*user),
+            Owner::ChatEscrow(shard) => LockKey::Escrow(*shard),
+            Owner::Merchant(merchant) => LockKey::Merchant(*merchant),
+            Owner::Connector { shard, .. } => LockKey::Clearing(*shard),
+            Owner::House => LockKey::House,
         }
     }
 }
@@ -233,7 +254,7 @@ mod tests {
     /// a cycle.
     #[test]
     fn shared_locks_are_taken_in_one_order() {
-        let shard = EscrowShard::new(5).expect("a shard below ESCROW_SHARDS");
+        let shard = Shard::new(5).expect("a shard below SHARDS");
         let sql = WriteLocks::Shared(vec![
             LockKey::Escrow(shard),
             LockKey::User(UserId(4)),

@@ -424,6 +424,9 @@ pub trait Store: MerchantStore + Send + Sync + 'static {
     async fn card(&self, user: UserId, id: CardId) -> StoreResult<CardRecord>;
 
     // ----- ledger -----
+    /// This node's shard of the sharded system accounts: the clearing
+    /// account a bank movement made here uses.
+    fn shard(&self) -> qiao_domain::ledger::Shard;
     /// The ledger account of this kind, owner and currency, opened on first use.
     async fn ledger_account(
         &self,

@@ -6,9 +6,11 @@ use qiao_domain::ids::{ApiKeyId, ConversionId, MerchantId, NotificationId, Order
 use qiao_domain::merchant::Role;
 use qiao_domain::money::Currency;
 
+use crate::engine::LockKey;
 use crate::merchant_records::*;
 use crate::ops::{fx, merchants, notifications, orders};
 use crate::records::{CapCheck, LedgerAccountId};
+use crate::writer::Tx;
 use crate::{MerchantStore, SqlStore, StoreResult};
 
 #[async_trait]
@@ -106,7 +108,10 @@ impl MerchantStore for SqlStore {
     }
 
     async fn create_order(&self, new: NewOrder, now_ms: i64) -> StoreResult<(OrderRecord, bool)> {
-        self.writer.run(move |tx| orders::create(tx, new, now_ms)).await
+        let keys = vec![LockKey::Merchant(new.merchant)];
+        self.writer
+            .run_locked(keys, move |tx| orders::create(tx, new.clone(), now_ms))
+            .await
     }
 
     async fn order(&self, merchant: MerchantId, which: OrderRef) -> StoreResult<OrderRecord> {
@@ -135,20 +140,42 @@ impl MerchantStore for SqlStore {
 
     async fn close_order(&self, merchant: MerchantId, which: OrderRef, now_ms: i64) -> StoreResult<OrderRecord> {
         self.writer
-            .run(move |tx| orders::close(tx, merchant, &which, now_ms))
+            .run_locked(vec![LockKey::Merchant(merchant)], move |tx| {
+                orders::close(tx, merchant, &which, now_ms)
+            })
             .await
     }
 
     async fn pay_order(&self, order: OrderId, pay: PayOrder, now_ms: i64) -> StoreResult<OrderRecord> {
-        self.writer.run(move |tx| orders::pay(tx, order, pay, now_ms)).await
+        // The order's merchant and currency never change: read first, so
+        // that the payment can name its locks.
+        let Some(found) = self.read_first(move |c| orders::by_id(c, order)).await else {
+            return self.writer.run(move |tx| orders::pay(tx, order, pay, now_ms)).await;
+        };
+        let keys = payment_locks(found.merchant_id, &pay, pay.currency != found.currency);
+        self.writer
+            .run_locked(keys, move |tx| orders::pay(tx, order, pay.clone(), now_ms))
+            .await
     }
 
     async fn pay_static(&self, payment: StaticPayment, now_ms: i64) -> StoreResult<OrderRecord> {
-        self.writer.run(move |tx| orders::pay_static(tx, payment, now_ms)).await
+        let keys = payment_locks(payment.merchant, &payment.pay, payment.pay.quote.is_some());
+        self.writer
+            .run_locked(keys, move |tx| orders::pay_static(tx, payment.clone(), now_ms))
+            .await
     }
 
     async fn charge_code(&self, charge: CodeCharge, now_ms: i64) -> StoreResult<OrderRecord> {
-        self.writer.run(move |tx| orders::charge_code(tx, charge, now_ms)).await
+        // The code's owner is read first; a charge across currencies
+        // reaches the house's accounts too and runs again exclusively.
+        let hash = charge.code_hash.clone();
+        let Some(payer) = self.read_first(move |c| orders::code_owner(c, &hash)).await.flatten() else {
+            return self.writer.run(move |tx| orders::charge_code(tx, charge, now_ms)).await;
+        };
+        let keys = vec![LockKey::Merchant(charge.merchant), LockKey::User(payer)];
+        self.writer
+            .run_locked(keys, move |tx| orders::charge_code(tx, charge.clone(), now_ms))
+            .await
     }
 
     async fn await_confirmation(
@@ -157,13 +184,30 @@ impl MerchantStore for SqlStore {
         quote: Option<QuoteId>,
         now_ms: i64,
     ) -> StoreResult<OrderRecord> {
-        self.writer
-            .run(move |tx| orders::await_confirmation(tx, order, quote, now_ms))
-            .await
+        let op = move |tx: &mut Tx<'_>| orders::await_confirmation(tx, order, quote, now_ms);
+        match self.read_first(move |c| orders::by_id(c, order)).await {
+            Some(found) => {
+                self.writer
+                    .run_locked(vec![LockKey::Merchant(found.merchant_id)], op)
+                    .await
+            }
+            None => self.writer.run(op).await,
+        }
     }
 
     async fn refund(&self, new: NewRefund, now_ms: i64) -> StoreResult<(RefundRecord, OrderRecord)> {
-        self.writer.run(move |tx| orders::refund(tx, new, now_ms)).await
+        let (merchant, which) = (new.merchant, new.order.clone());
+        let found = self.read_first(move |c| orders::get(c, merchant, &which)).await;
+        let Some((payer, side)) = found.as_ref().and_then(|o| o.payer_id.zip(o.payer.as_ref())) else {
+            return self.writer.run(move |tx| orders::refund(tx, new, now_ms)).await;
+        };
+        let mut keys = vec![LockKey::Merchant(merchant), LockKey::User(payer)];
+        if found.as_ref().is_some_and(|o| o.currency != side.currency) {
+            keys.push(LockKey::House);
+        }
+        self.writer
+            .run_locked(keys, move |tx| orders::refund(tx, new.clone(), now_ms))
+            .await
     }
 
     async fn refunds(&self, order: OrderId) -> StoreResult<Vec<RefundRecord>> {
@@ -207,7 +251,11 @@ impl MerchantStore for SqlStore {
     }
 
     async fn create_quote(&self, new: NewQuote, now_ms: i64) -> StoreResult<QuoteRecord> {
-        self.writer.run(move |tx| fx::create_quote(tx, new, now_ms)).await
+        self.writer
+            .run_locked(vec![LockKey::User(new.user)], move |tx| {
+                fx::create_quote(tx, new.clone(), now_ms)
+            })
+            .await
     }
 
     async fn quote(&self, user: UserId, id: QuoteId) -> StoreResult<QuoteRecord> {
@@ -224,7 +272,9 @@ impl MerchantStore for SqlStore {
     ) -> StoreResult<(ConversionId, QuoteRecord)> {
         let client_key = client_key.to_owned();
         self.writer
-            .run(move |tx| fx::convert(tx, user, &client_key, quote, cap, now_ms))
+            .run_locked(vec![LockKey::User(user), LockKey::House], move |tx| {
+                fx::convert(tx, user, &client_key, quote, cap, now_ms)
+            })
             .await
     }
 
@@ -237,7 +287,9 @@ impl MerchantStore for SqlStore {
     ) -> StoreResult<()> {
         let code_hash = code_hash.to_owned();
         self.writer
-            .run(move |tx| orders::issue_code(tx, owner, &code_hash, now_ms, expires_at_ms))
+            .run_locked(vec![LockKey::User(owner.user)], move |tx| {
+                orders::issue_code(tx, owner, &code_hash, now_ms, expires_at_ms)
+            })
             .await
     }
 
@@ -291,4 +343,14 @@ impl MerchantStore for SqlStore {
             .run(move |tx| notifications::resend(tx, merchant, id, now_ms))
             .await
     }
+}
+
+/// What paying a merchant writes: the merchant's account and orders, the
+/// payer's wallet, totals and quote, and across currencies the house's.
+fn payment_locks(merchant: MerchantId, pay: &PayOrder, converts: bool) -> Vec<LockKey> {
+    let mut keys = vec![LockKey::Merchant(merchant), LockKey::User(pay.payer)];
+    if converts {
+        keys.push(LockKey::House);
+    }
+    keys
 }

@@ -100,6 +100,9 @@ pub struct SqlStore {
     transfers: Coalescer<(NewTransfer, i64), TransferRecord>,
     /// Concurrent red-packet opens, coalesced into set-based batches.
     opens: Coalescer<payments::OpenRequest, (PaymentRecord, i64)>,
+    /// Ledger accounts' owners (they never change), for the locks a
+    /// transfer names (PostgreSQL only).
+    owners: std::sync::Mutex<std::collections::HashMap<LedgerAccountId, Owner>>,
     pub(crate) readers: Readers,
     /// For SQLite: this process is the file's only writer while the store is open.
     _lock: Option<crate::sqlite::WriterLock>,
@@ -147,6 +150,7 @@ pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlSto
         dialect: writer_conn.dialect(),
         transfers: Coalescer::new(),
         opens: Coalescer::new(),
+        owners: std::sync::Mutex::default(),
         _lock: lock,
         _checkpointer: checkpointer,
         writer: Writer::start(writer_conn, reopen_writer, sink)?,
@@ -154,23 +158,65 @@ pub fn open(location: &Location, sink: Arc<dyn EventSink>) -> StoreResult<SqlSto
     })
 }
 
+/// Most ledger owners remembered; past it the memory starts over.
+const OWNERS_REMEMBERED: usize = 100_000;
+
 impl SqlStore {
+    /// A payment's conversation and sender (neither ever changes), read
+    /// first ([`SqlStore::read_first`]).
+    async fn payment_parties(&self, id: PaymentId) -> Option<(ConversationId, UserId)> {
+        self.read_first(move |c| payments::parties_of(c, id)).await
+    }
+
+    /// A read made before a write so that the write can name its locks (of
+    /// facts that never change: an order's merchant, a code's owner). `None`
+    /// on SQLite, whose one writer needs no locks, and when the read fails
+    /// or finds nothing: the write then runs in an exclusive batch and
+    /// gives the refusal.
+    pub(crate) async fn read_first<T, F>(&self, read: F) -> Option<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> StoreResult<T> + Clone + Send + 'static,
+    {
+        if self.dialect == Dialect::Sqlite {
+            return None;
+        }
+        self.readers.run(read).await.ok()
+    }
+
+    /// The locks that guard ledger accounts `ids`: their owners', read
+    /// first (and remembered: an account's owner never changes) so that a
+    /// transfer can name its locks; each write checks them again. `None` on
+    /// SQLite, and when an account is not found (the operation then runs
+    /// in an exclusive batch and gives the refusal).
+    pub(crate) async fn account_locks(&self, ids: &[LedgerAccountId]) -> Option<Vec<LockKey>> {
+        if self.dialect == Dialect::Sqlite {
+            return None;
+        }
+        let remembered = |owners: &std::collections::HashMap<LedgerAccountId, Owner>| {
+            ids.iter()
+                .map(|id| owners.get(id).map(LockKey::of_owner))
+                .collect::<Option<Vec<_>>>()
+        };
+        if let Some(keys) = self.owners.lock().ok().and_then(|o| remembered(&o)) {
+            return Some(keys);
+        }
+        let wanted = ids.to_vec();
+        let found = self.readers.run(move |c| ledger::owners_of(c, &wanted)).await.ok()?;
+        let mut owners = self.owners.lock().ok()?;
+        if owners.len() + found.len() > OWNERS_REMEMBERED {
+            owners.clear();
+        }
+        for (id, owner) in found {
+            owners.insert(id, Owner::parse(&owner)?);
+        }
+        remembered(&owners)
+    }
+
     /// Whether a sweep has anything to do, asked of a reader first: a sweep
     /// that finds nothing then takes no writer batch, which on PostgreSQL
     /// would hold the writer lock exclusively and pause every node's message
     /// batches. A hint only: what it misses, the next sweep finds.
-    /// A payment's conversation and sender (neither ever changes), read
-    /// first so that its operation can name its locks; each write checks
-    /// its lock again. `None` on SQLite, whose one writer needs no locks,
-    /// and when the read finds nothing: the operation then runs in an
-    /// exclusive batch and gives the refusal.
-    async fn payment_parties(&self, id: PaymentId) -> Option<(ConversationId, UserId)> {
-        if self.dialect == Dialect::Sqlite {
-            return None;
-        }
-        self.readers.run(move |c| payments::parties_of(c, id)).await.ok()
-    }
-
     pub(crate) async fn any_due(&self, sweep: &'static crate::ops::Sweep, at_ms: i64) -> StoreResult<bool> {
         self.readers.run(move |c| sweep.any(c, at_ms)).await
     }
@@ -530,9 +576,16 @@ impl Store for SqlStore {
         currency: Currency,
         now_ms: i64,
     ) -> StoreResult<LedgerAccount> {
+        // Most calls find the account, which a reader can do.
+        if let Some(found) = self.find_ledger_account(kind, owner, currency).await? {
+            return Ok(found);
+        }
+        let keys = vec![LockKey::of_owner(owner)];
         let owner = owner.to_string();
         self.writer
-            .run(move |tx| ledger::ensure_account(tx, kind, &owner, currency, now_ms))
+            .run_locked_checked_first(keys, move |tx| {
+                ledger::ensure_account(tx, kind, &owner, currency, now_ms)
+            })
             .await
     }
 
@@ -544,15 +597,23 @@ impl Store for SqlStore {
         // Same rules either way; what differs is the cost model. SQLite runs in
         // process, where a few statements per transfer are cheap and the writer
         // already commits many per transaction. PostgreSQL pays a round trip per
-        // statement, so there transfers are coalesced into set-based batches.
-        if self.dialect == Dialect::Sqlite || new.cap.is_some() {
+        // statement, so there transfers are coalesced into set-based batches,
+        // under the locks of the accounts they move money between.
+        let Some(mut keys) = self.account_locks(&[new.debit, new.credit]).await else {
             return self
                 .writer
                 .run_checked_first(move |tx| ledger::transfer(tx, new, now_ms))
                 .await;
+        };
+        if let Some(check) = new.cap {
+            keys.push(LockKey::User(check.user));
+            return self
+                .writer
+                .run_locked_checked_first(keys, move |tx| ledger::transfer(tx, new.clone(), now_ms))
+                .await;
         }
         self.transfers
-            .submit(&self.writer, (new, now_ms), None, true, ledger::transfer_batch)
+            .submit(&self.writer, (new, now_ms), Some(keys), true, ledger::transfer_batch)
             .await
     }
 
@@ -570,10 +631,22 @@ impl Store for SqlStore {
         memo: &Memo,
         now_ms: i64,
     ) -> StoreResult<TransferRecord> {
-        let (pending_key, memo) = (pending_key.clone(), memo.clone());
-        self.writer
-            .run(move |tx| ledger::settle(tx, &pending_key, post, &memo, now_ms))
-            .await
+        let (key, memo) = (pending_key.clone(), memo.clone());
+        let op = move |tx: &mut crate::writer::Tx<'_>| ledger::settle(tx, &key, post, &memo, now_ms);
+        let pending = match self.dialect {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => self.transfer_by_key(pending_key).await.ok().flatten(),
+        };
+        let Some(pending) = pending else {
+            return self.writer.run(op).await;
+        };
+        let Some(mut keys) = self.account_locks(&[pending.debit, pending.credit]).await else {
+            return self.writer.run(op).await;
+        };
+        if let Some((user, _)) = pending_key.daily_cap() {
+            keys.push(LockKey::User(user));
+        }
+        self.writer.run_locked_checked_first(keys, op).await
     }
 
     async fn reconcile(&self) -> StoreResult<ReconcileReport> {
@@ -648,7 +721,7 @@ impl Store for SqlStore {
         let keys = vec![
             LockKey::Conversation(new.conversation),
             LockKey::User(new.sender),
-            LockKey::Escrow(self.writer.escrow_shard()),
+            LockKey::Escrow(self.writer.shard()),
         ];
         self.writer
             .run_locked(keys, move |tx| payments::send(tx, new.clone(), now_ms))
@@ -674,7 +747,7 @@ impl Store for SqlStore {
             LockKey::Conversation(conversation),
             LockKey::User(user),
             LockKey::User(sender),
-            LockKey::Escrow(self.writer.escrow_shard()),
+            LockKey::Escrow(self.writer.shard()),
         ];
         self.writer.run_locked(keys, op).await
     }
@@ -687,7 +760,7 @@ impl Store for SqlStore {
             vec![
                 LockKey::Conversation(conversation),
                 LockKey::User(user),
-                LockKey::Escrow(self.writer.escrow_shard()),
+                LockKey::Escrow(self.writer.shard()),
             ]
         });
         self.opens
@@ -719,6 +792,10 @@ impl Store for SqlStore {
 
     async fn head(&self) -> StoreResult<StreamPos> {
         self.readers.run(|c| crate::ops::visible_head(c).map(StreamPos)).await
+    }
+
+    fn shard(&self) -> qiao_domain::ledger::Shard {
+        self.writer.shard()
     }
 
     fn writer_stats(&self) -> crate::WriterStats {
@@ -780,9 +857,13 @@ async fn coalesce<Req: Clone + Send + Sync + 'static, Resp: Send + 'static>(
             }
         }
         let answered = match locks {
-            Some(keys) if !checked_first => {
+            Some(keys) => {
                 let op = move |tx: &mut crate::writer::Tx<'_>| batch_op(tx, requests.clone());
-                writer.run_locked(keys, op).await
+                if checked_first {
+                    writer.run_locked_checked_first(keys, op).await
+                } else {
+                    writer.run_locked(keys, op).await
+                }
             }
             _ => {
                 let op = move |tx: &mut crate::writer::Tx<'_>| batch_op(tx, requests);

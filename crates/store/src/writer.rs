@@ -24,7 +24,7 @@ use qiao_domain::event::EventKind;
 use qiao_domain::ids::{ConversationId, MessageId, StreamPos, UserId};
 use tokio::sync::oneshot;
 
-use qiao_domain::ledger::{EscrowShard, Owner};
+use qiao_domain::ledger::{Owner, Shard};
 
 use crate::engine::{params, Conn, Dialect, LockKey, WriteLocks};
 use crate::readers::Opener;
@@ -80,7 +80,7 @@ pub struct Tx<'a> {
     /// may touch anything (it holds the writer lock exclusively, or SQLite).
     held: Option<&'a [LockKey]>,
     /// The chat escrow account this writer puts new payments in.
-    escrow_shard: EscrowShard,
+    shard: Shard,
 }
 
 /// Where an event goes: the members of a conversation, or one user.
@@ -103,23 +103,22 @@ impl Tx<'_> {
         }
     }
 
-    /// [`Tx::require`] for a ledger account, by its stored owner: a user's
-    /// accounts need the user's lock, a chat escrow shard the shard's; the
-    /// rest (house, connectors, merchants) are written in exclusive batches.
+    /// [`Tx::require`] for a ledger account, by its stored owner
+    /// ([`LockKey::of_owner`]).
     pub fn require_account(&self, owner: &str) -> StoreResult<()> {
         if self.held.is_none() {
             return Ok(());
         }
         match Owner::parse(owner) {
-            Some(Owner::User(user)) => self.require(LockKey::User(user)),
-            Some(Owner::ChatEscrow(shard)) => self.require(LockKey::Escrow(shard)),
-            _ => Err(StoreError::NeedsExclusive(format!("account {owner}"))),
+            Some(owner) => self.require(LockKey::of_owner(&owner)),
+            None => Err(StoreError::NeedsExclusive(format!("account {owner}"))),
         }
     }
 
-    /// The chat escrow shard for a payment made now.
-    pub fn escrow_shard(&self) -> EscrowShard {
-        self.escrow_shard
+    /// This writer's shard of sharded system accounts (chat escrow for a
+    /// payment made now, a connector's clearing).
+    pub fn shard(&self) -> Shard {
+        self.shard
     }
 
     /// Appends an event to the stream and queues it for live delivery.
@@ -315,7 +314,7 @@ impl Scope {
 pub struct Writer {
     jobs: crossbeam_channel::Sender<Job>,
     stats: Arc<Counters>,
-    escrow_shard: EscrowShard,
+    shard: Shard,
 }
 
 /// What the writer has done, counted as it goes (read by `/metrics`).
@@ -380,7 +379,7 @@ impl Writer {
         let (jobs, rx) = crossbeam_channel::bounded::<Job>(QUEUE_DEPTH);
         let stats = Arc::new(Counters::default());
         let split = conn.dialect() == Dialect::Postgres;
-        let escrow_shard = EscrowShard::pick(process_seed());
+        let shard = Shard::pick(process_seed());
         let link = Link {
             conn: Some(conn),
             reopen,
@@ -390,13 +389,9 @@ impl Writer {
         };
         std::thread::Builder::new()
             .name("qiao-writer".into())
-            .spawn(move || run(link, rx, publish, split, escrow_shard))
+            .spawn(move || run(link, rx, publish, split, shard))
             .map_err(|e| StoreError::Backend(format!("spawn writer: {e}")))?;
-        Ok(Self {
-            jobs,
-            stats,
-            escrow_shard,
-        })
+        Ok(Self { jobs, stats, shard })
     }
 
     /// The writer's counters now.
@@ -467,25 +462,45 @@ impl Writer {
         T: Send + 'static,
         F: Fn(&mut Tx<'_>) -> StoreResult<T> + Send + Sync + 'static,
     {
+        self.locked(true, keys, op).await
+    }
+
+    /// [`Writer::run_locked`] without the savepoint (see
+    /// [`Writer::run_checked_first`]), for an operation that checks every
+    /// lock it needs, with its other checks, before its first write: a
+    /// missing lock then refuses it with nothing written.
+    pub async fn run_locked_checked_first<T, F>(&self, keys: Vec<LockKey>, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Tx<'_>) -> StoreResult<T> + Send + Sync + 'static,
+    {
+        self.locked(false, keys, op).await
+    }
+
+    async fn locked<T, F>(&self, savepoint: bool, keys: Vec<LockKey>, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Tx<'_>) -> StoreResult<T> + Send + Sync + 'static,
+    {
         let op = Arc::new(op);
         let first = {
             let op = Arc::clone(&op);
-            self.submit(true, Scope::Shared(keys), move |tx| op(tx)).await
+            self.submit(savepoint, Scope::Shared(keys), move |tx| op(tx)).await
         };
         match first {
             Err(StoreError::NeedsExclusive(what)) => {
                 tracing::debug!(%what, "an operation runs again in an exclusive batch");
                 self.stats.escalated.fetch_add(1, Ordering::Relaxed);
-                self.submit(true, Scope::Exclusive, move |tx| op(tx)).await
+                self.submit(savepoint, Scope::Exclusive, move |tx| op(tx)).await
             }
             other => other,
         }
     }
 
-    /// The chat escrow shard this writer puts new payments in (for the lock
-    /// a payment's operation declares).
-    pub fn escrow_shard(&self) -> EscrowShard {
-        self.escrow_shard
+    /// This writer's shard of the sharded system accounts (chat escrow,
+    /// clearing), for the locks operations declare.
+    pub fn shard(&self) -> Shard {
+        self.shard
     }
 
     /// Like [`Writer::run`], without the savepoint, for operations that make
@@ -613,7 +628,7 @@ fn process_seed() -> u64 {
     std::collections::hash_map::RandomState::new().build_hasher().finish()
 }
 
-fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, split: bool, escrow_shard: EscrowShard) {
+fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, split: bool, shard: Shard) {
     let mut cache = Cache::default();
     // Operations taken from the queue that did not fit the last batch.
     let mut waiting: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
@@ -669,7 +684,7 @@ fn run(mut link: Link, rx: crossbeam_channel::Receiver<Job>, publish: Publish, s
         let taken = batch.len();
         let started = Instant::now();
         let stats = Arc::clone(&link.stats);
-        let shared = Shared { scoped, escrow_shard };
+        let shared = Shared { scoped, shard };
         let (outcome, rest) = commit_batch(conn, &mut cache, batch, &publish, shared);
         let size = (taken - rest.len()) as u64;
         stats.last_batch.store(size, Ordering::Relaxed);
@@ -738,7 +753,7 @@ fn commit_batch(
                 events: &mut events,
                 appended: &mut appended,
                 held,
-                escrow_shard: shared.escrow_shard,
+                shard: shared.shard,
             }));
             if ended == Ended::Broken && broken.is_none() {
                 broken = Some(StoreError::Backend("a database error mid-operation".into()));
@@ -758,7 +773,7 @@ fn commit_batch(
             events: &mut events,
             appended: &mut appended,
             held,
-            escrow_shard: shared.escrow_shard,
+            shard: shared.shard,
         }));
         let closed = if ended == Ended::Done {
             conn.execute("RELEASE op", &[]).map(|_| ())
@@ -814,7 +829,7 @@ struct Shared {
     /// Whether the batch holds the writer lock shared (PostgreSQL), so each
     /// operation may write only what its own locks guard.
     scoped: bool,
-    escrow_shard: EscrowShard,
+    shard: Shard,
 }
 
 /// A committed batch: its events to publish and its callers to answer.

@@ -192,13 +192,16 @@ impl Money {
             .await?)
     }
 
-    /// A connector's clearing account in `currency`.
+    /// A connector's clearing account in `currency`: this node's shard of it.
     async fn clearing_account(&self, connector: &str, currency: Currency) -> Result<LedgerAccount> {
         Ok(self
             .store
             .ledger_account(
                 AccountKind::BankClearing,
-                &Owner::Connector(connector.to_owned()),
+                &Owner::Connector {
+                    name: connector.to_owned(),
+                    shard: self.store.shard(),
+                },
                 currency,
                 self.now_ms(),
             )

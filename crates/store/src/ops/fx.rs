@@ -86,6 +86,7 @@ fn quote_from_row(row: &Row) -> StoreResult<QuoteRecord> {
 }
 
 pub fn create_quote(tx: &mut Tx<'_>, new: NewQuote, now_ms: i64) -> StoreResult<QuoteRecord> {
+    tx.require(LockKey::User(new.user))?;
     let c = new.conversion;
     let sql = format!(
         "INSERT INTO fx_quotes (user_id, from_currency, to_currency, debit_minor, converted_minor, fee_minor, credit_minor,
@@ -183,6 +184,7 @@ pub fn convert(
     }
     let q = quote(tx.conn, user, quote_id)?;
     let q = take_quote(tx, user, quote_id, q.from, q.to, None, now_ms)?;
+    tx.require(LockKey::User(user))?;
     let id = ConversionId(
         tx.conn
             .query_one(

@@ -7,12 +7,12 @@
 
 use qiao_domain::ids::TransferId;
 use qiao_domain::journal::{LedgerKey, Memo};
-use qiao_domain::ledger::{self, Account, AccountKind, Phase, Totals};
+use qiao_domain::ledger::{self, Account, AccountKind, Owner, Phase, Totals};
 use qiao_domain::money::{Amount, Currency};
 use qiao_domain::Error as Rejection;
 
 use super::corrupt;
-use crate::engine::{params, Conn, Row};
+use crate::engine::{params, placeholders, Conn, LockKey, Row};
 use crate::records::{LedgerAccount, LedgerAccountId, NewTransfer, ReconcileReport, TransferPhase, TransferRecord};
 use crate::writer::Tx;
 use crate::{StoreError, StoreResult};
@@ -66,6 +66,19 @@ fn account_pair(
             .ok_or(StoreError::Rejected(Rejection::NotFound))
     };
     Ok((side(debit)?, side(credit)?))
+}
+
+/// The stored owners of accounts `ids` (those that exist).
+pub fn owners_of(conn: &mut dyn Conn, ids: &[LedgerAccountId]) -> StoreResult<Vec<(LedgerAccountId, String)>> {
+    let sql = format!(
+        "SELECT id, owner FROM ledger_accounts WHERE id IN ({})",
+        placeholders(0, ids.len())
+    );
+    let values: Vec<crate::engine::Value> = ids.iter().map(|id| id.0.into()).collect();
+    conn.query(&sql, &values)?
+        .iter()
+        .map(|r| Ok((LedgerAccountId(r.int(0)?), r.text(1)?)))
+        .collect()
 }
 
 /// The account of this kind, owner and currency, opened on first use.
@@ -220,14 +233,37 @@ fn append(tx: &mut Tx<'_>, e: Entry<'_>, now_ms: i64) -> StoreResult<TransferRec
     transfer_from_row(&row)
 }
 
-/// Whether a stored row is the one `new` would write (a retry), given its phase.
-fn same_request(first: &TransferRecord, new: &NewTransfer, phase: TransferPhase, memo: &str) -> bool {
-    first.debit == new.debit
-        && first.credit == new.credit
-        && first.amount_minor == new.amount.minor()
+/// Whether a stored row is the one `new` would write (a retry), given its
+/// phase. A sharded system account (a connector's clearing, chat escrow)
+/// may be another shard of the same account: a retry made on another node,
+/// or after a restart, uses that writer's shard.
+fn same_request(
+    conn: &mut dyn Conn,
+    first: &TransferRecord,
+    new: &NewTransfer,
+    phase: TransferPhase,
+    memo: &str,
+) -> StoreResult<bool> {
+    let same_rest = first.amount_minor == new.amount.minor()
         && first.currency == new.amount.currency()
         && first.phase == phase
-        && first.memo == memo
+        && first.memo == memo;
+    if !same_rest {
+        return Ok(false);
+    }
+    Ok(same_account(conn, first.debit, new.debit)? && same_account(conn, first.credit, new.credit)?)
+}
+
+/// The same account, or two shards of one sharded account.
+fn same_account(conn: &mut dyn Conn, stored: LedgerAccountId, given: LedgerAccountId) -> StoreResult<bool> {
+    if stored == given {
+        return Ok(true);
+    }
+    let (a, b) = account_pair(conn, stored, given)?;
+    let unsharded = |x: &LedgerAccount| Owner::parse(&x.owner).and_then(|o| o.unsharded());
+    Ok(a.account.kind == b.account.kind
+        && a.account.currency == b.account.currency
+        && unsharded(&a).is_some_and(|o| Some(o) == unsharded(&b)))
 }
 
 fn phase_of(new: &NewTransfer) -> (TransferPhase, Phase) {
@@ -246,7 +282,7 @@ pub fn transfer(tx: &mut Tx<'_>, new: NewTransfer, now_ms: i64) -> StoreResult<T
     let (phase, ledger_phase) = phase_of(&new);
     let (key, memo) = (new.key.to_string(), new.memo.to_string());
     if let Some(first) = transfer_by_key(tx.conn, &key)? {
-        return if same_request(&first, &new, phase, &memo) {
+        return if same_request(tx.conn, &first, &new, phase, &memo)? {
             Ok(first)
         } else {
             Err(Rejection::IdempotencyConflict.into())
@@ -269,6 +305,13 @@ pub fn transfer(tx: &mut Tx<'_>, new: NewTransfer, now_ms: i64) -> StoreResult<T
         )),
         None => None,
     };
+    // Every lock before the first write: the operation may run without a
+    // savepoint (`Writer::run_locked_checked_first`).
+    tx.require_account(&debit.owner)?;
+    tx.require_account(&credit.owner)?;
+    if let Some(check) = new.cap {
+        tx.require(LockKey::User(check.user))?;
+    }
     write_totals(tx, &debit, &d)?;
     write_totals(tx, &credit, &c)?;
     if let Some((check, total)) = day_total {
@@ -317,12 +360,16 @@ pub fn settle(
     let amount = Amount::new(pending.amount_minor, pending.currency).map_err(|_| corrupt("amount"))?;
     let (debit, credit) = account_pair(tx.conn, pending.debit, pending.credit)?;
     let (d, c) = ledger::settle(&debit.account, &credit.account, amount, post).map_err(Rejection::from)?;
+    let released = if post { None } else { pending_key.daily_cap() };
+    tx.require_account(&debit.owner)?;
+    tx.require_account(&credit.owner)?;
+    if let Some((user, _)) = released {
+        tx.require(LockKey::User(user))?;
+    }
     write_totals(tx, &debit, &d)?;
     write_totals(tx, &credit, &c)?;
-    if !post {
-        if let Some((user, kind)) = pending_key.daily_cap() {
-            super::caps::release(tx, user, amount, kind, pending.created_at_ms)?;
-        }
+    if let Some((user, kind)) = released {
+        super::caps::release(tx, user, amount, kind, pending.created_at_ms)?;
     }
     let key = LedgerKey::Settle {
         pending: pending.id,
@@ -514,7 +561,7 @@ pub fn transfer_batch(
     for ((new, now_ms), (key, memo)) in batch.into_iter().zip(texts) {
         let (phase, ledger_phase) = phase_of(&new);
         if let Some(first) = existing.get(&key) {
-            outcomes.push(Outcome::Done(if same_request(first, &new, phase, &memo) {
+            outcomes.push(Outcome::Done(if same_request(tx.conn, first, &new, phase, &memo)? {
                 Ok(first.clone())
             } else {
                 Err(Rejection::IdempotencyConflict.into())

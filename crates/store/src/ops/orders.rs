@@ -15,7 +15,7 @@ use qiao_domain::money::{Amount, Currency};
 use qiao_domain::Error as Rejection;
 
 use super::{corrupt, fx as quotes, ledger, merchants, notifications};
-use crate::engine::{params, Conn, Row};
+use crate::engine::{params, Conn, LockKey, Row};
 use crate::merchant_records::{
     CodeCharge, DayReport, MerchantRecord, NewOrder, NewRefund, OrderRecord, OrderRef, PayOrder, PayerSide,
     RefundRecord, StaticPayment,
@@ -122,6 +122,10 @@ fn insert(
     code_hash: Option<&str>,
     now_ms: i64,
 ) -> StoreResult<OrderRecord> {
+    tx.require(LockKey::Merchant(new.merchant))?;
+    if let Some(payer) = payer {
+        tx.require(LockKey::User(payer))?;
+    }
     let sql = format!(
         "INSERT INTO merchant_orders (merchant_id, shop_id, kind, out_trade_no, token, amount_minor, currency, description,
              notify_url, status, expires_at_ms, created_at_ms, payer_id, code_hash)
@@ -190,6 +194,7 @@ fn set_status(tx: &mut Tx<'_>, order: &OrderRecord, status: OrderStatus, now_ms:
     if order.status == status {
         return Ok(order.clone());
     }
+    tx.require(LockKey::Merchant(order.merchant_id))?;
     tx.conn.execute(
         "UPDATE merchant_orders SET status = $2 WHERE id = $1",
         params![order.id.0, status.as_str()],
@@ -365,6 +370,7 @@ pub fn pay(tx: &mut Tx<'_>, id: OrderId, pay: PayOrder, now_ms: i64) -> StoreRes
             now_ms,
         )?;
     }
+    tx.require(LockKey::Merchant(order.merchant_id))?;
     tx.conn.execute(
         "UPDATE merchant_orders SET status = $2, paid_at_ms = $3, payer_id = $4, payer_key = $5, payer_currency = $6,
              payer_debit_minor = $7, payer_converted_minor = $8, payer_fee_minor = $9, rate_scaled = $10, quote_id = $11
@@ -475,6 +481,8 @@ pub fn charge_code(tx: &mut Tx<'_>, charge: CodeCharge, now_ms: i64) -> StoreRes
         return Err(Rejection::PaymentCodeExpired.into());
     }
     let payer = UserId(code.int(0)?);
+    tx.require(LockKey::User(payer))?;
+    tx.require(LockKey::Merchant(charge.merchant))?;
     tx.conn.execute(
         "UPDATE payment_codes SET used_at_ms = $2 WHERE code_hash = $1",
         params![charge.code_hash.as_str(), now_ms],
@@ -495,6 +503,16 @@ pub fn charge_code(tx: &mut Tx<'_>, charge: CodeCharge, now_ms: i64) -> StoreRes
         Some(settle) => settle_code(tx, order, &merchant, payer, settle, now_ms),
         None => Ok(order),
     }
+}
+
+/// Who a payment code belongs to, if it exists.
+pub fn code_owner(conn: &mut dyn Conn, code_hash: &str) -> StoreResult<Option<UserId>> {
+    conn.query_opt(
+        "SELECT user_id FROM payment_codes WHERE code_hash = $1",
+        params![code_hash],
+    )?
+    .map(|r| r.int(0).map(UserId))
+    .transpose()
 }
 
 /// Pays a code's order at once when the payer's no-PIN limit covers it,
@@ -575,6 +593,7 @@ pub fn await_confirmation(
         OrderStatus::Created | OrderStatus::AwaitingConfirmation => {}
         _ => return Ok(order),
     }
+    tx.require(LockKey::Merchant(order.merchant_id))?;
     tx.conn.execute(
         "UPDATE merchant_orders SET status = $2, quote_id = $3 WHERE id = $1",
         params![id.0, OrderStatus::AwaitingConfirmation.as_str(), quote.map(|q| q.0)],
@@ -657,6 +676,7 @@ pub fn refund(tx: &mut Tx<'_>, new: NewRefund, now_ms: i64) -> StoreResult<(Refu
     if held.posted - held.debits_pending < new.amount_minor {
         return Err(Rejection::MerchantBalanceInsufficient.into());
     }
+    tx.require(LockKey::Merchant(order.merchant_id))?;
     let sql = format!(
         "INSERT INTO merchant_refunds (order_id, merchant_id, out_refund_no, amount_minor, payer_amount_minor, reason,
              created_by, created_at_ms)
@@ -802,6 +822,7 @@ pub fn issue_code(
     now_ms: i64,
     expires_at_ms: i64,
 ) -> StoreResult<()> {
+    tx.require(LockKey::User(owner.user))?;
     tx.conn.execute(
         "UPDATE payment_codes SET expires_at_ms = $2 WHERE session_id = $1 AND used_at_ms IS NULL AND expires_at_ms > $2",
         params![owner.session.0, now_ms],

@@ -129,7 +129,7 @@ fn facts(p: &PaymentRecord, direct: bool) -> Facts {
 /// shard alone may go below zero; together they hold what live payments
 /// need (reconciliation checks the sum).
 fn escrow(tx: &mut Tx<'_>, currency: Currency, now_ms: i64) -> StoreResult<LedgerAccountId> {
-    let shard = tx.escrow_shard();
+    let shard = tx.shard();
     Ok(ledger::ensure_account(
         tx,
         AccountKind::Escrow,
