@@ -163,6 +163,9 @@ pub enum LockKey {
     /// The house's FX positions and fee income (not sharded: fee income
     /// has a floor, and conversions are rare next to payments).
     House,
+    /// The delivery state of merchant notifications (leases, attempts,
+    /// resends); a new notification is an INSERT that needs no lock.
+    Outbox,
 }
 
 impl LockKey {
@@ -175,6 +178,7 @@ impl LockKey {
             LockKey::Merchant(m) => (7187, low(m.0)),
             LockKey::Clearing(shard) => (7188, i32::from(shard.get())),
             LockKey::House => (7189, 0),
+            LockKey::Outbox => (7190, 0),
         }
     }
 

@@ -303,7 +303,9 @@ impl MerchantStore for SqlStore {
             return Ok(Vec::new());
         }
         self.writer
-            .run(move |tx| notifications::lease_due(tx, now_ms, lease_ms, limit))
+            .run_locked(vec![LockKey::Outbox], move |tx| {
+                notifications::lease_due(tx, now_ms, lease_ms, limit)
+            })
             .await
     }
 
@@ -314,15 +316,17 @@ impl MerchantStore for SqlStore {
         now_ms: i64,
     ) -> StoreResult<NotificationRecord> {
         self.writer
-            .run(move |tx| notifications::record(tx, id, attempt, now_ms))
+            .run_locked(vec![LockKey::Outbox], move |tx| {
+                notifications::record(tx, id, attempt.clone(), now_ms)
+            })
             .await
     }
 
     async fn record_attempts(&self, attempts: Vec<(NotificationId, Attempt)>, now_ms: i64) -> StoreResult<()> {
         self.writer
-            .run(move |tx| {
-                for (id, attempt) in attempts {
-                    notifications::record(tx, id, attempt, now_ms)?;
+            .run_locked(vec![LockKey::Outbox], move |tx| {
+                for (id, attempt) in &attempts {
+                    notifications::record(tx, *id, attempt.clone(), now_ms)?;
                 }
                 Ok(())
             })
@@ -340,7 +344,9 @@ impl MerchantStore for SqlStore {
         now_ms: i64,
     ) -> StoreResult<NotificationRecord> {
         self.writer
-            .run(move |tx| notifications::resend(tx, merchant, id, now_ms))
+            .run_locked(vec![LockKey::Outbox], move |tx| {
+                notifications::resend(tx, merchant, id, now_ms)
+            })
             .await
     }
 }

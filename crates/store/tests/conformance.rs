@@ -4449,8 +4449,9 @@ mod parallel_writers {
     /// moves money of other people and another merchant: a bank top-up into
     /// its own clearing shard (reserved under a daily cap, then posted), an
     /// order paid across currencies and half refunded, a currency
-    /// conversion, a payment code charged, a new order. All commit
-    /// meanwhile, none in an exclusive batch. A payment to the held
+    /// conversion, a payment code charged, a new order, and the
+    /// notifications of that payment and refund are leased and answered.
+    /// All commit meanwhile, none in an exclusive batch. A payment to the held
     /// merchant waits for the merchant's lock and commits once the batch
     /// ends. The ledger reconciles.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -4565,6 +4566,20 @@ mod parallel_writers {
         converted.unwrap();
         assert_eq!(charged.unwrap().payer_id, Some(c));
         assert!(created.unwrap().1);
+        // The notifications those payments queued are leased and answered
+        // beside the open batch too (under the outbox's lock).
+        let delivered = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            let leased = second.lease_notifications(T0 + 10, 60_000, 10).await.unwrap();
+            assert_eq!(leased.len(), 2, "the payment's and the refund's");
+            let first = leased[0].id;
+            second
+                .record_attempt(first, qiao_store::Attempt::Delivered { status: 200 }, T0 + 11)
+                .await
+                .unwrap()
+        })
+        .await
+        .expect("the notification deliverer waited for the open batch");
+        assert!(delivered.delivered_at_ms.is_some());
         assert_eq!(second.writer_stats().escalated, 0, "nothing reached past its locks");
 
         let to_held = tokio::spawn({

@@ -9,7 +9,7 @@ use qiao_domain::ids::{MerchantId, NotificationId};
 use qiao_domain::webhook;
 use qiao_domain::Error as Rejection;
 
-use crate::engine::{params, Conn, Row};
+use crate::engine::{params, Conn, LockKey, Row};
 use crate::merchant_records::{Attempt, NotificationRecord};
 use crate::writer::Tx;
 use crate::{StoreError, StoreResult};
@@ -52,14 +52,14 @@ pub fn enqueue(
     Ok(())
 }
 
-/// Leases up to `limit` due notifications for `lease_ms`: they are not due
-/// again (for anyone) until the lease runs out or an answer is recorded.
 /// Notifications due for an attempt (not delivered, given up or leased).
 pub const DUE: super::Sweep = super::Sweep {
     table: "merchant_notifications",
     due: "next_at_ms IS NOT NULL AND next_at_ms <= $1",
 };
 
+/// Leases up to `limit` due notifications for `lease_ms`: they are not due
+/// again (for anyone) until the lease runs out or an answer is recorded.
 pub fn lease_due(tx: &mut Tx<'_>, now_ms: i64, lease_ms: i64, limit: usize) -> StoreResult<Vec<NotificationRecord>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM {} WHERE {} ORDER BY next_at_ms, id LIMIT $2",
@@ -71,6 +71,7 @@ pub fn lease_due(tx: &mut Tx<'_>, now_ms: i64, lease_ms: i64, limit: usize) -> S
         .iter()
         .map(from_row)
         .collect::<StoreResult<_>>()?;
+    tx.require(LockKey::Outbox)?;
     for n in &due {
         tx.conn.execute(
             "UPDATE merchant_notifications SET next_at_ms = $2 WHERE id = $1",
@@ -96,6 +97,7 @@ pub fn record(tx: &mut Tx<'_>, id: NotificationId, attempt: Attempt, now_ms: i64
             (next, None, status, Some(error))
         }
     };
+    tx.require(LockKey::Outbox)?;
     let sql = format!(
         "UPDATE merchant_notifications SET attempts = $2, next_at_ms = $3, delivered_at_ms = $4, last_status = $5,
              last_error = $6 WHERE id = $1 RETURNING {COLUMNS}"
@@ -130,6 +132,7 @@ pub fn resend(
     id: NotificationId,
     now_ms: i64,
 ) -> StoreResult<NotificationRecord> {
+    tx.require(LockKey::Outbox)?;
     let sql = format!(
         "UPDATE merchant_notifications SET next_at_ms = $3, delivered_at_ms = NULL WHERE id = $1 AND merchant_id = $2
          RETURNING {COLUMNS}"
