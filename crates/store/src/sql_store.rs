@@ -439,30 +439,42 @@ impl Store for SqlStore {
         now_ms: i64,
     ) -> StoreResult<()> {
         self.writer
-            .run(move |tx| convs::update_group(tx, actor, id, update, now_ms))
+            .run_locked(vec![LockKey::Conversation(id)], move |tx| {
+                convs::update_group(tx, actor, id, update.clone(), now_ms)
+            })
             .await
     }
 
     async fn invite(&self, actor: UserId, id: ConversationId, users: &[UserId], now_ms: i64) -> StoreResult<()> {
         let users = users.to_vec();
         self.writer
-            .run(move |tx| convs::invite(tx, actor, id, &users, now_ms))
+            .run_locked(vec![LockKey::Conversation(id)], move |tx| {
+                convs::invite(tx, actor, id, &users, now_ms)
+            })
             .await
     }
 
     async fn remove_member(&self, actor: UserId, id: ConversationId, target: UserId, now_ms: i64) -> StoreResult<()> {
         self.writer
-            .run(move |tx| convs::remove_member(tx, actor, id, target, now_ms))
+            .run_locked(vec![LockKey::Conversation(id)], move |tx| {
+                convs::remove_member(tx, actor, id, target, now_ms)
+            })
             .await
     }
 
     async fn leave(&self, user: UserId, id: ConversationId, now_ms: i64) -> StoreResult<()> {
-        self.writer.run(move |tx| convs::leave(tx, user, id, now_ms)).await
+        self.writer
+            .run_locked(vec![LockKey::Conversation(id)], move |tx| {
+                convs::leave(tx, user, id, now_ms)
+            })
+            .await
     }
 
     async fn transfer_owner(&self, actor: UserId, id: ConversationId, to: UserId, now_ms: i64) -> StoreResult<()> {
         self.writer
-            .run(move |tx| convs::transfer_owner(tx, actor, id, to, now_ms))
+            .run_locked(vec![LockKey::Conversation(id)], move |tx| {
+                convs::transfer_owner(tx, actor, id, to, now_ms)
+            })
             .await
     }
 
@@ -475,7 +487,9 @@ impl Store for SqlStore {
         now_ms: i64,
     ) -> StoreResult<()> {
         self.writer
-            .run(move |tx| convs::set_role(tx, actor, id, target, role, now_ms))
+            .run_locked(vec![LockKey::Conversation(id)], move |tx| {
+                convs::set_role(tx, actor, id, target, role, now_ms)
+            })
             .await
     }
 

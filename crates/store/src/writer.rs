@@ -224,6 +224,27 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Where a member who joins a conversation now starts to see the stream
+    /// (`members.joined_pos`): every event of the conversation committed
+    /// before is at or below it, and every later one (this transaction's
+    /// next events, and those of transactions that take the conversation's
+    /// lock after this one commits) above it. On PostgreSQL that is just
+    /// below this transaction's next position: a batch takes its id after
+    /// its locks, so whoever held the conversation's lock before had a
+    /// smaller one, and whoever holds it next a larger one. (The newest
+    /// position committed is not: a batch on another node may have taken a
+    /// larger id and committed after this one took its own.) SQLite commits
+    /// one transaction at a time, numbering rows in order.
+    pub fn join_point(&mut self) -> StoreResult<i64> {
+        match self.conn.dialect() {
+            Dialect::Sqlite => crate::ops::head(self.conn),
+            Dialect::Postgres => self
+                .conn
+                .query_one("SELECT qiao_event_pos($1) - 1", params![*self.appended])?
+                .int(0),
+        }
+    }
+
     /// The number within this transaction of the next event it appends.
     fn next_event_number(&mut self) -> StoreResult<i64> {
         let n = *self.appended;
@@ -437,8 +458,8 @@ impl Writer {
     /// Like [`Writer::run`], for an operation that writes only one
     /// conversation's rows (its messages, its members' receipt positions)
     /// and reads nothing else that a conversation-scoped operation writes:
-    /// membership, kind, blocks and uploads change only in exclusive
-    /// batches. On PostgreSQL such operations run in batches that lock only
+    /// membership changes under the conversation's lock too, kind, blocks
+    /// and uploads only in exclusive batches. On PostgreSQL such operations run in batches that lock only
     /// their conversations, so several nodes commit them at once.
     pub async fn run_in_conversation<T, F>(&self, conversation: ConversationId, op: F) -> StoreResult<T>
     where

@@ -4610,6 +4610,89 @@ mod parallel_writers {
         drop(store);
     }
 
+    /// With a batch open that holds conversation X, another node changes
+    /// group Y's membership: invites c, renames the group, makes d an admin,
+    /// removes b, and d leaves. All commit meanwhile, under Y's lock. The
+    /// newcomer's stream holds Y from the join on (the join, the message
+    /// after it, not the one before); the removed member's ends at the
+    /// removal. A change to X waits for X's lock and commits once the batch
+    /// ends.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn membership_of_other_groups_changes_beside_a_batch_in_flight() {
+        use qiao_store::GroupUpdate;
+        let harness = Harness::new(Engine::Postgres).await;
+        let store = harness.store();
+        let second = harness.open_second().await;
+        let [a, b, c, d] = mk_users(&*store, 1..=4).await[..] else {
+            unreachable!()
+        };
+        for other in [b, c, d] {
+            befriend(&*store, a, other).await;
+        }
+        let x = store.create_group(a, "X", &[b], T0).await.unwrap();
+        let y = store.create_group(a, "Y", &[b, d], T0).await.unwrap();
+        say(&*store, a, y, "before", "before c").await;
+        let start = store.head().await.unwrap();
+        let location = harness.location.clone();
+        let in_flight = tokio::task::spawn_blocking(move || InFlightBatch::open(&location, x))
+            .await
+            .unwrap();
+
+        // Each answer waits (at most 5 s) until readers can see past the
+        // open batch; seven in a row take up to 35 s. In an exclusive batch
+        // they would wait for the open one, which never ends on its own.
+        tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            second.invite(a, y, &[c], T0 + 1).await.unwrap();
+            say(&*second, a, y, "after", "after c").await;
+            let rename = GroupUpdate {
+                name: Some("Y2".into()),
+                announcement: None,
+            };
+            second.update_group(a, y, rename, T0 + 2).await.unwrap();
+            second.set_role(a, y, d, Role::Admin, T0 + 2).await.unwrap();
+            second.remove_member(a, y, b, T0 + 3).await.unwrap();
+            second.leave(d, y, T0 + 4).await.unwrap();
+        })
+        .await
+        .expect("membership of another group waited for the open batch");
+        assert_eq!(second.writer_stats().escalated, 0, "nothing reached past its locks");
+
+        let in_x = tokio::spawn({
+            let second = second.clone();
+            async move { second.invite(a, x, &[c], T0 + 5).await }
+        });
+        until_waiting_for(&harness.location, 7184, x.0, "an invitation to the held group").await;
+        assert!(!in_x.is_finished());
+        tokio::task::spawn_blocking(move || in_flight.commit()).await.unwrap();
+        in_x.await.unwrap().unwrap();
+
+        let kinds_in_y = |events: Vec<EventRecord>| -> Vec<EventKind> {
+            events
+                .into_iter()
+                .filter(|e| e.conversation_id == Some(y))
+                .map(|e| e.kind)
+                .collect()
+        };
+        let of_c = kinds_in_y(store.events_since(c, start, 500).await.unwrap());
+        assert_eq!(
+            of_c,
+            [
+                EventKind::MemberJoined,
+                EventKind::MessageNew,
+                EventKind::ConversationUpdated,
+                EventKind::MemberRoleChanged,
+                EventKind::MemberRemoved,
+                EventKind::MemberLeft
+            ]
+        );
+        let of_b = kinds_in_y(store.events_since(b, start, 500).await.unwrap());
+        assert_eq!(of_b.last(), Some(&EventKind::MemberRemoved), "{of_b:?}");
+        assert!(!of_b.contains(&EventKind::MemberLeft));
+        let (view, members) = store.conversation(a, y).await.unwrap();
+        assert_eq!(view.name, "Y2");
+        assert_eq!(members.len(), 2, "a and c");
+    }
+
     /// A transfer to someone whose wallet holds another currency converts
     /// through the house's FX position, which no user's lock guards: its
     /// accept, tried in a shared batch, rolls back there and runs again in

@@ -10,8 +10,8 @@ use qiao_domain::ids::{ConversationId, UserId};
 use qiao_domain::Error as Rejection;
 
 use super::contacts::{are_friends, blocked_between};
-use super::{corrupt, head, message_from_row, require_user, MESSAGE_COLUMNS};
-use crate::engine::{params, Conn};
+use super::{corrupt, message_from_row, require_user, MESSAGE_COLUMNS};
+use crate::engine::{params, Conn, LockKey};
 use crate::records::{ConversationView, GroupUpdate, MemberRecord};
 use crate::wire;
 use crate::writer::{Audience, ConvState, Tx};
@@ -110,7 +110,8 @@ pub fn direct_open(tx: &mut Tx<'_>, id: ConversationId, state: &ConvState) -> St
 }
 
 fn add_member(tx: &mut Tx<'_>, id: ConversationId, user: UserId, role: Role, now_ms: i64) -> StoreResult<()> {
-    let pos = head(tx.conn)?;
+    tx.require(LockKey::Conversation(id))?;
+    let pos = tx.join_point()?;
     let seq = tx
         .conn
         .query_one(
@@ -245,6 +246,7 @@ pub fn update_group(
 ) -> StoreResult<()> {
     let (_, role) = group_member(tx, id, actor)?;
     rules::may_edit_info(role)?;
+    tx.require(LockKey::Conversation(id))?;
     if let Some(name) = &update.name {
         tx.conn
             .execute("UPDATE conversations SET name = $1 WHERE id = $2", params![name, id.0])?;
@@ -296,6 +298,7 @@ fn depart(
     kind: EventKind,
     now_ms: i64,
 ) -> StoreResult<()> {
+    tx.require(LockKey::Conversation(id))?;
     let pos = tell_members(tx, id, kind, membership(id, actor, vec![user.0]), now_ms)?;
     tx.conn.execute(
         "UPDATE members SET left_pos = $1 WHERE conversation_id = $2 AND user_id = $3",
@@ -328,6 +331,7 @@ pub fn leave(tx: &mut Tx<'_>, user: UserId, id: ConversationId, now_ms: i64) -> 
 }
 
 fn set_member_role(tx: &mut Tx<'_>, id: ConversationId, user: UserId, role: Role) -> StoreResult<()> {
+    tx.require(LockKey::Conversation(id))?;
     tx.conn.execute(
         "UPDATE members SET role = $1 WHERE conversation_id = $2 AND user_id = $3",
         params![role.as_str(), id.0, user.0],
