@@ -123,9 +123,7 @@ impl Owner {
             shard,
         })
     }
-}
 
-impl Owner {
     /// For a sharded system account (a connector's clearing, chat escrow),
     /// the account whatever the shard, as its legacy shard; `None` for the
     /// others, which have one account each.

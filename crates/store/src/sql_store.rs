@@ -187,12 +187,9 @@ impl SqlStore {
     /// The locks that guard ledger accounts `ids`: their owners', read
     /// first (and remembered: an account's owner never changes) so that a
     /// transfer can name its locks; each write checks them again. `None` on
-    /// SQLite, and when an account is not found (the operation then runs
-    /// in an exclusive batch and gives the refusal).
+    /// SQLite ([`SqlStore::read_first`]), and when an account is not found
+    /// (the operation then runs in an exclusive batch and gives the refusal).
     pub(crate) async fn account_locks(&self, ids: &[LedgerAccountId]) -> Option<Vec<LockKey>> {
-        if self.dialect == Dialect::Sqlite {
-            return None;
-        }
         let remembered = |owners: &std::collections::HashMap<LedgerAccountId, Owner>| {
             ids.iter()
                 .map(|id| owners.get(id).map(LockKey::of_owner))
@@ -202,7 +199,7 @@ impl SqlStore {
             return Some(keys);
         }
         let wanted = ids.to_vec();
-        let found = self.readers.run(move |c| ledger::owners_of(c, &wanted)).await.ok()?;
+        let found = self.read_first(move |c| ledger::owners_of(c, &wanted)).await?;
         let mut owners = self.owners.lock().ok()?;
         if owners.len() + found.len() > OWNERS_REMEMBERED {
             owners.clear();
@@ -647,11 +644,9 @@ impl Store for SqlStore {
     ) -> StoreResult<TransferRecord> {
         let (key, memo) = (pending_key.clone(), memo.clone());
         let op = move |tx: &mut crate::writer::Tx<'_>| ledger::settle(tx, &key, post, &memo, now_ms);
-        let pending = match self.dialect {
-            Dialect::Sqlite => None,
-            Dialect::Postgres => self.transfer_by_key(pending_key).await.ok().flatten(),
-        };
-        let Some(pending) = pending else {
+        let key_text = pending_key.to_string();
+        let pending = self.read_first(move |c| ledger::transfer_by_key(c, &key_text)).await;
+        let Some(pending) = pending.flatten() else {
             return self.writer.run(op).await;
         };
         let Some(mut keys) = self.account_locks(&[pending.debit, pending.credit]).await else {

@@ -459,8 +459,9 @@ impl Writer {
     /// conversation's rows (its messages, its members' receipt positions)
     /// and reads nothing else that a conversation-scoped operation writes:
     /// membership changes under the conversation's lock too, kind, blocks
-    /// and uploads only in exclusive batches. On PostgreSQL such operations run in batches that lock only
-    /// their conversations, so several nodes commit them at once.
+    /// and uploads only in exclusive batches. On PostgreSQL such operations
+    /// run in batches that lock only their conversations, so several nodes
+    /// commit them at once.
     pub async fn run_in_conversation<T, F>(&self, conversation: ConversationId, op: F) -> StoreResult<T>
     where
         T: Send + 'static,

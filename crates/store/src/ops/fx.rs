@@ -183,8 +183,8 @@ pub fn convert(
         };
     }
     let q = quote(tx.conn, user, quote_id)?;
+    // Taking the quote checked the user's lock, which the conversion's row needs too.
     let q = take_quote(tx, user, quote_id, q.from, q.to, None, now_ms)?;
-    tx.require(LockKey::User(user))?;
     let id = ConversionId(
         tx.conn
             .query_one(

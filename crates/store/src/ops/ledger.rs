@@ -266,6 +266,19 @@ fn same_account(conn: &mut dyn Conn, stored: LedgerAccountId, given: LedgerAccou
         && unsharded(&a).is_some_and(|o| Some(o) == unsharded(&b)))
 }
 
+/// Every lock a transfer or settlement writes under (both accounts, and the
+/// user whose daily total it counts), checked before its first write so
+/// that it may run without a savepoint (`Writer::run_locked_checked_first`).
+fn require_before_writing(
+    tx: &Tx<'_>,
+    (debit, credit): (&LedgerAccount, &LedgerAccount),
+    counted: Option<qiao_domain::ids::UserId>,
+) -> StoreResult<()> {
+    tx.require_account(&debit.owner)?;
+    tx.require_account(&credit.owner)?;
+    counted.map_or(Ok(()), |user| tx.require(LockKey::User(user)))
+}
+
 fn phase_of(new: &NewTransfer) -> (TransferPhase, Phase) {
     if new.pending {
         (TransferPhase::Pending, Phase::Pending)
@@ -305,13 +318,7 @@ pub fn transfer(tx: &mut Tx<'_>, new: NewTransfer, now_ms: i64) -> StoreResult<T
         )),
         None => None,
     };
-    // Every lock before the first write: the operation may run without a
-    // savepoint (`Writer::run_locked_checked_first`).
-    tx.require_account(&debit.owner)?;
-    tx.require_account(&credit.owner)?;
-    if let Some(check) = new.cap {
-        tx.require(LockKey::User(check.user))?;
-    }
+    require_before_writing(tx, (&debit, &credit), new.cap.map(|check| check.user))?;
     write_totals(tx, &debit, &d)?;
     write_totals(tx, &credit, &c)?;
     if let Some((check, total)) = day_total {
@@ -361,11 +368,7 @@ pub fn settle(
     let (debit, credit) = account_pair(tx.conn, pending.debit, pending.credit)?;
     let (d, c) = ledger::settle(&debit.account, &credit.account, amount, post).map_err(Rejection::from)?;
     let released = if post { None } else { pending_key.daily_cap() };
-    tx.require_account(&debit.owner)?;
-    tx.require_account(&credit.owner)?;
-    if let Some((user, _)) = released {
-        tx.require(LockKey::User(user))?;
-    }
+    require_before_writing(tx, (&debit, &credit), released.map(|(user, _)| user))?;
     write_totals(tx, &debit, &d)?;
     write_totals(tx, &credit, &c)?;
     if let Some((user, kind)) = released {
