@@ -4042,7 +4042,16 @@ mod parallel_writers {
     /// `append`) one event at the position a writer would give it.
     struct InFlightBatch {
         client: Option<::postgres::Client>,
+        /// Held while the batch is open (see [`OPEN_BATCHES`]).
+        _turn: tokio::sync::MutexGuard<'static, ()>,
     }
+
+    /// One batch opened by hand at a time, across these tests: an open
+    /// transaction holds back what readers see on the whole PostgreSQL
+    /// cluster (every test database on it), so one test's batch would make
+    /// every answer of another test's wait up to 5 s, and a test that
+    /// bounds its waits would fail by chance.
+    static OPEN_BATCHES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
     /// A failed test drops the batch on an async thread, where the blocking
     /// client may not be dropped: hand it to a thread of its own.
@@ -4055,24 +4064,35 @@ mod parallel_writers {
     }
 
     impl InFlightBatch {
-        fn open(location: &Location, conversation: ConversationId) -> Self {
-            Self::holding(location, &[(7184, conversation.0)])
-        }
-
         /// A batch holding these (class, key) locks, as a writer names
-        /// conversations (7184), users (7185) and escrow shards (7186).
-        fn holding(location: &Location, locks: &[(i32, i64)]) -> Self {
-            let Location::Postgres(url) = location else {
+        /// conversations (7184), users (7185), escrow shards (7186) and
+        /// merchants (7187), once no other test has one open.
+        async fn begin(location: &Location, locks: Vec<(i32, i64)>) -> Self {
+            let turn = OPEN_BATCHES.lock().await;
+            let Location::Postgres(url) = location.clone() else {
                 unreachable!()
             };
-            let mut client = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
-            let mut sql = String::from("BEGIN; SELECT pg_advisory_xact_lock_shared(7183);");
-            for (class, key) in locks {
-                sql.push_str(&format!(" SELECT pg_advisory_xact_lock({class}, {key});"));
+            let client = tokio::task::spawn_blocking(move || {
+                let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+                let mut sql = String::from("BEGIN; SELECT pg_advisory_xact_lock_shared(7183);");
+                for (class, key) in locks {
+                    sql.push_str(&format!(" SELECT pg_advisory_xact_lock({class}, {key});"));
+                }
+                sql.push_str(" SELECT pg_current_xact_id();");
+                client.batch_execute(&sql).unwrap();
+                client
+            })
+            .await
+            .unwrap();
+            Self {
+                client: Some(client),
+                _turn: turn,
             }
-            sql.push_str(" SELECT pg_current_xact_id();");
-            client.batch_execute(&sql).unwrap();
-            Self { client: Some(client) }
+        }
+
+        /// [`InFlightBatch::commit`], from an async test.
+        async fn end(self) {
+            tokio::task::spawn_blocking(move || self.commit()).await.unwrap()
         }
 
         fn client(&mut self) -> &mut ::postgres::Client {
@@ -4176,10 +4196,7 @@ mod parallel_writers {
         let y = store.create_group(a, "Y", &[c], T0).await.unwrap();
         let cursor = store.head().await.unwrap();
 
-        let location = harness.location.clone();
-        let mut in_flight = tokio::task::spawn_blocking(move || InFlightBatch::open(&location, x))
-            .await
-            .unwrap();
+        let mut in_flight = InFlightBatch::begin(&harness.location, vec![(7184, x.0)]).await;
         let sending = tokio::spawn({
             let second = second.clone();
             async move { second.send(a, y, cmid("y1"), text("in parallel"), T0).await }
@@ -4381,11 +4398,7 @@ mod parallel_writers {
         fund(&*store, a, 1_000).await;
         fund(&*store, c, 1_000).await;
 
-        let location = harness.location.clone();
-        let in_flight =
-            tokio::task::spawn_blocking(move || InFlightBatch::holding(&location, &[(7184, x.0), (7185, a.0)]))
-                .await
-                .unwrap();
+        let in_flight = InFlightBatch::begin(&harness.location, vec![(7184, x.0), (7185, a.0)]).await;
         // Each answer waits (at most 5 s) until readers can see past the
         // open batch; the two chains run at once so the test waits once.
         let beside = std::time::Duration::from_secs(20);
@@ -4427,7 +4440,7 @@ mod parallel_writers {
         });
         until_waiting_for(&harness.location, 7185, a.0, "a payment from the held user").await;
         assert!(!held_user.is_finished());
-        tokio::task::spawn_blocking(move || in_flight.commit()).await.unwrap();
+        in_flight.end().await;
         let (after, created) = held_user.await.unwrap().unwrap();
         assert!(created && after.status == PaymentStatus::Pending);
 
@@ -4438,8 +4451,7 @@ mod parallel_writers {
             balance(&*store, &account(&*store, AccountKind::Wallet, &wallet(d)).await).await,
         ];
         assert_eq!(balances, [800, 600, 400]);
-        let report = store.reconcile().await.unwrap();
-        assert!(report.is_sound(), "{}", report.render());
+        assert_sound(&*store).await;
         drop(second);
         drop(store);
     }
@@ -4495,11 +4507,8 @@ mod parallel_writers {
             .await
             .unwrap();
         let d_wallet = account(&*store, AccountKind::Wallet, &format!("user:{}", d.0)).await;
-        let held = [(7185, a.0), (7187, held_merchant.id.0)];
-        let location = harness.location.clone();
-        let in_flight = tokio::task::spawn_blocking(move || InFlightBatch::holding(&location, &held))
-            .await
-            .unwrap();
+        let held = vec![(7185, a.0), (7187, held_merchant.id.0)];
+        let in_flight = InFlightBatch::begin(&harness.location, held).await;
 
         let top_up = async {
             let key = LedgerKey::TopUp {
@@ -4594,7 +4603,7 @@ mod parallel_writers {
         )
         .await;
         assert!(!to_held.is_finished());
-        tokio::task::spawn_blocking(move || in_flight.commit()).await.unwrap();
+        in_flight.end().await;
         let paid = to_held.await.unwrap().unwrap();
         assert_eq!(paid.status, qiao_domain::merchant::OrderStatus::Paid);
 
@@ -4604,8 +4613,7 @@ mod parallel_writers {
             -700,
             "the top-up went through this node's shard"
         );
-        let report = store.reconcile().await.unwrap();
-        assert!(report.is_sound(), "{}", report.render());
+        assert_sound(&*store).await;
         drop(second);
         drop(store);
     }
@@ -4633,10 +4641,7 @@ mod parallel_writers {
         let y = store.create_group(a, "Y", &[b, d], T0).await.unwrap();
         say(&*store, a, y, "before", "before c").await;
         let start = store.head().await.unwrap();
-        let location = harness.location.clone();
-        let in_flight = tokio::task::spawn_blocking(move || InFlightBatch::open(&location, x))
-            .await
-            .unwrap();
+        let in_flight = InFlightBatch::begin(&harness.location, vec![(7184, x.0)]).await;
 
         // Each answer waits (at most 5 s) until readers can see past the
         // open batch; seven in a row take up to 35 s. In an exclusive batch
@@ -4663,7 +4668,7 @@ mod parallel_writers {
         });
         until_waiting_for(&harness.location, 7184, x.0, "an invitation to the held group").await;
         assert!(!in_x.is_finished());
-        tokio::task::spawn_blocking(move || in_flight.commit()).await.unwrap();
+        in_flight.end().await;
         in_x.await.unwrap().unwrap();
 
         let kinds_in_y = |events: Vec<EventRecord>| -> Vec<EventKind> {
@@ -4733,8 +4738,7 @@ mod parallel_writers {
             .await
             .unwrap();
         assert_eq!(balance(&*store, &usd).await, 140);
-        let report = store.reconcile().await.unwrap();
-        assert!(report.is_sound(), "{}", report.render());
+        assert_sound(&*store).await;
     }
 
     /// Two nodes move money among six people at once, each node in its own
@@ -4787,8 +4791,7 @@ mod parallel_writers {
             let wallet = account(&*store, AccountKind::Wallet, &format!("user:{}", user.0)).await;
             assert_eq!(balance(&*store, &wallet).await, expected[user], "user {}", user.0);
         }
-        let report = store.reconcile().await.unwrap();
-        assert!(report.is_sound(), "{}", report.render());
+        assert_sound(&*store).await;
         assert_eq!(store.writer_stats().escalated + second.writer_stats().escalated, 0);
     }
 
@@ -4895,8 +4898,7 @@ mod parallel_writers {
             .await;
             assert_eq!(balance(&*store, &account).await, takings[&m.id], "merchant {}", m.id.0);
         }
-        let report = store.reconcile().await.unwrap();
-        assert!(report.is_sound(), "{}", report.render());
+        assert_sound(&*store).await;
         assert_eq!(store.writer_stats().escalated + second.writer_stats().escalated, 0);
     }
 
@@ -4907,6 +4909,7 @@ mod parallel_writers {
     /// ledger reconciles.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn money_entering_one_shard_may_leave_from_another() {
+        use ledger_support::assert_sound;
         use payment_support::*;
         let harness = Harness::new(Engine::Postgres).await;
         let store = harness.store();
@@ -4946,7 +4949,6 @@ mod parallel_writers {
         let mut balances: Vec<i64> = shards.iter().map(|(_, v)| *v).collect();
         balances.sort_unstable();
         assert!(balances == [-300, 300] || balances == [0], "{shards:?}");
-        let report = store.reconcile().await.unwrap();
-        assert!(report.is_sound(), "{}", report.render());
+        assert_sound(&*store).await;
     }
 }
